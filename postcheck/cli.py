@@ -1,0 +1,216 @@
+"""The `postcheck` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from postcheck.domain import CheckReport, Verdict
+from postcheck.errors import PostcheckError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Verify the pictures in social-media posts.",
+)
+known_app = typer.Typer(no_args_is_help=True, help="The library of known images.")
+app.add_typer(known_app, name="known")
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+VERDICT_STYLE = {
+    Verdict.RECYCLED: "bold red",
+    Verdict.ALTERED: "bold dark_orange",
+    Verdict.METADATA_CONFLICT: "dark_orange",
+    Verdict.MATCHES_KNOWN: "blue",
+    Verdict.NO_KNOWN_MATCH: "green",
+    Verdict.UNAVAILABLE: "dim",
+    Verdict.ERROR: "bold magenta",
+}
+
+
+class Options:
+    verbose = False
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+) -> None:
+    Options.verbose = verbose
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+def run_verify(url: str) -> tuple[CheckReport | None, str | None, str | None]:
+    """Run the verify-post flow; (report, state message, flow run id)."""
+    from postcheck.runner import cli_run_settings, configure_console
+
+    configure_console(Options.verbose)
+    from postcheck.flows.verify_post import verify_post
+
+    with cli_run_settings():
+        state = verify_post(url, return_state=True)
+    report = state.result(raise_on_failure=False)
+    run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+    if isinstance(report, CheckReport):
+        return report, state.message, run_id
+    return None, state.message, run_id
+
+
+@app.command()
+def verify(
+    url: Annotated[str, typer.Argument(help="Post URL (X/Twitter or Bluesky, or an at:// URI).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check the pictures of one post against the known library; record the verdict."""
+    from postcheck.sources import parse_post_url
+
+    parse_post_url(url)  # bad input is refused before Prefect starts
+    report, message, run_id = run_verify(url)
+    if report is None:
+        fail(message or "the check could not be run", EXIT_CHECK_FAILED)
+    from postcheck.runner import ui_run_url
+
+    link = ui_run_url(run_id)
+    if as_json:
+        payload = report.model_dump(mode="json")
+        payload["prefect_run_url"] = link
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_report(report, link)
+    raise typer.Exit(EXIT_CHECK_FAILED if report.verdict is Verdict.ERROR else EXIT_OK)
+
+
+def print_report(report: CheckReport, link: str | None = None) -> None:
+    post = report.post
+    if post is not None:
+        who = f"@{post.author_handle}" if post.author_handle else (post.author_id or "?")
+        out.print(f"[bold]{post.author_name or who}[/] ({who}) · {post.created_at:%Y-%m-%d %H:%M} UTC", highlight=False)
+        out.print(f"[link={post.url}]{post.url}[/link]", highlight=False)
+        if post.text:
+            out.print(f"[italic]{post.text}[/italic]", highlight=False)
+    else:
+        out.print(report.url, highlight=False)
+    if report.images:
+        table = Table(show_lines=False)
+        for col in ("#", "verdict", "nearest known image", "first seen", "distance", "edits", "why"):
+            table.add_column(col, overflow="fold")
+        for image in report.images:
+            best = image.matches[0] if image.matches else None
+            table.add_row(
+                str(image.position + 1),
+                f"[{VERDICT_STYLE[image.verdict]}]{image.verdict.value}[/]",
+                f"#{best.known.id} {best.known.caption or ''}{'' if best.is_match else ' (no match)'}" if best else "—",
+                f"{best.known.first_seen:%Y-%m-%d}" if best and best.known.first_seen else "—",
+                ", ".join(f"{k} {v}" for k, v in sorted(best.distances.items())) if best else "—",
+                ", ".join(e.value for e in best.edits) if best and best.edits else "—",
+                "; ".join(image.reasons),
+            )
+        out.print(table)
+    style = VERDICT_STYLE[report.verdict]
+    out.print(f"Verdict: [{style}]{report.verdict.value}[/] — {'; '.join(report.reasons)}", highlight=False)
+    if report.check_id:
+        out.print(f"[dim]check #{report.check_id}" + (f" · Prefect run: {link}" if link else "") + "[/]", highlight=False)
+
+
+# --- known library ---------------------------------------------------------------------------
+
+
+@known_app.command("add")
+def known_add(
+    path: Annotated[Path, typer.Argument(help="Image file.")],
+    source_url: Annotated[str | None, typer.Option(help="Where the picture was first published.")] = None,
+    first_seen: Annotated[str | None, typer.Option(help="YYYY-MM-DD or ISO timestamp.")] = None,
+    caption: Annotated[str | None, typer.Option()] = None,
+    credit: Annotated[str | None, typer.Option()] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
+) -> None:
+    """Add one known image with its provenance."""
+    from postcheck.library import add_known_file, parse_first_seen
+    from postcheck.services import services
+
+    try:
+        seen = parse_first_seen(first_seen)
+    except ValueError as exc:
+        fail(str(exc))
+    known, created = add_known_file(
+        services(), path, source_url=source_url, first_seen=seen, caption=caption, credit=credit, tags=tag
+    )
+    verb = "added" if created else "already known; merged"
+    out.print(f"{verb}: known image #{known.id} ({known.sha256[:12]}…)"
+              + (f", first seen {known.first_seen:%Y-%m-%d}" if known.first_seen else ""), highlight=False)
+
+
+@known_app.command("list")
+def known_list(
+    limit: Annotated[int, typer.Option(help="How many to show.")] = 50,
+    offset: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """List known images."""
+    from postcheck.services import services
+
+    rows = services().store.list_known(limit=limit, offset=offset)
+    table = Table()
+    for col in ("id", "first seen", "caption", "source", "origin", "sha256"):
+        table.add_column(col, overflow="fold")
+    for k in rows:
+        table.add_row(str(k.id), f"{k.first_seen:%Y-%m-%d}" if k.first_seen else "—", k.caption or "",
+                      k.source_url or k.post_uri or "", k.origin, k.sha256[:12])
+    out.print(table)
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    serve_seconds: Annotated[int, typer.Option(help="Keep the fixture server up this long after the demo.")] = 0,
+) -> None:
+    """Verify the bundled fixture posts through the real clients against a local fixture
+    server (no internet needed) and print the verdicts."""
+    from postcheck.demo import run_demo
+
+    run_demo(out, verbose=Options.verbose, serve_seconds=serve_seconds)
+
+
+def main() -> None:
+    """Console entry point: one clear line for every failure, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except PostcheckError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except (KeyboardInterrupt, typer.Abort):
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                  " (run with -v for Prefect's logs)", highlight=False)
+        sys.exit(EXIT_CHECK_FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""`postcheck demo`: the whole pipeline, offline, against the bundled fixture server."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+
+def fixtures_dir() -> Path:
+    return Path(str(resources.files("postcheck.fixtures")))
+
+
+def load_scenarios() -> dict:
+    return json.loads((fixtures_dir() / "scenarios.json").read_text())
+
+
+def load_known_manifest(svc, manifest: Path) -> int:
+    """Add every row of a known-image manifest (path,source_url,first_seen,caption,credit,tags)."""
+    from postcheck.library import add_known_file, parse_first_seen
+
+    count = 0
+    with manifest.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            add_known_file(
+                svc,
+                manifest.parent / row["path"],
+                source_url=row.get("source_url") or None,
+                first_seen=parse_first_seen(row.get("first_seen")),
+                caption=row.get("caption") or None,
+                credit=row.get("credit") or None,
+                tags=[t for t in (row.get("tags") or "").split(";") if t],
+            )
+            count += 1
+    return count
+
+
+def run_demo(console: Console, verbose: bool = False, serve_seconds: int = 0) -> list[tuple[str, str, str]]:
+    from postcheck.fixtures.server import FixtureServer
+    from postcheck.services import reset_services, services
+    from postcheck.settings import get_settings
+
+    scenarios = load_scenarios()
+    server = FixtureServer().start()
+    # The demo keeps its own library so it never mixes with the user's real one.
+    data_dir = get_settings().data_dir / "demo"
+    os.environ.update(server.env())
+    os.environ["POSTCHECK_DATA_DIR"] = str(data_dir)
+    reset_services()
+    try:
+        svc = services()
+        console.print(f"Fixture server: {server.base_url} (X embed endpoint, X API v2, Bluesky AppView/PLC/PDS/CDN)")
+        n = load_known_manifest(svc, fixtures_dir() / scenarios["known_manifest"])
+        console.print(f"Known library: {n} images from the fixture archive ({data_dir})")
+        console.print("Starting Prefect (a temporary local server unless PREFECT_API_URL is set)…")
+
+        from postcheck.cli import Options, run_verify
+        from postcheck.runner import ephemeral, ui_run_url
+
+        Options.verbose = verbose
+        table = Table(title="postcheck demo")
+        for col in ("post", "verdict", "expected", "seconds", "why"):
+            table.add_column(col, overflow="fold")
+        results = []
+        for item in scenarios["posts"]:
+            t0 = time.perf_counter()
+            report, message, run_id = run_verify(item["url"])
+            took = time.perf_counter() - t0
+            verdict = report.verdict.value if report else "error"
+            why = "; ".join(report.reasons) if report else (message or "")
+            ok = verdict == item["expect"]
+            style = "green" if ok else "bold red"
+            table.add_row(item["url"], f"[{style}]{verdict}[/]", item["expect"], f"{took:.1f}", why[:160])
+            results.append((item["url"], verdict, run_id or ""))
+        console.print(table)
+        wrong = [r for r, item in zip(results, scenarios["posts"], strict=True) if r[1] != item["expect"]]
+        if wrong:
+            console.print(f"[bold red]{len(wrong)} verdict(s) differ from what the fixtures expect[/]")
+        else:
+            console.print("[green]every fixture post got its expected verdict[/]")
+        counts = svc.store.counts()
+        console.print(f"Store: {counts['posts']} posts, {counts['media']} media files, {counts['checks']} checks")
+        first = ui_run_url(results[0][2]) if results else None
+        if first:
+            console.print(f"Open the runs in the Prefect UI, e.g. {first} (Artifacts show each post's report).")
+        elif ephemeral():
+            console.print(
+                "These runs went to Prefect's local database. To browse them: run "
+                "`.venv/bin/prefect server start`, open http://127.0.0.1:4200/runs and the "
+                "Artifacts page (one report per post)."
+            )
+        if serve_seconds:
+            console.print(f"Fixture server stays up for {serve_seconds} s at {server.base_url}")
+            time.sleep(serve_seconds)
+        return results
+    finally:
+        server.stop()
+
+

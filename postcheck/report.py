@@ -1,0 +1,145 @@
+"""Reports of a check: markdown (with thumbnails as data: URIs), table rows, JSON."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+from PIL import Image
+
+from postcheck.domain import CheckReport, ImageReport, PostRef, Verdict
+from postcheck.media import MediaStore
+
+THUMB_SIDE = 160  # px; keeps a report with a few images far below Prefect Cloud's 5 MiB
+
+VERDICT_ICON = {
+    Verdict.RECYCLED: "🔴",
+    Verdict.ALTERED: "🟠",
+    Verdict.METADATA_CONFLICT: "🟠",
+    Verdict.MATCHES_KNOWN: "🔵",
+    Verdict.NO_KNOWN_MATCH: "🟢",
+    Verdict.UNAVAILABLE: "⚫",
+    Verdict.ERROR: "⚠️",
+}
+
+
+def artifact_key(ref: PostRef | str) -> str:
+    """Prefect artifact keys allow only [a-z0-9-]: 'post-x-<id>', 'post-bluesky-<did>-<rkey>'."""
+    raw = ref.key if isinstance(ref, PostRef) else ref
+    raw = raw.removeprefix("at://").replace("/app.bsky.feed.post/", "-")
+    if raw.startswith("x:"):
+        slug = "x-" + raw[2:]
+    else:
+        slug = "bluesky-" + raw
+    slug = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
+    return f"post-{slug}"[:200]
+
+
+def thumbnail_data_uri(path: Path | str, side: int = THUMB_SIDE) -> str | None:
+    try:
+        with Image.open(path) as img:
+            img.draft("RGB", (side * 2, side * 2))
+            img = img.convert("RGB")
+            img.thumbnail((side, side))
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=70)
+    except (OSError, ValueError):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(uri: str | None, alt: str) -> str:
+    return f'<img src="{uri}" alt="{alt}" width="{THUMB_SIDE}"/>' if uri else "—"
+
+
+def _md_escape(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>|#])", r"\\\1", text)
+
+
+def markdown_report(report: CheckReport, media: MediaStore) -> str:
+    post = report.post
+    lines = [f"# {VERDICT_ICON[report.verdict]} {report.verdict.value}", ""]
+    if post is not None:
+        who = f"@{post.author_handle}" if post.author_handle else post.author_id or "?"
+        name = f"{_md_escape(post.author_name)} " if post.author_name else ""
+        lines += [
+            f"**Post:** [{post.url}]({post.url})  ",
+            f"**Author:** {name}({who})  ",
+            f"**Created:** {post.created_at:%Y-%m-%d %H:%M UTC}  ",
+            f"**Fetched via:** {post.fetched_via}",
+            "",
+            "> " + _md_escape(post.text).replace("\n", "\n> ") if post.text else "> (no text)",
+            "",
+        ]
+    else:
+        lines += [f"**Input:** {report.url}", ""]
+    lines += ["**Why:** " + "; ".join(_md_escape(r) for r in report.reasons), ""]
+    for image in report.images:
+        lines += _image_section(image, media)
+    lines += [f"_Checked {report.checked_at:%Y-%m-%d %H:%M:%S UTC}"
+              + (f", check #{report.check_id}" if report.check_id else "") + "._"]
+    return "\n".join(lines)
+
+
+def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
+    out = [f"## Image {image.position + 1}: {VERDICT_ICON[image.verdict]} {image.verdict.value}", ""]
+    out += [f"- {_md_escape(r)}" for r in image.reasons]
+    if image.alt_text:
+        out.append(f"- alt text: {_md_escape(image.alt_text)}")
+    out.append(f"- source: {image.source_url}")
+    if image.media:
+        m = image.media
+        out.append(f"- file: {m.format} {m.width}×{m.height}, {m.size:,} bytes, sha256 `{m.sha256[:16]}…`")
+    out.append("")
+    post_thumb = thumbnail_data_uri(image.media.path) if image.media else None
+    best = next((m for m in image.matches if m.is_match), None)
+    if best is not None:
+        known_path = media.path_for(best.known.sha256)
+        known_thumb = thumbnail_data_uri(known_path) if known_path.exists() else None
+        seen = f"{best.known.first_seen:%Y-%m-%d}" if best.known.first_seen else "date unknown"
+        out += [
+            "| in the post | known image |",
+            "|---|---|",
+            f"| {_img(post_thumb, 'post image')} | {_img(known_thumb, 'known image')} |",
+            f"| {image.media.width if image.media else '?'}×{image.media.height if image.media else '?'} "
+            f"| #{best.known.id}, first seen {seen} |",
+            "",
+        ]
+    elif post_thumb:
+        out += [_img(post_thumb, "post image"), ""]
+    if image.matches:
+        out += ["| known | first seen | source | distances | edits | match |", "|---|---|---|---|---|---|"]
+        for m in image.matches:
+            seen = f"{m.known.first_seen:%Y-%m-%d}" if m.known.first_seen else "—"
+            dist = ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items()))
+            edits = ", ".join(e.value for e in m.edits) or "—"
+            src = m.known.source_url or m.known.post_uri or "—"
+            out.append(f"| #{m.known.id} {_md_escape(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {'yes' if m.is_match else 'no'} |")
+        out.append("")
+    if image.findings:
+        out += ["**Metadata:** " + "; ".join(_md_escape(f.message) for f in image.findings), ""]
+    return out
+
+
+def match_rows(report: CheckReport) -> list[dict[str, object]]:
+    """One row per (image, candidate known image), for a Prefect table artifact."""
+    rows: list[dict[str, object]] = []
+    for image in report.images:
+        if not image.matches:
+            rows.append({"image": image.position + 1, "verdict": image.verdict.value, "known": "",
+                         "first_seen": "", "distances": "", "edits": "", "match": False})
+        for m in image.matches:
+            rows.append(
+                {
+                    "image": image.position + 1,
+                    "verdict": image.verdict.value,
+                    "known": f"#{m.known.id} {m.known.caption or ''}".strip(),
+                    "first_seen": f"{m.known.first_seen:%Y-%m-%d}" if m.known.first_seen else "",
+                    "distances": ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items())),
+                    "edits": ", ".join(e.value for e in m.edits),
+                    "match": m.is_match,
+                }
+            )
+    return rows

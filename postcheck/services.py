@@ -1,0 +1,32 @@
+"""The process's settings, store and media folder, opened once and shared by tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from postcheck.media import MediaStore
+from postcheck.settings import Settings, get_settings
+from postcheck.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    media: MediaStore
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Services(settings=settings, store=Store(settings.db_url), media=MediaStore(settings.media_dir))
+
+
+def reset_services() -> None:
+    """Forget opened services (after settings changed, e.g. in tests or the demo)."""
+    if services.cache_info().currsize:
+        services().store.close()
+    services.cache_clear()
+    get_settings.cache_clear()

@@ -1,0 +1,68 @@
+"""Settings from the environment (prefix POSTCHECK_), with embedded defaults.
+
+Every outside base URL is a setting so that tests and the demo can point the real clients
+at the fixture server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSTCHECK_", extra="ignore")
+
+    data_dir: Path = Field(Path(".postcheck"), description="Media, database and reports.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite in the data folder."
+    )
+
+    # Bluesky: the public AppView answers unauthenticated app.bsky.* reads.
+    bsky_appview_url: str = "https://public.api.bsky.app"
+    bsky_plc_url: str = "https://plc.directory"
+    bsky_web_url: str = "https://bsky.app"
+
+    # X: the embed (syndication) endpoint needs no key; API v2 needs a bearer token.
+    x_syndication_url: str = "https://cdn.syndication.twimg.com"
+    x_api_url: str = "https://api.twitter.com"
+    x_bearer_token: SecretStr | None = None
+
+    # Limits on what we download.
+    max_image_bytes: int = 50 * 1024 * 1024
+    max_image_pixels: int = 100_000_000
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    download_deadline: float = 120.0
+    user_agent: str = "postcheck/0.1 (+https://github.com/postcheck/postcheck)"
+
+    # Network task retries (Prefect), with exponential backoff and jitter.
+    fetch_retries: int = 3
+    retry_backoff_seconds: float = 2.0
+
+    # A capture date older than the post by more than this is a metadata conflict.
+    capture_date_margin_days: int = 30
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'postcheck.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings (after the environment changed) and read them again."""
+    get_settings.cache_clear()
+    return get_settings()

@@ -1,0 +1,322 @@
+"""X / Twitter: API v2 through tweepy with a bearer token, else the public embed endpoint.
+
+Facts used here (see shared/reference/README.md): the syndication endpoint answers
+`tweet-result?id=&token=` with a `Tweet` or a `TweetTombstone`, `{}` or 404 when not found;
+photos come at original size as `<base>?format=<ext>&name=orig`; a video's or GIF's
+`media_url_https` is its poster image; API v2 needs `expansions=attachments.media_keys`
+and reports missing or protected tweets in `errors[]` with HTTP 200.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+import tweepy
+from requests.adapters import HTTPAdapter
+
+from postcheck import http
+from postcheck.domain import MediaRef, Platform, Post, PostRef
+from postcheck.errors import BadURL, FetchError, PostUnavailable, TransientError
+from postcheck.sources.base import Source
+from postcheck.sources.x_token import syndication_token
+from postcheck.urls import host_of, short
+
+X_HOSTS = frozenset(
+    {"x.com", "twitter.com", "fxtwitter.com", "vxtwitter.com", "fixupx.com", "fixvx.com"}
+)
+_STATUS_PATH = re.compile(
+    r"^/(?:(?P<user>[A-Za-z0-9_]{1,15})/status(?:es)?|i/web/status|i/status)/(?P<id>\d{1,20})(?:/|$)"
+)
+_PROFILE_PATH = re.compile(r"^/[A-Za-z0-9_]{1,15}/?$")
+_TWITTER_EPOCH_MS = 1288834974657
+_DEFAULT_API = "https://api.twitter.com"
+
+# Sent to the embed endpoint the way react-tweet sends it.
+_SYNDICATION_FEATURES = ";".join(
+    [
+        "tfw_timeline_list:",
+        "tfw_follower_count_sunset:true",
+        "tfw_tweet_edit_backend:on",
+        "tfw_refsrc_session:on",
+        "tfw_fosnr_soft_interventions_enabled:on",
+        "tfw_show_birdwatch_pivots_enabled:on",
+        "tfw_show_business_verified_badge:on",
+        "tfw_duplicate_scribes_to_settings:on",
+        "tfw_use_profile_image_shape_enabled:on",
+        "tfw_show_blue_verified_badge:on",
+        "tfw_legacy_timeline_sunset:true",
+        "tfw_show_gov_verified_badge:on",
+        "tfw_show_business_affiliate_badge:on",
+        "tfw_tweet_edit_frontend:on",
+    ]
+)
+
+
+def snowflake_time(tweet_id: str) -> datetime | None:
+    """When X minted this id (ids after 2010-11 are snowflakes carrying their own time)."""
+    value = int(tweet_id)
+    if value < 29_700_000_000_000_000:  # pre-snowflake ids carry no time
+        return None
+    return datetime.fromtimestamp(((value >> 22) + _TWITTER_EPOCH_MS) / 1000, tz=UTC)
+
+
+def original_photo_url(media_url: str) -> str:
+    """`…/media/KEY.jpg` (or `?format=jpg&name=small`) -> `…/media/KEY?format=jpg&name=orig`."""
+    parts = urlsplit(media_url)
+    path = parts.path
+    fmt = None
+    if ":" in path.rsplit("/", 1)[-1]:  # legacy `KEY.jpg:large`
+        path = path.rsplit(":", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    if "." in last:
+        stem, fmt = last.rsplit(".", 1)
+        path = path[: -len(last)] + stem
+    if fmt is None:
+        match = re.search(r"(?:^|&)format=([a-z]+)", parts.query)
+        fmt = match.group(1) if match else "jpg"
+    return f"{parts.scheme}://{parts.netloc}{path}?format={fmt}&name=orig"
+
+
+def _kind(media_type: str) -> str:
+    return {"photo": "photo", "video": "video", "animated_gif": "gif"}.get(media_type, "photo")
+
+
+def _media_ref(position: int, kind: str, url: str, **extra: Any) -> MediaRef:
+    orig = original_photo_url(url)
+    fallbacks = [u for u in (url,) if u != orig]
+    return MediaRef(position=position, kind=kind, url=orig, fallback_urls=fallbacks, **extra)
+
+
+class _BaseURLAdapter(HTTPAdapter):
+    """Send tweepy's requests (its host is fixed to api.twitter.com) to the configured base
+    URL, and give them the timeouts tweepy does not set."""
+
+    def __init__(self, base_url: str, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        if request.url.startswith(_DEFAULT_API):
+            request.url = self.base_url + request.url[len(_DEFAULT_API) :]
+        if not kwargs.get("timeout"):
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+class XSource(Source):
+    platform: ClassVar[Platform] = Platform.X
+    hosts: ClassVar[frozenset[str]] = X_HOSTS
+
+    @classmethod
+    def parse_url(cls, url: str) -> PostRef | None:
+        if host_of(url) not in X_HOSTS:
+            return None
+        path = urlsplit(url).path
+        match = _STATUS_PATH.match(path)
+        if not match:
+            if _PROFILE_PATH.match(path):
+                raise BadURL(f"that is an X profile, not a post: {short(url)}")
+            raise BadURL(f"not an X post URL (expected /<user>/status/<id>): {short(url)}")
+        tweet_id = match.group("id").lstrip("0")
+        if not tweet_id:
+            raise BadURL(f"X post id is zero: {short(url)}")
+        if int(tweet_id) >= 2**63:
+            raise BadURL(f"X post id out of range: {short(url)}")
+        user = match.group("user")
+        canonical = f"https://x.com/{user or 'i/web'}/status/{tweet_id}"
+        return PostRef(platform=Platform.X, post_id=tweet_id, author=user, url=canonical)
+
+    def fetch(self, ref: PostRef) -> Post:
+        token = self.settings.x_bearer_token
+        if token is not None and token.get_secret_value():
+            return self._fetch_api_v2(ref, token.get_secret_value())
+        return self._fetch_syndication(ref)
+
+    # --- keyless embed endpoint -------------------------------------------------------
+
+    def _fetch_syndication(self, ref: PostRef) -> Post:
+        what = f"X post {ref.post_id}"
+        params = {
+            "id": ref.post_id,
+            "lang": "en",
+            "features": _SYNDICATION_FEATURES,
+            "token": syndication_token(ref.post_id),
+        }
+        url = self.settings.x_syndication_url.rstrip("/") + "/tweet-result"
+        with http.network_errors(what), http.client(self.settings) as client:
+            response = client.get(url, params=params)
+        if response.status_code == 404:
+            raise PostUnavailable(f"{what} not found (deleted or never existed)", "not_found")
+        http.check_status(response, what)
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise FetchError(f"{what}: the embed endpoint answered with non-JSON") from None
+        if not isinstance(data, dict):
+            raise FetchError(f"{what}: unexpected answer from the embed endpoint")
+        if not data:
+            raise PostUnavailable(f"{what} not found (deleted or never existed)", "not_found")
+        if data.get("__typename") == "TweetTombstone":
+            text = (((data.get("tombstone") or {}).get("text") or {}).get("text") or "").strip()
+            reason = "deleted" if "deleted" in text.lower() else "restricted"
+            detail = text.removesuffix("Learn more").strip() or "not visible to signed-out viewers"
+            raise PostUnavailable(f"{what} is unavailable: {detail}", reason)
+        return self._post_from_syndication(ref, data)
+
+    def _post_from_syndication(self, ref: PostRef, data: dict[str, Any]) -> Post:
+        try:
+            user = data.get("user") or {}
+            created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
+            text = data.get("text") or ""
+            start, end = (data.get("display_text_range") or [0, len(text)])[:2]
+            media = []
+            for i, item in enumerate(data.get("mediaDetails") or []):
+                info = item.get("original_info") or {}
+                media.append(
+                    _media_ref(
+                        i,
+                        _kind(item.get("type", "photo")),
+                        item["media_url_https"],
+                        alt_text=item.get("ext_alt_text"),
+                        width=info.get("width"),
+                        height=info.get("height"),
+                        platform_key=item.get("media_key") or item.get("id_str"),
+                    )
+                )
+            quoted = data.get("quoted_tweet") or {}
+            edits = (data.get("edit_control") or {}).get("edit_tweet_ids") or []
+            screen_name = user.get("screen_name")
+            tweet_id = str(data.get("id_str") or ref.post_id)
+            return Post(
+                platform=Platform.X,
+                uri=f"x:{tweet_id}",
+                url=f"https://x.com/{screen_name or 'i/web'}/status/{tweet_id}",
+                post_id=tweet_id,
+                author_id=user.get("id_str"),
+                author_handle=screen_name,
+                author_name=user.get("name"),
+                created_at=created,
+                text=text[start:end],
+                media=media,
+                quoted_uri=f"x:{quoted['id_str']}" if quoted.get("id_str") else None,
+                fetched_via="x-syndication",
+                edit_of=[e for e in edits if e != tweet_id],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FetchError(f"X post {ref.post_id}: malformed embed answer ({exc})") from None
+
+    # --- API v2 -------------------------------------------------------------------------
+
+    def _client(self, bearer: str) -> tweepy.Client:
+        client = tweepy.Client(bearer_token=bearer, wait_on_rate_limit=False)
+        adapter = _BaseURLAdapter(
+            self.settings.x_api_url, (self.settings.connect_timeout, self.settings.read_timeout)
+        )
+        client.session.mount(_DEFAULT_API + "/", adapter)
+        client.user_agent = f"{self.settings.user_agent} {client.user_agent}"
+        return client
+
+    def _fetch_api_v2(self, ref: PostRef, bearer: str) -> Post:
+        what = f"X post {ref.post_id}"
+        client = self._client(bearer)
+        try:
+            response = client.get_tweet(
+                ref.post_id,
+                expansions=["attachments.media_keys", "author_id", "referenced_tweets.id"],
+                media_fields=[
+                    "type", "url", "preview_image_url", "width", "height", "alt_text",
+                    "duration_ms", "variants",
+                ],
+                tweet_fields=[
+                    "created_at", "author_id", "attachments", "edit_history_tweet_ids",
+                    "referenced_tweets", "withheld", "note_tweet",
+                ],
+                user_fields=["username", "name", "protected"],
+            )
+        except tweepy.TooManyRequests as exc:
+            wait = http.retry_after_seconds(exc.response.headers)
+            raise TransientError(f"{what}: X API rate limit (HTTP 429)", retry_after=wait) from None
+        except tweepy.TwitterServerError as exc:
+            raise TransientError(f"{what}: X API server error (HTTP {exc.response.status_code})") from None
+        except tweepy.Unauthorized:
+            raise FetchError(f"{what}: the X API refused the bearer token (HTTP 401)") from None
+        except tweepy.NotFound:
+            raise PostUnavailable(f"{what} not found", "not_found") from None
+        except tweepy.HTTPException as exc:
+            raise FetchError(f"{what}: X API HTTP {exc.response.status_code}") from None
+        except requests.Timeout:
+            raise TransientError(f"{what}: X API timed out") from None
+        except requests.ConnectionError:
+            raise TransientError(f"{what}: cannot reach the X API") from None
+        finally:
+            client.session.close()
+        tweet = response.data
+        if tweet is None:
+            raise self._v2_unavailable(what, response.errors or [])
+        return self._post_from_v2(ref, tweet, response.includes or {})
+
+    @staticmethod
+    def _v2_unavailable(what: str, errors: list[dict[str, Any]]) -> Exception:
+        for err in errors:
+            kind = str(err.get("type", ""))
+            detail = err.get("detail") or err.get("title") or ""
+            if kind.endswith("/resource-not-found"):
+                return PostUnavailable(f"{what} not found (deleted or never existed)", "not_found")
+            if kind.endswith("/not-authorized-for-resource"):
+                return PostUnavailable(f"{what} is from a protected account", "protected")
+            if "suspend" in detail.lower():
+                return PostUnavailable(f"{what}: the account is suspended", "suspended")
+        first = errors[0] if errors else {}
+        return FetchError(f"{what}: X API error: {first.get('title') or 'no data returned'}")
+
+    def _post_from_v2(self, ref: PostRef, tweet: tweepy.Tweet, includes: dict[str, Any]) -> Post:
+        users = {u.id: u for u in includes.get("users", [])}
+        media_by_key = {m.media_key: m for m in includes.get("media", [])}
+        author = users.get(tweet.author_id)
+        keys = (tweet.attachments or {}).get("media_keys", [])
+        media = []
+        for i, key in enumerate(keys):
+            m = media_by_key.get(key)
+            if m is None:
+                continue
+            url = m.url if m.type == "photo" else m.preview_image_url
+            if not url:
+                continue
+            media.append(
+                _media_ref(
+                    i, _kind(m.type), url, alt_text=m.alt_text, width=m.width,
+                    height=m.height, platform_key=key,
+                )
+            )
+        if tweet.withheld and not media and not tweet.text:
+            raise PostUnavailable(f"X post {ref.post_id} is withheld", "withheld")
+        text = tweet.text
+        note = tweet.data.get("note_tweet") or {}
+        if note.get("text"):  # long posts: the full text lives in note_tweet
+            text = note["text"]
+        quoted = next(
+            (str(r.id) for r in (tweet.referenced_tweets or []) if r.type == "quoted"), None
+        )
+        history = [str(e) for e in (tweet.edit_history_tweet_ids or [])]
+        username = author.username if author else None
+        return Post(
+            platform=Platform.X,
+            uri=f"x:{tweet.id}",
+            url=f"https://x.com/{username or 'i/web'}/status/{tweet.id}",
+            post_id=str(tweet.id),
+            author_id=str(tweet.author_id) if tweet.author_id else None,
+            author_handle=username,
+            author_name=author.name if author else None,
+            created_at=tweet.created_at,
+            text=text,
+            media=media,
+            quoted_uri=f"x:{quoted}" if quoted else None,
+            fetched_via="x-api-v2",
+            edit_of=[e for e in history if e != str(tweet.id)],
+        )

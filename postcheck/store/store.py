@@ -1,0 +1,383 @@
+"""All database I/O. One transaction per recorded check: it lands whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from postcheck.domain import (
+    CheckReport,
+    Fingerprint,
+    KnownImage,
+    MetadataFacts,
+    Platform,
+    PostRef,
+    StoredMedia,
+)
+from postcheck.store.migrate import migrate
+from postcheck.store.models import (
+    CheckImageRow,
+    CheckRow,
+    KnownImageRow,
+    MediaHashRow,
+    MediaRow,
+    PostMediaRow,
+    PostRow,
+    utcnow,
+)
+from postcheck.verifiers.matcher import IndexEntry
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # WAL lets readers work while a check is written
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def known_from_row(row: KnownImageRow) -> KnownImage:
+    return KnownImage(
+        id=row.id,
+        sha256=row.media.sha256,
+        source_url=row.source_url,
+        first_seen=row.first_seen,
+        caption=row.caption,
+        credit=row.credit,
+        origin=row.origin,
+        post_uri=row.post_uri,
+    )
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _insert_ignore(
+        self, session: Session, model: type, values: dict[str, Any], keys: list[str]
+    ) -> bool:
+        """INSERT … ON CONFLICT DO NOTHING, so concurrent writers of the same row agree.
+        True when this call inserted the row."""
+        dialect = session.get_bind().dialect.name
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+        if insert is None:  # other backends: look first (races are then the backend's)
+            clause = [getattr(model, k) == values[k] for k in keys]
+            if session.scalar(select(model).where(*clause)) is not None:
+                return False
+            session.add(model(**values))
+            session.flush()
+            return True
+        stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+        return session.execute(stmt).rowcount == 1
+
+    def _media_id(
+        self,
+        session: Session,
+        stored: StoredMedia,
+        fp: Fingerprint | None,
+        meta: MetadataFacts | None,
+    ) -> int:
+        self._insert_ignore(
+            session,
+            MediaRow,
+            {
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "format": stored.format,
+                "mime": stored.mime,
+                "width": stored.width,
+                "height": stored.height,
+                "detail": fp.quality if fp else 0.0,
+                "colourfulness": fp.colourfulness if fp else 0.0,
+                "exif": meta.model_dump(mode="json") if meta else None,
+                "added_at": utcnow(),
+            },
+            ["sha256"],
+        )
+        media_id = session.scalar(select(MediaRow.id).where(MediaRow.sha256 == stored.sha256))
+        if fp is not None:
+            for name, value in fp.hashes.items():
+                family, _, variant = name.partition("@")
+                if variant == "mirror":  # query-side only; the library keeps the picture as is
+                    continue
+                self._insert_ignore(
+                    session,
+                    MediaHashRow,
+                    {"media_id": media_id, "family": family, "variant": variant, "value": bytes.fromhex(value)},
+                    ["media_id", "family", "variant"],
+                )
+        return media_id
+
+    # --- known images ------------------------------------------------------------------
+
+    def add_known(
+        self,
+        stored: StoredMedia,
+        fp: Fingerprint,
+        meta: MetadataFacts | None = None,
+        *,
+        source_url: str | None = None,
+        first_seen: datetime | None = None,
+        caption: str | None = None,
+        credit: str | None = None,
+        tags: list[str] | None = None,
+        origin: str = "import",
+        post_uri: str | None = None,
+        original_name: str | None = None,
+    ) -> tuple[KnownImage, bool]:
+        """Add a known image; the same bytes twice merge into one entry that keeps the
+        earliest first-seen date (and its source). Returns (entry, created)."""
+        with self.session() as session:
+            media_id = self._media_id(session, stored, fp, meta)
+            values = {
+                "media_id": media_id,
+                "source_url": source_url,
+                "first_seen": first_seen,
+                "caption": caption,
+                "credit": credit,
+                "tags": tags or [],
+                "origin": origin,
+                "post_uri": post_uri,
+                "original_name": original_name,
+                "added_at": utcnow(),
+            }
+            created = self._insert_ignore(session, KnownImageRow, values, ["media_id"])
+            row = session.scalar(select(KnownImageRow).where(KnownImageRow.media_id == media_id))
+            if not created:
+                self._merge_known(row, values)
+            session.flush()
+            return known_from_row(row), created
+
+    @staticmethod
+    def _merge_known(row: KnownImageRow, new: dict[str, Any]) -> None:
+        earlier = new["first_seen"] is not None and (
+            row.first_seen is None or new["first_seen"] < row.first_seen
+        )
+        if earlier:  # the earliest sighting is the provenance that counts
+            for key in ("first_seen", "source_url", "origin", "post_uri", "caption", "credit"):
+                if new[key] is not None:
+                    setattr(row, key, new[key])
+        for key in ("source_url", "caption", "credit", "original_name"):
+            if getattr(row, key) is None and new[key] is not None:
+                setattr(row, key, new[key])
+        if new["tags"]:
+            row.tags = sorted(set(row.tags or []) | set(new["tags"]))
+
+    def list_known(self, limit: int = 100, offset: int = 0) -> list[KnownImage]:
+        with self.session() as session:
+            rows = session.scalars(
+                select(KnownImageRow).order_by(KnownImageRow.id).limit(limit).offset(offset)
+            )
+            return [known_from_row(r) for r in rows]
+
+    def get_known(self, known_id: int) -> KnownImage | None:
+        with self.session() as session:
+            row = session.get(KnownImageRow, known_id)
+            return known_from_row(row) if row else None
+
+    def remove_known(self, known_id: int) -> bool:
+        with self.session() as session:
+            row = session.get(KnownImageRow, known_id)
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
+    def count_known(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count(KnownImageRow.id))) or 0
+
+    def index_entries(self) -> list[IndexEntry]:
+        """Every known image with its whole-picture hashes, for the matcher's index."""
+        with self.session() as session:
+            rows = session.execute(
+                select(KnownImageRow, MediaHashRow.family, MediaHashRow.value)
+                .join(MediaRow, KnownImageRow.media_id == MediaRow.id)
+                .join(MediaHashRow, MediaHashRow.media_id == MediaRow.id)
+                .where(MediaHashRow.variant == "")
+                .order_by(KnownImageRow.id)
+            ).all()
+            entries: dict[int, tuple[KnownImageRow, dict[str, bytes]]] = {}
+            for known, family, value in rows:
+                entries.setdefault(known.id, (known, {}))[1][family] = value
+            return [
+                IndexEntry(known=known_from_row(k), hashes=h, colourfulness=k.media.colourfulness)
+                for k, h in entries.values()
+            ]
+
+    # --- posts and checks ----------------------------------------------------------------
+
+    def find_post(self, session: Session, ref: PostRef, uri: str | None = None) -> PostRow | None:
+        if uri:
+            row = session.scalar(select(PostRow).where(PostRow.uri == uri))
+            if row is not None:
+                return row
+        if ref.platform is Platform.X:
+            return session.scalar(select(PostRow).where(PostRow.uri == ref.key))
+        author = ref.author or ""
+        return session.scalar(
+            select(PostRow).where(
+                PostRow.platform == ref.platform.value,
+                PostRow.post_id == ref.post_id,
+                (PostRow.author_id == author) | (PostRow.author_handle == author),
+            )
+        )
+
+    def record_check(
+        self,
+        report: CheckReport,
+        ref: PostRef,
+        started_at: datetime,
+        fingerprints: dict[str, Fingerprint] | None = None,
+        metadata: dict[str, MetadataFacts] | None = None,
+    ) -> int:
+        """Write the post, its media and the check in one transaction; returns the check id."""
+        fingerprints = fingerprints or {}
+        metadata = metadata or {}
+        now = utcnow()
+        with self.session() as session:
+            post_row = self._upsert_post(session, report, ref, now)
+            check = CheckRow(
+                post_id=post_row.id if post_row else None,
+                input_url=report.url,
+                flow_run_id=report.flow_run_id,
+                started_at=started_at,
+                finished_at=now,
+                verdict=report.verdict.value,
+                reasons=report.reasons,
+                report={},
+            )
+            session.add(check)
+            session.flush()
+            for image in report.images:
+                media_id = None
+                if image.media is not None:
+                    sha = image.media.sha256
+                    media_id = self._media_id(session, image.media, fingerprints.get(sha), metadata.get(sha))
+                    if post_row is not None:
+                        self._link_media(session, post_row.id, media_id, image, now)
+                best = next((m for m in image.matches if m.is_match), None)
+                session.add(
+                    CheckImageRow(
+                        check_id=check.id,
+                        position=image.position,
+                        media_id=media_id,
+                        source_url=image.source_url,
+                        verdict=image.verdict.value,
+                        reasons=image.reasons,
+                        best_known_id=best.known.id if best else None,
+                        best_distance=best.distances if best else None,
+                    )
+                )
+            report.check_id = check.id
+            check.report = report.model_dump(mode="json")
+            return check.id
+
+    def _upsert_post(self, session: Session, report: CheckReport, ref: PostRef, now: datetime) -> PostRow | None:
+        post = report.post
+        row = self.find_post(session, ref, post.uri if post else None)
+        if post is None:
+            if row is not None and report.verdict.value == "unavailable":
+                row.status = "unavailable"
+                row.status_reason = "; ".join(report.reasons)[:512]
+                row.last_checked_at = now
+            return row
+        if row is None:
+            self._insert_ignore(
+                session,
+                PostRow,
+                {
+                    "uri": post.uri,
+                    "platform": post.platform.value,
+                    "url": post.url,
+                    "post_id": post.post_id,
+                    "created_at": post.created_at,
+                    "first_checked_at": now,
+                    "last_checked_at": now,
+                    "status": "available",
+                    "watched": True,
+                },
+                ["uri"],
+            )
+            row = session.scalar(select(PostRow).where(PostRow.uri == post.uri))
+        row.url = post.url
+        row.author_id = post.author_id
+        row.author_handle = post.author_handle
+        row.author_name = post.author_name
+        row.created_at = post.created_at
+        row.text = post.text
+        row.status = "available"
+        row.status_reason = None
+        row.last_checked_at = now
+        return row
+
+    def _link_media(self, session: Session, post_id: int, media_id: int, image: Any, now: datetime) -> None:
+        self._insert_ignore(
+            session,
+            PostMediaRow,
+            {
+                "post_id": post_id,
+                "media_id": media_id,
+                "position": image.position,
+                "kind": image.kind,
+                "source_url": image.source_url,
+                "alt_text": image.alt_text,
+                "first_seen_at": now,
+                "last_seen_at": now,
+            },
+            ["post_id", "position", "media_id"],
+        )
+        session.execute(
+            update(PostMediaRow)
+            .where(
+                PostMediaRow.post_id == post_id,
+                PostMediaRow.media_id == media_id,
+                PostMediaRow.position == image.position,
+            )
+            .values(last_seen_at=now)
+        )
+
+    def history(self, uri: str) -> list[CheckRow]:
+        with self.session() as session:
+            post = session.scalar(select(PostRow).where(PostRow.uri == uri))
+            if post is None:
+                return []
+            return list(
+                session.scalars(
+                    select(CheckRow).where(CheckRow.post_id == post.id).order_by(CheckRow.id.desc())
+                )
+            )
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as session:
+            return {
+                table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
+                for table in (PostRow, MediaRow, PostMediaRow, KnownImageRow, CheckRow, CheckImageRow)
+            }

@@ -1,0 +1,49 @@
+"""URL hygiene shared by every source: what any post URL must look like."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from postcheck.errors import BadURL
+
+MAX_URL_LENGTH = 2048
+POST_SCHEMES = {"http", "https", "at"}
+
+
+def short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_url_shape(url: str) -> str:
+    """Strip and sanity-check a pasted URL; BadURL names what is wrong with it."""
+    if not isinstance(url, str) or not url.strip():
+        raise BadURL("empty URL")
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise BadURL(f"URL too long ({len(url)} characters, limit {MAX_URL_LENGTH})")
+    if any(ord(c) < 32 or c.isspace() for c in url):
+        raise BadURL(f"URL contains spaces or control characters: {short(url)}")
+    if "://" not in url and not url.startswith("at:"):
+        # People paste 'x.com/user/status/1' without a scheme.
+        url = "https://" + url
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a malformed port
+    except ValueError as exc:
+        raise BadURL(f"malformed URL ({exc}): {short(url)}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in POST_SCHEMES:
+        raise BadURL(f"unsupported URL scheme '{scheme}:' (only http, https and at://)")
+    if not parts.netloc:
+        raise BadURL(f"URL has no host: {short(url)}")
+    return url
+
+
+def host_of(url: str) -> str:
+    """Lower-case host without 'www.'/'mobile.' and without port."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    for prefix in ("www.", "mobile.", "m."):
+        if host.startswith(prefix):
+            host = host[len(prefix) :]
+    return host

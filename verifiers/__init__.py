@@ -1,0 +1,1 @@
+"""Pure verifiers: bytes in, findings out. No network, no database, no Prefect."""

@@ -1,0 +1,25 @@
+"""Hash families. Each module defines one `HashFamily` subclass; `families()` finds them."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from postcheck.verifiers.families.base import HashFamily
+
+
+@cache
+def families() -> dict[str, HashFamily]:
+    found: dict[str, HashFamily] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for obj in vars(module).values():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, HashFamily)
+                and obj is not HashFamily
+                and obj.__module__ == module.__name__
+            ):
+                found[obj.name] = obj()
+    return found

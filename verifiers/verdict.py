@@ -1,0 +1,82 @@
+"""Findings -> one status with reasons, per image and per post (DESIGN.md, Verdicts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from postcheck.domain import TELLING_EDITS, Finding, KnownImage, Match, Verdict
+
+# Post verdict = the most serious image verdict. Findings that say "do not trust this"
+# come first; then "could not check" (an answer with a gap must not read as clean);
+# benign outcomes last.
+SEVERITY = [
+    Verdict.RECYCLED,
+    Verdict.ALTERED,
+    Verdict.METADATA_CONFLICT,
+    Verdict.ERROR,
+    Verdict.UNAVAILABLE,
+    Verdict.MATCHES_KNOWN,
+    Verdict.NO_KNOWN_MATCH,
+]
+
+
+def first_seen_bound(known: KnownImage) -> datetime | None:
+    """The latest moment the known image's first-seen date allows. A date given without a
+    time (stored at midnight) could be any time that day, so take the day's end: we claim
+    `recycled` only when the known image is certainly older than the post."""
+    seen = known.first_seen
+    if seen is None:
+        return None
+    if seen.tzinfo is None:
+        seen = seen.replace(tzinfo=UTC)
+    if seen.timetz().replace(tzinfo=None) == time(0, 0):
+        return seen.replace(hour=23, minute=59, second=59)
+    return seen
+
+
+def _describe(match: Match) -> str:
+    known = match.known
+    where = known.source_url or known.post_uri or f"known image #{known.id}"
+    dist = ", ".join(f"{k} {v}" for k, v in sorted(match.distances.items()))
+    edits = f"; edits: {', '.join(e.value for e in match.edits)}" if match.edits else ""
+    caption = f' "{known.caption}"' if known.caption else ""
+    return f"known image #{known.id}{caption} ({where}; distance {dist}{edits})"
+
+
+def image_verdict(
+    matches: list[Match],
+    findings: list[Finding],
+    post_created_at: datetime | None,
+    post_uri: str | None = None,
+) -> tuple[Verdict, list[str]]:
+    # An image learned from this very post is not evidence about it.
+    real = [m for m in matches if m.is_match and not (post_uri and m.known.post_uri == post_uri)]
+    if post_created_at is not None:
+        older = [
+            m for m in real
+            if (bound := first_seen_bound(m.known)) is not None and bound < post_created_at
+        ]
+        if older:
+            best = min(older, key=lambda m: m.score)
+            seen = best.known.first_seen
+            return Verdict.RECYCLED, [
+                f"matches {_describe(best)}, first seen {seen:%Y-%m-%d}, "
+                f"before the post ({post_created_at:%Y-%m-%d})"
+            ] + [f"also matches {_describe(m)}" for m in older if m is not best][:3]
+    telling = [m for m in real if set(m.edits) & TELLING_EDITS]
+    if telling:
+        best = min(telling, key=lambda m: m.score)
+        return Verdict.ALTERED, [f"edited copy of {_describe(best)}"]
+    red = [f for f in findings if f.red_flag]
+    if red:
+        return Verdict.METADATA_CONFLICT, [f.message for f in red]
+    if real:
+        best = min(real, key=lambda m: m.score)
+        return Verdict.MATCHES_KNOWN, [f"matches {_describe(best)}, not older than the post"]
+    return Verdict.NO_KNOWN_MATCH, ["nothing in the known library resembles it"]
+
+
+def post_verdict(image_verdicts: list[Verdict]) -> Verdict:
+    if not image_verdicts:
+        return Verdict.NO_KNOWN_MATCH
+    return min(image_verdicts, key=SEVERITY.index)
