@@ -71,7 +71,9 @@ def fetch_post(ref: PostRef) -> Post:
 def download_media(media: MediaRef) -> StoredMedia:
     svc = services()
     try:
-        return download_image(media.url, svc.settings, svc.media, expected_sha256=media.expected_sha256)
+        return download_image(
+            media.url, svc.settings, svc.media, expected_sha256=media.expected_sha256
+        )
     except (MediaUnavailable, PostcheckError) as first:
         if isinstance(first, TransientError) or not media.fallback_urls:
             raise
@@ -137,10 +139,16 @@ def run_name() -> str:
 
 def _image_error(media: MediaRef, exc: BaseException) -> ImageReport:
     verdict = Verdict.UNAVAILABLE if isinstance(exc, MediaUnavailable) else Verdict.ERROR
-    message = str(exc) if isinstance(exc, PostcheckError) else f"internal error: {type(exc).__name__}"
+    message = (
+        str(exc) if isinstance(exc, PostcheckError) else f"internal error: {type(exc).__name__}"
+    )
     return ImageReport(
-        position=media.position, kind=media.kind, source_url=media.url,
-        alt_text=media.alt_text, verdict=verdict, reasons=[message],
+        position=media.position,
+        kind=media.kind,
+        source_url=media.url,
+        alt_text=media.alt_text,
+        verdict=verdict,
+        reasons=[message],
     )
 
 
@@ -155,18 +163,24 @@ def verify_post(url: str) -> State:
     except BadURL as exc:
         return Failed(message=f"bad URL: {exc}")
 
+    settings = services().settings
+    retry = dict(
+        retries=settings.fetch_retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_backoff_seconds),
+    )
+    fetch, download = fetch_post.with_options(**retry), download_media.with_options(**retry)
     post: Post | None = None
     images: list[ImageReport] = []
     fingerprints: dict[str, Fingerprint] = {}
     metadata: dict[str, MetadataFacts] = {}
     try:
-        post = fetch_post(ref)
+        post = fetch(ref)
     except PostUnavailable as exc:
         verdict, reasons = Verdict.UNAVAILABLE, [str(exc)]
     except PostcheckError as exc:
         verdict, reasons = Verdict.ERROR, [str(exc)]
     else:
-        downloads = [download_media.submit(m) for m in post.media]
+        downloads = [download.submit(m) for m in post.media]
         for media, future in zip(post.media, downloads, strict=True):
             try:
                 stored = future.result()
@@ -178,22 +192,35 @@ def verify_post(url: str) -> State:
                 continue
             fingerprints[stored.sha256], metadata[stored.sha256] = fp, meta
             findings: list[Finding] = metadata_findings(
-                meta, post.created_at, services().settings.capture_date_margin_days
+                meta, post.created_at, settings.capture_date_margin_days
             )
             verdict_i, reasons_i = image_verdict(matches, findings, post.created_at, post.uri)
             images.append(
                 ImageReport(
-                    position=media.position, kind=media.kind, source_url=media.url,
-                    alt_text=media.alt_text, media=stored, fingerprint=fp, matches=matches,
-                    metadata=meta, findings=findings, verdict=verdict_i, reasons=reasons_i,
+                    position=media.position,
+                    kind=media.kind,
+                    source_url=media.url,
+                    alt_text=media.alt_text,
+                    media=stored,
+                    fingerprint=fp,
+                    matches=matches,
+                    metadata=meta,
+                    findings=findings,
+                    verdict=verdict_i,
+                    reasons=reasons_i,
                 )
             )
         verdict = post_verdict([i.verdict for i in images])
         reasons = _post_reasons(post, images)
 
     report = CheckReport(
-        url=url, post=post, verdict=verdict, reasons=reasons, images=images,
-        flow_run_id=run_id, checked_at=datetime.now(UTC),
+        url=url,
+        post=post,
+        verdict=verdict,
+        reasons=reasons,
+        images=images,
+        flow_run_id=run_id,
+        checked_at=datetime.now(UTC),
     )
     report.check_id = record_check(report, ref, started, fingerprints, metadata)
     publish_report(report, ref)
@@ -208,6 +235,4 @@ def _post_reasons(post: Post, images: list[ImageReport]) -> list[str]:
     if not images:
         return ["the post has no images to check"]
     worst = post_verdict([i.verdict for i in images])
-    return [
-        f"image {i.position + 1}: {r}" for i in images if i.verdict is worst for r in i.reasons
-    ]
+    return [f"image {i.position + 1}: {r}" for i in images if i.verdict is worst for r in i.reasons]

@@ -44,7 +44,9 @@ class Options:
 
 @app.callback()
 def _options(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")
+    ] = False,
 ) -> None:
     Options.verbose = verbose
 
@@ -101,7 +103,10 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
     post = report.post
     if post is not None:
         who = f"@{post.author_handle}" if post.author_handle else (post.author_id or "?")
-        out.print(f"[bold]{post.author_name or who}[/] ({who}) · {post.created_at:%Y-%m-%d %H:%M} UTC", highlight=False)
+        out.print(
+            f"[bold]{post.author_name or who}[/] ({who}) · {post.created_at:%Y-%m-%d %H:%M} UTC",
+            highlight=False,
+        )
         out.print(f"[link={post.url}]{post.url}[/link]", highlight=False)
         if post.text:
             out.print(f"[italic]{post.text}[/italic]", highlight=False)
@@ -109,14 +114,24 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
         out.print(report.url, highlight=False)
     if report.images:
         table = Table(show_lines=False)
-        for col in ("#", "verdict", "nearest known image", "first seen", "distance", "edits", "why"):
+        for col in (
+            "#",
+            "verdict",
+            "nearest known image",
+            "first seen",
+            "distance",
+            "edits",
+            "why",
+        ):
             table.add_column(col, overflow="fold")
         for image in report.images:
             best = image.matches[0] if image.matches else None
             table.add_row(
                 str(image.position + 1),
                 f"[{VERDICT_STYLE[image.verdict]}]{image.verdict.value}[/]",
-                f"#{best.known.id} {best.known.caption or ''}{'' if best.is_match else ' (no match)'}" if best else "—",
+                f"#{best.known.id} {best.known.caption or ''}{'' if best.is_match else ' (no match)'}"
+                if best
+                else "—",
                 f"{best.known.first_seen:%Y-%m-%d}" if best and best.known.first_seen else "—",
                 ", ".join(f"{k} {v}" for k, v in sorted(best.distances.items())) if best else "—",
                 ", ".join(e.value for e in best.edits) if best and best.edits else "—",
@@ -124,9 +139,15 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
             )
         out.print(table)
     style = VERDICT_STYLE[report.verdict]
-    out.print(f"Verdict: [{style}]{report.verdict.value}[/] — {'; '.join(report.reasons)}", highlight=False)
+    out.print(
+        f"Verdict: [{style}]{report.verdict.value}[/] — {'; '.join(report.reasons)}",
+        highlight=False,
+    )
     if report.check_id:
-        out.print(f"[dim]check #{report.check_id}" + (f" · Prefect run: {link}" if link else "") + "[/]", highlight=False)
+        out.print(
+            f"[dim]check #{report.check_id}" + (f" · Prefect run: {link}" if link else "") + "[/]",
+            highlight=False,
+        )
 
 
 # --- known library ---------------------------------------------------------------------------
@@ -135,7 +156,9 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
 @known_app.command("add")
 def known_add(
     path: Annotated[Path, typer.Argument(help="Image file.")],
-    source_url: Annotated[str | None, typer.Option(help="Where the picture was first published.")] = None,
+    source_url: Annotated[
+        str | None, typer.Option(help="Where the picture was first published.")
+    ] = None,
     first_seen: Annotated[str | None, typer.Option(help="YYYY-MM-DD or ISO timestamp.")] = None,
     caption: Annotated[str | None, typer.Option()] = None,
     credit: Annotated[str | None, typer.Option()] = None,
@@ -150,11 +173,20 @@ def known_add(
     except ValueError as exc:
         fail(str(exc))
     known, created = add_known_file(
-        services(), path, source_url=source_url, first_seen=seen, caption=caption, credit=credit, tags=tag
+        services(),
+        path,
+        source_url=source_url,
+        first_seen=seen,
+        caption=caption,
+        credit=credit,
+        tags=tag,
     )
     verb = "added" if created else "already known; merged"
-    out.print(f"{verb}: known image #{known.id} ({known.sha256[:12]}…)"
-              + (f", first seen {known.first_seen:%Y-%m-%d}" if known.first_seen else ""), highlight=False)
+    out.print(
+        f"{verb}: known image #{known.id} ({known.sha256[:12]}…)"
+        + (f", first seen {known.first_seen:%Y-%m-%d}" if known.first_seen else ""),
+        highlight=False,
+    )
 
 
 @known_app.command("list")
@@ -170,8 +202,14 @@ def known_list(
     for col in ("id", "first seen", "caption", "source", "origin", "sha256"):
         table.add_column(col, overflow="fold")
     for k in rows:
-        table.add_row(str(k.id), f"{k.first_seen:%Y-%m-%d}" if k.first_seen else "—", k.caption or "",
-                      k.source_url or k.post_uri or "", k.origin, k.sha256[:12])
+        table.add_row(
+            str(k.id),
+            f"{k.first_seen:%Y-%m-%d}" if k.first_seen else "—",
+            k.caption or "",
+            k.source_url or k.post_uri or "",
+            k.origin,
+            k.sha256[:12],
+        )
     out.print(table)
 
 
@@ -180,7 +218,9 @@ def known_list(
 
 @app.command()
 def demo(
-    serve_seconds: Annotated[int, typer.Option(help="Keep the fixture server up this long after the demo.")] = 0,
+    serve_seconds: Annotated[
+        int, typer.Option(help="Keep the fixture server up this long after the demo.")
+    ] = 0,
 ) -> None:
     """Verify the bundled fixture posts through the real clients against a local fixture
     server (no internet needed) and print the verdicts."""
@@ -192,7 +232,8 @@ def demo(
 def main() -> None:
     """Console entry point: one clear line for every failure, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns the code of typer.Exit here
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except PostcheckError as exc:
@@ -207,8 +248,11 @@ def main() -> None:
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
-        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                  " (run with -v for Prefect's logs)", highlight=False)
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            " (run with -v for Prefect's logs)",
+            highlight=False,
+        )
         sys.exit(EXIT_CHECK_FAILED)
 
 

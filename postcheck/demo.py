@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.table import Table
 
 
-
 def fixtures_dir() -> Path:
     return Path(str(resources.files("postcheck.fixtures")))
 
@@ -42,7 +41,9 @@ def load_known_manifest(svc, manifest: Path) -> int:
     return count
 
 
-def run_demo(console: Console, verbose: bool = False, serve_seconds: int = 0) -> list[tuple[str, str, str]]:
+def run_demo(
+    console: Console, verbose: bool = False, serve_seconds: int = 0
+) -> list[tuple[str, str, str]]:
     from postcheck.fixtures.server import FixtureServer
     from postcheck.services import reset_services, services
     from postcheck.settings import get_settings
@@ -56,7 +57,9 @@ def run_demo(console: Console, verbose: bool = False, serve_seconds: int = 0) ->
     reset_services()
     try:
         svc = services()
-        console.print(f"Fixture server: {server.base_url} (X embed endpoint, X API v2, Bluesky AppView/PLC/PDS/CDN)")
+        console.print(
+            f"Fixture server: {server.base_url} (X embed endpoint, X API v2, Bluesky AppView/PLC/PDS/CDN)"
+        )
         n = load_known_manifest(svc, fixtures_dir() / scenarios["known_manifest"])
         console.print(f"Known library: {n} images from the fixture archive ({data_dir})")
         console.print("Starting Prefect (a temporary local server unless PREFECT_API_URL is set)…")
@@ -77,19 +80,29 @@ def run_demo(console: Console, verbose: bool = False, serve_seconds: int = 0) ->
             why = "; ".join(report.reasons) if report else (message or "")
             ok = verdict == item["expect"]
             style = "green" if ok else "bold red"
-            table.add_row(item["url"], f"[{style}]{verdict}[/]", item["expect"], f"{took:.1f}", why[:160])
+            table.add_row(
+                item["url"], f"[{style}]{verdict}[/]", item["expect"], f"{took:.1f}", why[:160]
+            )
             results.append((item["url"], verdict, run_id or ""))
         console.print(table)
-        wrong = [r for r, item in zip(results, scenarios["posts"], strict=True) if r[1] != item["expect"]]
+        wrong = [
+            r for r, item in zip(results, scenarios["posts"], strict=True) if r[1] != item["expect"]
+        ]
         if wrong:
-            console.print(f"[bold red]{len(wrong)} verdict(s) differ from what the fixtures expect[/]")
+            console.print(
+                f"[bold red]{len(wrong)} verdict(s) differ from what the fixtures expect[/]"
+            )
         else:
             console.print("[green]every fixture post got its expected verdict[/]")
         counts = svc.store.counts()
-        console.print(f"Store: {counts['posts']} posts, {counts['media']} media files, {counts['checks']} checks")
+        console.print(
+            f"Store: {counts['posts']} posts, {counts['media']} media files, {counts['checks']} checks"
+        )
         first = ui_run_url(results[0][2]) if results else None
         if first:
-            console.print(f"Open the runs in the Prefect UI, e.g. {first} (Artifacts show each post's report).")
+            console.print(
+                f"Open the runs in the Prefect UI, e.g. {first} (Artifacts show each post's report)."
+            )
         elif ephemeral():
             console.print(
                 "These runs went to Prefect's local database. To browse them: run "
@@ -102,5 +115,3 @@ def run_demo(console: Console, verbose: bool = False, serve_seconds: int = 0) ->
         return results
     finally:
         server.stop()
-
-

@@ -46,7 +46,9 @@ def add_known_file(
         raise BadMedia(f"{path}: no such file")
     size = path.stat().st_size
     if size > svc.settings.max_image_bytes:
-        raise BadMedia(f"{path}: too large ({size:,} bytes, limit {svc.settings.max_image_bytes:,})")
+        raise BadMedia(
+            f"{path}: too large ({size:,} bytes, limit {svc.settings.max_image_bytes:,})"
+        )
     data = path.read_bytes()
     try:
         stored = store_image_bytes(svc.media, data, svc.settings)

@@ -30,7 +30,6 @@ IMAGE_MIME = {
     "TIFF": "image/tiff",
 }
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 
 
 class MediaStore:
@@ -185,7 +184,7 @@ def _stream(client: httpx.Client, url: str, fh, settings: Settings, what: str) -
                 )
             digest = hashlib.sha256()
             total = 0
-            for chunk in response.iter_bytes(_CHUNK):
+            for chunk in response.iter_bytes():  # as it arrives: the deadline sees slow drips
                 total += len(chunk)
                 if total > settings.max_image_bytes:
                     raise BadMedia(f"{what}: too large (over {settings.max_image_bytes:,} bytes)")

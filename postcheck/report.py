@@ -29,10 +29,7 @@ def artifact_key(ref: PostRef | str) -> str:
     """Prefect artifact keys allow only [a-z0-9-]: 'post-x-<id>', 'post-bluesky-<did>-<rkey>'."""
     raw = ref.key if isinstance(ref, PostRef) else ref
     raw = raw.removeprefix("at://").replace("/app.bsky.feed.post/", "-")
-    if raw.startswith("x:"):
-        slug = "x-" + raw[2:]
-    else:
-        slug = "bluesky-" + raw
+    slug = "x-" + raw[2:] if raw.startswith("x:") else "bluesky-" + raw
     slug = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
     return f"post-{slug}"[:200]
 
@@ -78,20 +75,28 @@ def markdown_report(report: CheckReport, media: MediaStore) -> str:
     lines += ["**Why:** " + "; ".join(_md_escape(r) for r in report.reasons), ""]
     for image in report.images:
         lines += _image_section(image, media)
-    lines += [f"_Checked {report.checked_at:%Y-%m-%d %H:%M:%S UTC}"
-              + (f", check #{report.check_id}" if report.check_id else "") + "._"]
+    lines += [
+        f"_Checked {report.checked_at:%Y-%m-%d %H:%M:%S UTC}"
+        + (f", check #{report.check_id}" if report.check_id else "")
+        + "._"
+    ]
     return "\n".join(lines)
 
 
 def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
-    out = [f"## Image {image.position + 1}: {VERDICT_ICON[image.verdict]} {image.verdict.value}", ""]
+    out = [
+        f"## Image {image.position + 1}: {VERDICT_ICON[image.verdict]} {image.verdict.value}",
+        "",
+    ]
     out += [f"- {_md_escape(r)}" for r in image.reasons]
     if image.alt_text:
         out.append(f"- alt text: {_md_escape(image.alt_text)}")
     out.append(f"- source: {image.source_url}")
     if image.media:
         m = image.media
-        out.append(f"- file: {m.format} {m.width}×{m.height}, {m.size:,} bytes, sha256 `{m.sha256[:16]}…`")
+        out.append(
+            f"- file: {m.format} {m.width}×{m.height}, {m.size:,} bytes, sha256 `{m.sha256[:16]}…`"
+        )
     out.append("")
     post_thumb = thumbnail_data_uri(image.media.path) if image.media else None
     best = next((m for m in image.matches if m.is_match), None)
@@ -110,13 +115,18 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
     elif post_thumb:
         out += [_img(post_thumb, "post image"), ""]
     if image.matches:
-        out += ["| known | first seen | source | distances | edits | match |", "|---|---|---|---|---|---|"]
+        out += [
+            "| known | first seen | source | distances | edits | match |",
+            "|---|---|---|---|---|---|",
+        ]
         for m in image.matches:
             seen = f"{m.known.first_seen:%Y-%m-%d}" if m.known.first_seen else "—"
             dist = ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items()))
             edits = ", ".join(e.value for e in m.edits) or "—"
             src = m.known.source_url or m.known.post_uri or "—"
-            out.append(f"| #{m.known.id} {_md_escape(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {'yes' if m.is_match else 'no'} |")
+            out.append(
+                f"| #{m.known.id} {_md_escape(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {'yes' if m.is_match else 'no'} |"
+            )
         out.append("")
     if image.findings:
         out += ["**Metadata:** " + "; ".join(_md_escape(f.message) for f in image.findings), ""]
@@ -128,8 +138,17 @@ def match_rows(report: CheckReport) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for image in report.images:
         if not image.matches:
-            rows.append({"image": image.position + 1, "verdict": image.verdict.value, "known": "",
-                         "first_seen": "", "distances": "", "edits": "", "match": False})
+            rows.append(
+                {
+                    "image": image.position + 1,
+                    "verdict": image.verdict.value,
+                    "known": "",
+                    "first_seen": "",
+                    "distances": "",
+                    "edits": "",
+                    "match": False,
+                }
+            )
         for m in image.matches:
             rows.append(
                 {

@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-
-class OneLineFormatter(logging.Formatter):
-    """Console lines without tracebacks: the API log (the Prefect UI) keeps them."""
-
-    def formatException(self, ei: Any) -> str:  # noqa: N802
-        return ""
-
-    def format(self, record: logging.LogRecord) -> str:
-        saved = record.exc_info, record.exc_text
-        record.exc_info, record.exc_text = None, None
-        try:
-            return super().format(record)
-        finally:
-            record.exc_info, record.exc_text = saved
 
 
 def configure_console(verbose: bool) -> None:
-    """Our CLI prints the outcome itself; Prefect's console lines are for --verbose."""
-    import prefect  # noqa: F401  (sets up Prefect's logging)
+    """Our CLI prints the outcome itself, so Prefect's console lines are for --verbose.
 
-    loggers = [logging.getLogger()] + [
-        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
-    ]
-    formatter = OneLineFormatter("%(asctime)s | %(levelname)-7s | %(name)s - %(message)s", "%H:%M:%S")
-    for logger in loggers:
-        for handler in logger.handlers:
-            # Only Prefect's own console handlers; its API handler keeps feeding the UI.
-            if isinstance(handler, logging.StreamHandler) and type(handler).__module__.startswith("prefect"):
-                handler.setLevel(logging.INFO if verbose else logging.CRITICAL)
-                handler.setFormatter(formatter)
+    Prefect reads its logging config from the environment each time it sets logging up
+    (the temporary server does it again), so the levels go there, before prefect loads.
+    The API handler is untouched: the Prefect UI keeps every log line."""
+    level = "INFO" if verbose else "CRITICAL"
+    os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = level
+    os.environ["PREFECT_LOGGING_HANDLERS_DEBUG_LEVEL"] = level
+    # A temporary server started by the CLI should not try to phone home from an
+    # analyst's machine (and fail noisily offline).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @contextmanager

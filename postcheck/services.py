@@ -21,7 +21,9 @@ class Services:
 def services() -> Services:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Services(settings=settings, store=Store(settings.db_url), media=MediaStore(settings.media_dir))
+    return Services(
+        settings=settings, store=Store(settings.db_url), media=MediaStore(settings.media_dir)
+    )
 
 
 def reset_services() -> None:

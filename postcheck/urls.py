@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from postcheck.errors import BadURL
 
 MAX_URL_LENGTH = 2048
 POST_SCHEMES = {"http", "https", "at"}
+# A scheme is letters before ':' with no dot in them ('x.com:443/…' is a host, not a scheme).
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+-]*):")
 
 
 def short(text: str, limit: int = 120) -> str:
@@ -24,17 +27,20 @@ def check_url_shape(url: str) -> str:
         raise BadURL(f"URL too long ({len(url)} characters, limit {MAX_URL_LENGTH})")
     if any(ord(c) < 32 or c.isspace() for c in url):
         raise BadURL(f"URL contains spaces or control characters: {short(url)}")
-    if "://" not in url and not url.startswith("at:"):
+    scheme_match = _SCHEME.match(url)
+    if scheme_match is None:
         # People paste 'x.com/user/status/1' without a scheme.
         url = "https://" + url
+    elif scheme_match.group(1).lower() not in POST_SCHEMES:
+        raise BadURL(
+            f"unsupported URL scheme '{scheme_match.group(1).lower()}:' (only http, https and at://)"
+        )
     try:
         parts = urlsplit(url)
-        _ = parts.port  # raises on a malformed port
+        if parts.scheme.lower() != "at":  # an AT-URI authority is a DID, 'did:plc:…'
+            _ = parts.port  # raises on a malformed port
     except ValueError as exc:
         raise BadURL(f"malformed URL ({exc}): {short(url)}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in POST_SCHEMES:
-        raise BadURL(f"unsupported URL scheme '{scheme}:' (only http, https and at://)")
     if not parts.netloc:
         raise BadURL(f"URL has no host: {short(url)}")
     return url

@@ -85,9 +85,7 @@ class LibraryIndex:
             flipped = bool(use_mirror[i])
             dist = mirror if flipped else plain
             distances = {n: int(dist[n][i]) for n in dist}
-            is_match = fp.quality >= floor and all(
-                distances[n] <= thresholds[n] for n in distances
-            )
+            is_match = fp.quality >= floor and all(distances[n] <= thresholds[n] for n in distances)
             entry = self.entries[i]
             edits = _edits(entry, distances, flipped, fp, sha256) if is_match else []
             matches.append(

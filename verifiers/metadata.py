@@ -16,9 +16,28 @@ from postcheck.domain import Finding, MetadataFacts
 
 # Software names that mean a person edited the picture (case-insensitive substrings).
 EDITORS = (
-    "photoshop", "lightroom", "gimp", "snapseed", "picsart", "pixelmator", "affinity",
-    "canva", "paint.net", "photopea", "facetune", "faceapp", "meitu", "luminar", "fotor",
-    "photoscape", "krita", "inshot", "polarr", "vsco", "adobe firefly", "photo editor",
+    "photoshop",
+    "lightroom",
+    "gimp",
+    "snapseed",
+    "picsart",
+    "pixelmator",
+    "affinity",
+    "canva",
+    "paint.net",
+    "photopea",
+    "facetune",
+    "faceapp",
+    "meitu",
+    "luminar",
+    "fotor",
+    "photoscape",
+    "krita",
+    "inshot",
+    "polarr",
+    "vsco",
+    "adobe firefly",
+    "photo editor",
 )
 _EXIF_DATE = re.compile(r"^\s*(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
@@ -79,7 +98,9 @@ def read_metadata(data: bytes) -> MetadataFacts:
     try:
         tags = exifread.process_file(io.BytesIO(data), details=False, strict=False)
     except Exception as exc:  # exifread raises many kinds on hostile input
-        return MetadataFacts(present=False, readable=False, error=f"unreadable EXIF ({type(exc).__name__})")
+        return MetadataFacts(
+            present=False, readable=False, error=f"unreadable EXIF ({type(exc).__name__})"
+        )
     if not tags:
         return MetadataFacts(present=False)
     capture_raw = _text(tags, "EXIF DateTimeOriginal")
@@ -106,7 +127,8 @@ def read_metadata(data: bytes) -> MetadataFacts:
         modified_time_raw=_text(tags, "Image DateTime"),
         camera_make=_text(tags, "Image Make"),
         camera_model=_text(tags, "Image Model"),
-        camera_serial=_text(tags, "EXIF BodySerialNumber") or _text(tags, "Image CameraSerialNumber"),
+        camera_serial=_text(tags, "EXIF BodySerialNumber")
+        or _text(tags, "Image CameraSerialNumber"),
         lens=_text(tags, "EXIF LensModel"),
         software=_text(tags, "Image Software"),
         gps_lat=_gps(tags, "GPS GPSLatitude", "GPS GPSLatitudeRef"),
@@ -136,7 +158,9 @@ def metadata_findings(
     if capture is not None and post_created_at is not None:
         # A naive capture time is the camera's local time: allow a day either way.
         compare = capture if capture.tzinfo else capture.replace(tzinfo=UTC)
-        slack = timedelta(days=margin_days) + (timedelta(hours=14) if capture.tzinfo is None else timedelta())
+        slack = timedelta(days=margin_days) + (
+            timedelta(hours=14) if capture.tzinfo is None else timedelta()
+        )
         if compare < post_created_at - slack:
             age = (post_created_at - compare).days
             out.append(
@@ -147,8 +171,10 @@ def metadata_findings(
                         f"(margin {margin_days} days)"
                     ),
                     red_flag=True,
-                    fields={"EXIF DateTimeOriginal": facts.capture_time_raw,
-                            "post created_at": post_created_at.isoformat()},
+                    fields={
+                        "EXIF DateTimeOriginal": facts.capture_time_raw,
+                        "post created_at": post_created_at.isoformat(),
+                    },
                 )
             )
     if facts.software:
@@ -156,15 +182,22 @@ def metadata_findings(
         out.append(
             Finding(
                 code="editing_software" if editor else "software",
-                message=(f"edited with {facts.software}" if editor else f"software: {facts.software}"),
+                message=(
+                    f"edited with {facts.software}" if editor else f"software: {facts.software}"
+                ),
                 red_flag=editor,
                 fields={"Image Software": facts.software},
             )
         )
     if facts.camera_make or facts.camera_model:
         camera = " ".join(x for x in (facts.camera_make, facts.camera_model) if x)
-        out.append(Finding(code="camera", message=f"camera: {camera}",
-                           fields={"Image Make": facts.camera_make, "Image Model": facts.camera_model}))
+        out.append(
+            Finding(
+                code="camera",
+                message=f"camera: {camera}",
+                fields={"Image Make": facts.camera_make, "Image Model": facts.camera_model},
+            )
+        )
     if facts.gps_lat is not None and facts.gps_lon is not None:
         out.append(
             Finding(

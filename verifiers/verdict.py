@@ -53,16 +53,19 @@ def image_verdict(
     real = [m for m in matches if m.is_match and not (post_uri and m.known.post_uri == post_uri)]
     if post_created_at is not None:
         older = [
-            m for m in real
+            m
+            for m in real
             if (bound := first_seen_bound(m.known)) is not None and bound < post_created_at
         ]
         if older:
             best = min(older, key=lambda m: m.score)
             seen = best.known.first_seen
-            return Verdict.RECYCLED, [
+            first = (
                 f"matches {_describe(best)}, first seen {seen:%Y-%m-%d}, "
                 f"before the post ({post_created_at:%Y-%m-%d})"
-            ] + [f"also matches {_describe(m)}" for m in older if m is not best][:3]
+            )
+            others = [f"also matches {_describe(m)}" for m in older if m is not best]
+            return Verdict.RECYCLED, [first, *others[:3]]
     telling = [m for m in real if set(m.edits) & TELLING_EDITS]
     if telling:
         best = min(telling, key=lambda m: m.score)

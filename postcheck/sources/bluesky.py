@@ -80,7 +80,9 @@ class BlueskySource(Source):
         if url.startswith("at:"):
             match = _AT_URI.match(url)
             if not match:
-                raise BadURL(f"not a Bluesky post AT-URI (at://<did>/app.bsky.feed.post/<rkey>): {short(url)}")
+                raise BadURL(
+                    f"not a Bluesky post AT-URI (at://<did>/app.bsky.feed.post/<rkey>): {short(url)}"
+                )
         else:
             if host_of(url) not in BSKY_HOSTS:
                 return None
@@ -96,7 +98,9 @@ class BlueskySource(Source):
         if not actor.startswith("did:"):
             actor = actor.lower()
         rkey = match.group("rkey")
-        return PostRef(platform=Platform.BLUESKY, post_id=rkey, author=actor, url=web_url(actor, rkey))
+        return PostRef(
+            platform=Platform.BLUESKY, post_id=rkey, author=actor, url=web_url(actor, rkey)
+        )
 
     def _client(self) -> Client:
         timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
@@ -116,7 +120,9 @@ class BlueskySource(Source):
             except at_exc.AtProtocolError as exc:
                 raise _translate(exc, what) from None
             if not answer.posts:
-                raise PostUnavailable(f"{what} not found (deleted, or the account is gone)", "not_found")
+                raise PostUnavailable(
+                    f"{what} not found (deleted, or the account is gone)", "not_found"
+                )
             return self._post_from_view(answer.posts[0], did)
         finally:
             client.request.close()
@@ -140,7 +146,9 @@ class BlueskySource(Source):
         if not did.startswith("did:plc:"):
             return None  # did:web documents live on the author's own host
         try:
-            resolver = DidPlcResolver(self.settings.bsky_plc_url, timeout=self.settings.read_timeout)
+            resolver = DidPlcResolver(
+                self.settings.bsky_plc_url, timeout=self.settings.read_timeout
+            )
             doc = resolver.resolve(did)
         except (IdentityError, httpx.HTTPError, ValueError):
             return None

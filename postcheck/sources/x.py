@@ -30,7 +30,7 @@ X_HOSTS = frozenset(
     {"x.com", "twitter.com", "fxtwitter.com", "vxtwitter.com", "fixupx.com", "fixvx.com"}
 )
 _STATUS_PATH = re.compile(
-    r"^/(?:(?P<user>[A-Za-z0-9_]{1,15})/status(?:es)?|i/web/status|i/status)/(?P<id>\d{1,20})(?:/|$)"
+    r"^/(?:i/web/status|i/status|(?P<user>[A-Za-z0-9_]{1,15})/status(?:es)?)/(?P<id>\d{1,20})(?:/|$)"
 )
 _PROFILE_PATH = re.compile(r"^/[A-Za-z0-9_]{1,15}/?$")
 _TWITTER_EPOCH_MS = 1288834974657
@@ -230,12 +230,23 @@ class XSource(Source):
                 ref.post_id,
                 expansions=["attachments.media_keys", "author_id", "referenced_tweets.id"],
                 media_fields=[
-                    "type", "url", "preview_image_url", "width", "height", "alt_text",
-                    "duration_ms", "variants",
+                    "type",
+                    "url",
+                    "preview_image_url",
+                    "width",
+                    "height",
+                    "alt_text",
+                    "duration_ms",
+                    "variants",
                 ],
                 tweet_fields=[
-                    "created_at", "author_id", "attachments", "edit_history_tweet_ids",
-                    "referenced_tweets", "withheld", "note_tweet",
+                    "created_at",
+                    "author_id",
+                    "attachments",
+                    "edit_history_tweet_ids",
+                    "referenced_tweets",
+                    "withheld",
+                    "note_tweet",
                 ],
                 user_fields=["username", "name", "protected"],
             )
@@ -243,7 +254,9 @@ class XSource(Source):
             wait = http.retry_after_seconds(exc.response.headers)
             raise TransientError(f"{what}: X API rate limit (HTTP 429)", retry_after=wait) from None
         except tweepy.TwitterServerError as exc:
-            raise TransientError(f"{what}: X API server error (HTTP {exc.response.status_code})") from None
+            raise TransientError(
+                f"{what}: X API server error (HTTP {exc.response.status_code})"
+            ) from None
         except tweepy.Unauthorized:
             raise FetchError(f"{what}: the X API refused the bearer token (HTTP 401)") from None
         except tweepy.NotFound:
@@ -290,8 +303,13 @@ class XSource(Source):
                 continue
             media.append(
                 _media_ref(
-                    i, _kind(m.type), url, alt_text=m.alt_text, width=m.width,
-                    height=m.height, platform_key=key,
+                    i,
+                    _kind(m.type),
+                    url,
+                    alt_text=m.alt_text,
+                    width=m.width,
+                    height=m.height,
+                    platform_key=key,
                 )
             )
         if tweet.withheld and not media and not tweet.text:

@@ -7,7 +7,7 @@ time, so history is kept and nothing is duplicated.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -48,7 +48,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class PostRow(Base):
@@ -99,7 +99,9 @@ class MediaHashRow(Base):
 
     __tablename__ = "media_hashes"
 
-    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), primary_key=True)
+    media_id: Mapped[int] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
+    )
     family: Mapped[str] = mapped_column(String(32), primary_key=True)
     variant: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
     value: Mapped[bytes] = mapped_column(LargeBinary)
@@ -176,7 +178,9 @@ class CheckImageRow(Base):
     source_url: Mapped[str] = mapped_column(String(2048))
     verdict: Mapped[str] = mapped_column(String(32))
     reasons: Mapped[list[Any]] = mapped_column(default=list)
-    best_known_id: Mapped[int | None] = mapped_column(ForeignKey("known_images.id", ondelete="SET NULL"))
+    best_known_id: Mapped[int | None] = mapped_column(
+        ForeignKey("known_images.id", ondelete="SET NULL")
+    )
     best_distance: Mapped[dict[str, Any] | None]
 
     check: Mapped[CheckRow] = relationship(back_populates="images")

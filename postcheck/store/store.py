@@ -130,7 +130,12 @@ class Store:
                 self._insert_ignore(
                     session,
                     MediaHashRow,
-                    {"media_id": media_id, "family": family, "variant": variant, "value": bytes.fromhex(value)},
+                    {
+                        "media_id": media_id,
+                        "family": family,
+                        "variant": variant,
+                        "value": bytes.fromhex(value),
+                    },
                     ["media_id", "family", "variant"],
                 )
         return media_id
@@ -280,7 +285,9 @@ class Store:
                 media_id = None
                 if image.media is not None:
                     sha = image.media.sha256
-                    media_id = self._media_id(session, image.media, fingerprints.get(sha), metadata.get(sha))
+                    media_id = self._media_id(
+                        session, image.media, fingerprints.get(sha), metadata.get(sha)
+                    )
                     if post_row is not None:
                         self._link_media(session, post_row.id, media_id, image, now)
                 best = next((m for m in image.matches if m.is_match), None)
@@ -300,7 +307,9 @@ class Store:
             check.report = report.model_dump(mode="json")
             return check.id
 
-    def _upsert_post(self, session: Session, report: CheckReport, ref: PostRef, now: datetime) -> PostRow | None:
+    def _upsert_post(
+        self, session: Session, report: CheckReport, ref: PostRef, now: datetime
+    ) -> PostRow | None:
         post = report.post
         row = self.find_post(session, ref, post.uri if post else None)
         if post is None:
@@ -338,7 +347,9 @@ class Store:
         row.last_checked_at = now
         return row
 
-    def _link_media(self, session: Session, post_id: int, media_id: int, image: Any, now: datetime) -> None:
+    def _link_media(
+        self, session: Session, post_id: int, media_id: int, image: Any, now: datetime
+    ) -> None:
         self._insert_ignore(
             session,
             PostMediaRow,
@@ -379,5 +390,12 @@ class Store:
         with self.session() as session:
             return {
                 table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
-                for table in (PostRow, MediaRow, PostMediaRow, KnownImageRow, CheckRow, CheckImageRow)
+                for table in (
+                    PostRow,
+                    MediaRow,
+                    PostMediaRow,
+                    KnownImageRow,
+                    CheckRow,
+                    CheckImageRow,
+                )
             }

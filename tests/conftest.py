@@ -1,0 +1,163 @@
+"""Shared test fixtures: one fixture server and one Prefect server for the whole session.
+
+No test touches the internet: every outside base URL points at the fixture server on
+127.0.0.1, and Prefect runs against a server of its own (own PREFECT_HOME and SQLite).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server on 127.0.0.1, started once (it costs 7-12 s)."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "PREFECT_HOME": str(home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+            "PREFECT_API_URL": "",
+        }
+    )
+    log = (home / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"Prefect server exited: {(home / 'server.log').read_text()[-2000:]}"
+            )
+        try:
+            if httpx.get(f"{api}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("Prefect server did not start within 90 s")
+    try:
+        yield api
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def prefect_api(prefect_server: str) -> Iterator[str]:
+    """Point this process's Prefect client at the session server; no heartbeat waits,
+    no log shipping (both cost time and prove nothing here)."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_LOGGING_TO_API_ENABLED,
+        temporary_settings,
+    )
+
+    os.environ["PREFECT_API_URL"] = prefect_server
+    with temporary_settings(
+        updates={
+            PREFECT_API_URL: prefect_server,
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+            PREFECT_LOGGING_TO_API_ENABLED: False,
+        }
+    ):
+        yield prefect_server
+
+
+@pytest.fixture(scope="session")
+def fixture_server() -> Iterator:
+    from postcheck.fixtures.server import FixtureServer
+
+    with FixtureServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(fixture_server):
+    """The session fixture server with a fresh world and no leftover faults or log."""
+    from postcheck.fixtures.server import FixtureWorld
+
+    fixture_server.world = FixtureWorld()
+    fixture_server.faults.clear()
+    fixture_server.requests.clear()
+    yield fixture_server
+    fixture_server.faults.clear()
+
+
+@pytest.fixture
+def env(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Settings for one test: its own data folder, every base URL on the fixture server,
+    retries without waiting."""
+    from postcheck.services import reset_services
+
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("POSTCHECK_X_BEARER_TOKEN", raising=False)
+    monkeypatch.delenv("POSTCHECK_DATABASE_URL", raising=False)
+    monkeypatch.setenv("POSTCHECK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POSTCHECK_RETRY_BACKOFF_SECONDS", "0")
+    reset_services()
+    yield tmp_path
+    reset_services()
+
+
+@pytest.fixture
+def settings(env):
+    from postcheck.settings import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture
+def svc(env):
+    from postcheck.services import services
+
+    return services()
+
+
+@pytest.fixture
+def known_library(svc):
+    """The fixture archive of known images (the demo's), loaded into the test's store."""
+    from postcheck.demo import fixtures_dir, load_known_manifest
+
+    load_known_manifest(svc, fixtures_dir() / "known" / "manifest.csv")
+    return svc

@@ -1,0 +1,98 @@
+"""The command line as a user runs it: real process, exit codes, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIX = Path(__file__).parents[1] / "fixtures"
+SEED = "https://x.com/Archer83Able/status/1857106849690673728"
+
+
+@pytest.fixture
+def cli(prefect_api, server, tmp_path):
+    env = dict(os.environ)
+    env.update(server.env())
+    env.update(
+        {
+            "POSTCHECK_DATA_DIR": str(tmp_path / "data"),
+            "POSTCHECK_RETRY_BACKOFF_SECONDS": "0",
+            "PREFECT_API_URL": prefect_api,
+            "PREFECT_LOGGING_TO_API_ENABLED": "false",
+            "COLUMNS": "200",
+        }
+    )
+    env.pop("POSTCHECK_X_BEARER_TOKEN", None)
+
+    def run(*args):
+        proc = subprocess.run(
+            [sys.executable, "-m", "postcheck.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "Traceback" not in proc.stdout + proc.stderr
+        return proc
+
+    return run
+
+
+def test_known_add_then_verify_json(cli):
+    added = cli(
+        "known",
+        "add",
+        str(FIX / "known" / "koksan-2010.jpg"),
+        "--source-url",
+        "https://example.org/2010/parade",
+        "--first-seen",
+        "2010-10-10",
+        "--caption",
+        "Koksan SPGs at the 2010 parade",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "added: known image #1" in added.stdout
+    proc = cli("verify", SEED, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["verdict"] == "recycled"
+    assert report["post"]["author_handle"] == "Archer83Able"
+    assert report["images"][0]["matches"][0]["known"]["caption"] == "Koksan SPGs at the 2010 parade"
+    assert report["prefect_run_url"].startswith("http://127.0.0.1:")
+    listing = cli("known", "list")
+    assert "Koksan SPGs" in listing.stdout
+
+
+def test_verify_table_for_a_deleted_post_exits_zero(cli):
+    proc = cli("verify", "https://x.com/fixture_news/status/1830130969605047271")
+    assert proc.returncode == 0, proc.stderr
+    assert "unavailable" in proc.stdout and "deleted by the Post author" in proc.stdout
+
+
+def test_check_that_failed_exits_nonzero(cli):
+    proc = cli("verify", "https://x.com/fixture_news/status/1896395868337078575")
+    assert proc.returncode == 1
+    assert "error" in proc.stdout and "not an image" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "https://example.com/news"], "error: not a post URL"),
+        (["verify", "javascript:alert(1)"], "error: unsupported URL scheme"),
+        (["known", "add", "/no/such/file.jpg"], "error: /no/such/file.jpg: no such file"),
+        (["known", "add", str(FIX / "posts.json")], "not an image (JSON)"),
+        (
+            ["known", "add", str(FIX / "known" / "coffee-2025.jpg"), "--first-seen", "yesterday"],
+            "error: not a date",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli, args, message):
+    proc = cli(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -1,0 +1,148 @@
+"""The verify-post flow end to end: real clients -> fixture server, Prefect server, store."""
+
+import asyncio
+import json
+
+import pytest
+
+from postcheck.demo import load_scenarios
+from postcheck.domain import CheckReport, Verdict
+from postcheck.fixtures.server import Fault
+from postcheck.report import artifact_key
+
+SCENARIOS = load_scenarios()["posts"]
+SEED = "https://x.com/Archer83Able/status/1857106849690673728"
+TWO_PHOTOS = "https://x.com/fixture_news/status/1841391417553846349"
+BSKY_EXIF = "https://bsky.app/profile/photoguy.example.org/post/3lddyx7tqyc2a"
+
+
+@pytest.fixture
+def run(prefect_api, known_library):
+    from postcheck.flows.verify_post import verify_post
+
+    def _run(url):
+        state = verify_post(url, return_state=True)
+        return state, state.result(raise_on_failure=False)
+
+    return _run
+
+
+def artifacts(key, flow_run_id):
+    """Artifacts with this key made by this run (the same key versions across runs)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    async def _read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[key]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+                )
+            )
+
+    return asyncio.run(_read())
+
+
+@pytest.mark.parametrize("case", SCENARIOS, ids=[c["what"] for c in SCENARIOS])
+def test_each_fixture_post_gets_its_verdict(run, case):
+    state, report = run(case["url"])
+    assert isinstance(report, CheckReport)
+    assert report.verdict.value == case["expect"], report.reasons
+    assert report.reasons and all("\n" not in r for r in report.reasons)
+    assert report.check_id is not None
+    assert state.message.startswith(case["expect"])
+    assert state.is_failed() == (case["expect"] == "error")
+
+
+def test_seed_post_report_and_artifacts(run, svc):
+    state, report = run(SEED)
+    assert report.verdict is Verdict.RECYCLED
+    [image] = report.images
+    best = image.matches[0]
+    assert best.is_match and best.known.caption == "Koksan SPGs at the 2010 parade"
+    assert best.distances["phash"] <= 10
+    assert "first seen 2010-10-10" in image.reasons[0]
+
+    key = artifact_key("x:1857106849690673728")
+    assert key == "post-x-1857106849690673728"
+    run_id = state.state_details.flow_run_id
+    [md] = artifacts(key, run_id)
+    assert md.type == "markdown"
+    assert md.data.count("data:image/jpeg;base64,") == 2  # the post image beside the known one
+    assert "recycled" in md.data and "https://example.org/2010/parade" in md.data
+    [table] = artifacts(f"{key}-matches", run_id)
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert rows[0]["match"] is True and "Koksan" in rows[0]["known"]
+
+    # The check is stored with its evidence and the flow run id.
+    [check] = svc.store.history("x:1857106849690673728")
+    assert check.verdict == "recycled"
+    assert check.flow_run_id == str(state.state_details.flow_run_id)
+    assert check.report["images"][0]["matches"][0]["distances"] == best.distances
+
+
+def test_rerun_adds_a_check_and_nothing_else(run, svc):
+    run(SEED)
+    before = svc.store.counts()
+    run(SEED)
+    after = svc.store.counts()
+    assert after["checks"] == before["checks"] + 1
+    for table in ("posts", "media", "post_media", "known_images"):
+        assert after[table] == before[table], table
+
+
+def test_transient_failures_are_retried(run, server):
+    server.fault("/x/syndication/", Fault(status=503, times=2))
+    _, report = run(SEED)
+    assert report.verdict is Verdict.RECYCLED
+    assert len(server.requests_to("/x/syndication/")) == 3
+
+
+def test_a_deleted_post_is_not_retried(run, server):
+    _, report = run("https://x.com/fixture_news/status/1830130969605047271")
+    assert report.verdict is Verdict.UNAVAILABLE
+    assert len(server.requests_to("/x/syndication/")) == 1
+
+
+def test_exhausted_retries_record_an_error(run, server, svc):
+    server.fault("/x/syndication/", Fault(status=503, times=10))
+    state, report = run(SEED)
+    assert state.is_failed()
+    assert report.verdict is Verdict.ERROR
+    assert "server error (HTTP 503)" in report.reasons[0]
+    assert len(server.requests_to("/x/syndication/")) == 4  # first try + 3 retries
+    assert svc.store.counts()["checks"] == 1
+
+
+def test_one_bad_image_does_not_sink_the_other(run, server):
+    server.fault("/x/pbs/media/GZ1coinsXYAAbbb", Fault(status=404, times=10))
+    _, report = run(TWO_PHOTOS)
+    verdicts = [i.verdict for i in report.images]
+    assert verdicts == [Verdict.NO_KNOWN_MATCH, Verdict.UNAVAILABLE]
+    assert report.verdict is Verdict.UNAVAILABLE
+    assert "HTTP 404" in report.images[1].reasons[0]
+
+
+def test_original_blob_carries_the_metadata_the_cdn_strips(run, server):
+    _, report = run(BSKY_EXIF)
+    assert report.verdict is Verdict.METADATA_CONFLICT
+    assert "getBlob" in report.images[0].source_url
+    # When the PDS refuses the blob, the CDN copy is checked instead: no metadata left.
+    server.fault(
+        "/xrpc/com.atproto.sync.getBlob",
+        Fault(status=400, times=10, body=b'{"error":"BlobNotFound","message":"Blob not found"}'),
+    )
+    _, report = run(BSKY_EXIF)
+    assert report.verdict is Verdict.NO_KNOWN_MATCH
+    assert [f.code for f in report.images[0].findings] == ["metadata_absent"]
+
+
+def test_bad_url_fails_the_run_with_a_clear_message(run):
+    state, report = run("https://example.com/not-a-post")
+    assert state.is_failed() and report is None
+    assert state.message.startswith("bad URL: not a post URL")

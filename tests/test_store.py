@@ -1,0 +1,171 @@
+"""The store: schema from migrations, identity rules, merging, whole-or-nothing writes."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from postcheck.domain import CheckReport, ImageReport, Platform, Post, PostRef, Verdict
+from postcheck.library import add_known_file, parse_first_seen
+from postcheck.media import store_image_bytes
+from postcheck.store import Store
+from postcheck.store.models import Base
+from postcheck.verifiers import perceptual
+
+FIX = Path(__file__).parents[1] / "fixtures"
+
+
+def test_migrations_build_exactly_the_models(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert set(inspect(store.engine).get_table_names()) >= {
+        "posts",
+        "media",
+        "media_hashes",
+        "post_media",
+        "known_images",
+        "checks",
+        "check_images",
+        "alembic_version",
+    }
+
+
+def test_reopening_a_database_keeps_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    s1 = Store(url)
+    s1.close()
+    s2 = Store(url)
+    assert s2.counts()["posts"] == 0
+
+
+def test_known_duplicates_merge_keeping_the_earliest(svc):
+    path = FIX / "known" / "koksan-2010.jpg"
+    first, created = add_known_file(
+        svc, path, source_url="https://late.example/2019", first_seen=parse_first_seen("2019-05-01")
+    )
+    assert created
+    second, created = add_known_file(
+        svc,
+        path,
+        source_url="https://early.example/2010",
+        first_seen=parse_first_seen("2010-10-10"),
+        caption="parade",
+        tags=["a"],
+    )
+    assert not created and second.id == first.id
+    assert second.first_seen == datetime(2010, 10, 10, tzinfo=UTC)
+    assert second.source_url == "https://early.example/2010"
+    third, _ = add_known_file(svc, path, first_seen=parse_first_seen("2015-01-01"))
+    assert third.first_seen == datetime(2010, 10, 10, tzinfo=UTC) and third.caption == "parade"
+    assert svc.store.count_known() == 1
+    assert svc.store.counts()["media"] == 1
+
+
+def test_first_seen_parsing():
+    assert parse_first_seen("2010-10-10") == datetime(2010, 10, 10, tzinfo=UTC)
+    assert parse_first_seen("2010-10-10T12:00:00+02:00").utcoffset().total_seconds() == 7200
+    assert parse_first_seen("") is None
+    with pytest.raises(ValueError, match="not a date"):
+        parse_first_seen("last tuesday")
+
+
+def _report(svc, verdict=Verdict.NO_KNOWN_MATCH, text="hello"):
+    stored = store_image_bytes(
+        svc.media, (FIX / "images" / "x-coins.jpg").read_bytes(), svc.settings
+    )
+    post = Post(
+        platform=Platform.X,
+        uri="x:42",
+        url="https://x.com/a/status/42",
+        post_id="42",
+        author_handle="a",
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+        text=text,
+    )
+    image = ImageReport(
+        position=0,
+        source_url="https://pbs.example/1.jpg",
+        media=stored,
+        verdict=verdict,
+        reasons=["r"],
+    )
+    report = CheckReport(
+        url=post.url,
+        post=post,
+        verdict=verdict,
+        reasons=["r"],
+        images=[image],
+        checked_at=datetime.now(UTC),
+    )
+    ref = PostRef(platform=Platform.X, post_id="42", author="a", url=post.url)
+    return report, ref, perceptual.fingerprint(stored.path)
+
+
+def test_rerun_adds_a_check_without_duplicating(svc):
+    report, ref, fp = _report(svc)
+    first = svc.store.record_check(
+        report, ref, datetime.now(UTC), {report.images[0].media.sha256: fp}
+    )
+    report2, _, _ = _report(svc, text="edited")
+    second = svc.store.record_check(
+        report2, ref, datetime.now(UTC), {report.images[0].media.sha256: fp}
+    )
+    assert second > first
+    counts = svc.store.counts()
+    assert (
+        counts["posts"],
+        counts["media"],
+        counts["post_media"],
+        counts["checks"],
+        counts["check_images"],
+    ) == (1, 1, 1, 2, 2)
+    history = svc.store.history("x:42")
+    assert [c.id for c in history] == [second, first]
+    assert history[0].report["post"]["text"] == "edited"
+
+
+def test_a_failing_write_leaves_nothing_half_written(svc, monkeypatch):
+    report, ref, fp = _report(svc)
+    calls = {"n": 0}
+    original = svc.store._link_media
+
+    def explode(*args, **kwargs):
+        calls["n"] += 1
+        original(*args, **kwargs)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(svc.store, "_link_media", explode)
+    with pytest.raises(RuntimeError):
+        svc.store.record_check(report, ref, datetime.now(UTC), {report.images[0].media.sha256: fp})
+    assert calls["n"] == 1
+    assert svc.store.counts() == {k: 0 for k in svc.store.counts()}
+
+
+def test_unavailable_marks_a_known_post(svc):
+    report, ref, fp = _report(svc)
+    svc.store.record_check(report, ref, datetime.now(UTC), {report.images[0].media.sha256: fp})
+    gone = CheckReport(
+        url=report.url,
+        post=None,
+        verdict=Verdict.UNAVAILABLE,
+        reasons=["deleted"],
+        checked_at=datetime.now(UTC),
+    )
+    svc.store.record_check(gone, ref, datetime.now(UTC))
+    [latest, _] = svc.store.history("x:42")
+    assert latest.verdict == "unavailable"
+    with svc.store.session() as s:
+        from postcheck.store.models import PostRow
+
+        row = s.query(PostRow).one()
+        assert row.status == "unavailable" and row.status_reason == "deleted"
+
+
+def test_engine_is_sqlite_wal(svc):
+    with svc.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
