@@ -68,21 +68,23 @@ def run_demo(
         from postcheck.runner import ephemeral, ui_run_url
 
         Options.verbose = verbose
-        table = Table(title="postcheck demo")
-        for col in ("post", "verdict", "expected", "seconds", "why"):
+        from postcheck.sources import parse_post_url
+
+        table = Table(title="postcheck demo: fixture posts through the real clients")
+        for col in ("post", "scenario", "verdict", "s", "why"):
             table.add_column(col, overflow="fold")
         results = []
         for item in scenarios["posts"]:
+            ref = parse_post_url(item["url"])
+            label = f"{ref.platform.value} @{ref.author or '?'}"
             t0 = time.perf_counter()
             report, message, run_id = run_verify(item["url"])
             took = time.perf_counter() - t0
             verdict = report.verdict.value if report else "error"
             why = "; ".join(report.reasons) if report else (message or "")
-            ok = verdict == item["expect"]
-            style = "green" if ok else "bold red"
-            table.add_row(
-                item["url"], f"[{style}]{verdict}[/]", item["expect"], f"{took:.1f}", why[:160]
-            )
+            style = "green" if verdict == item["expect"] else "bold red"
+            mark = "" if verdict == item["expect"] else f" (expected {item['expect']})"
+            table.add_row(label, item["what"], f"[{style}]{verdict}{mark}[/]", f"{took:.1f}", why[:140])
             results.append((item["url"], verdict, run_id or ""))
         console.print(table)
         wrong = [
