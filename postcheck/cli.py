@@ -59,15 +59,17 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 # --- verify ------------------------------------------------------------------------------------
 
 
-def run_verify(url: str) -> tuple[CheckReport | None, str | None, str | None]:
-    """Run the verify-post flow; (report, state message, flow run id)."""
+def run_flow(name: str, **params) -> tuple[CheckReport | None, str | None, str | None]:
+    """Run one of postcheck's flows in this process; (report, state message, flow run id)."""
     from postcheck.runner import cli_run_settings, configure_console
 
     configure_console(Options.verbose)
-    from postcheck.flows.verify_post import verify_post
-
+    if name == "verify-post":
+        from postcheck.flows.verify_post import verify_post as fn
+    else:
+        from postcheck.flows.check_image import check_image as fn
     with cli_run_settings():
-        state = verify_post(url, return_state=True)
+        state = fn(**params, return_state=True)
     report = state.result(raise_on_failure=False)
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if isinstance(report, CheckReport):
@@ -75,16 +77,14 @@ def run_verify(url: str) -> tuple[CheckReport | None, str | None, str | None]:
     return None, state.message, run_id
 
 
-@app.command()
-def verify(
-    url: Annotated[str, typer.Argument(help="Post URL (X/Twitter or Bluesky, or an at:// URI).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-) -> None:
-    """Check the pictures of one post against the known library; record the verdict."""
-    from postcheck.sources import parse_post_url
+def run_verify(url: str) -> tuple[CheckReport | None, str | None, str | None]:
+    return run_flow("verify-post", url=url)
 
-    parse_post_url(url)  # bad input is refused before Prefect starts
-    report, message, run_id = run_verify(url)
+
+def emit(
+    report: CheckReport | None, message: str | None, run_id: str | None, as_json: bool
+) -> None:
+    """Print a finished check and exit: 0 completed, 1 the check itself failed."""
     if report is None:
         fail(message or "the check could not be run", EXIT_CHECK_FAILED)
     from postcheck.runner import ui_run_url
@@ -97,6 +97,44 @@ def verify(
     else:
         print_report(report, link)
     raise typer.Exit(EXIT_CHECK_FAILED if report.verdict is Verdict.ERROR else EXIT_OK)
+
+
+@app.command()
+def verify(
+    url: Annotated[str, typer.Argument(help="Post URL (X/Twitter or Bluesky, or an at:// URI).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check the pictures of one post against the known library; record the verdict."""
+    from postcheck.sources import parse_post_url
+
+    parse_post_url(url)  # bad input is refused before Prefect starts
+    emit(*run_verify(url), as_json)
+
+
+@app.command()
+def check(
+    source: Annotated[str, typer.Argument(help="Image file or image URL.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    claimed_date: Annotated[
+        str | None,
+        typer.Option(
+            help="When the picture is claimed to be from (YYYY-MM-DD): an older match makes it recycled."
+        ),
+    ] = None,
+) -> None:
+    """Check one picture (file or URL) against the known library."""
+    from postcheck.library import parse_first_seen
+
+    if (
+        not source.lower().startswith(("http://", "https://"))
+        and not Path(source).expanduser().is_file()
+    ):
+        fail(f"{source}: no such file")
+    try:
+        parse_first_seen(claimed_date)
+    except ValueError as exc:
+        fail(str(exc))
+    emit(*run_flow("check-image", source=source, claimed_date=claimed_date), as_json)
 
 
 def print_report(report: CheckReport, link: str | None = None) -> None:
@@ -211,6 +249,79 @@ def known_list(
             k.sha256[:12],
         )
     out.print(table)
+
+
+@known_app.command("import")
+def known_import(
+    folder: Annotated[Path, typer.Argument(help="Folder of images (searched recursively).")],
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="CSV or JSON: path,source_url,first_seen,caption,credit,tags"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Hashing processes (default: all cores).")
+    ] = None,
+) -> None:
+    """Import an archive of known images; re-running skips what is already in."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from postcheck.library import import_folder
+    from postcheck.services import services
+
+    if not folder.is_dir():
+        fail(f"{folder}: not a folder")
+    if manifest is not None and not manifest.is_file():
+        fail(f"{manifest}: no such manifest")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("hashing", total=None)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"hashing {what[:30]:30}")
+
+        try:
+            report = import_folder(services(), folder, manifest, workers=workers, progress=progress)
+        except ValueError as exc:
+            fail(str(exc))
+    out.print(f"import: {report.summary}", highlight=False)
+    for where, why in report.failed[:50]:
+        err.print(f"  skipped {where}: {why}", highlight=False)
+    if len(report.failed) > 50:
+        err.print(f"  … and {len(report.failed) - 50} more", highlight=False)
+
+
+@known_app.command("show")
+def known_show(known_id: Annotated[int, typer.Argument()]) -> None:
+    """Show one known image with its provenance."""
+    from postcheck.services import services
+
+    known = services().store.get_known(known_id)
+    if known is None:
+        fail(f"no known image #{known_id}")
+    for key, value in known.model_dump(mode="json").items():
+        out.print(f"{key:12} {value if value is not None else '—'}", highlight=False)
+    out.print(f"{'file':12} {services().media.path_for(known.sha256)}", highlight=False)
+
+
+@known_app.command("remove")
+def known_remove(known_id: Annotated[int, typer.Argument()]) -> None:
+    """Remove a known image from the library (its file stays, checks keep their evidence)."""
+    from postcheck.services import services
+
+    if not services().store.remove_known(known_id):
+        fail(f"no known image #{known_id}")
+    out.print(f"removed known image #{known_id}")
 
 
 # --- demo --------------------------------------------------------------------------------------

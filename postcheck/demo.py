@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
@@ -22,23 +21,15 @@ def load_scenarios() -> dict:
 
 
 def load_known_manifest(svc, manifest: Path) -> int:
-    """Add every row of a known-image manifest (path,source_url,first_seen,caption,credit,tags)."""
-    from postcheck.library import add_known_file, parse_first_seen
+    """Add every file a known-image manifest lists, with its provenance."""
+    from postcheck.library import add_known_file, read_manifest
 
-    count = 0
-    with manifest.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            add_known_file(
-                svc,
-                manifest.parent / row["path"],
-                source_url=row.get("source_url") or None,
-                first_seen=parse_first_seen(row.get("first_seen")),
-                caption=row.get("caption") or None,
-                credit=row.get("credit") or None,
-                tags=[t for t in (row.get("tags") or "").split(";") if t],
-            )
-            count += 1
-    return count
+    rows, bad = read_manifest(manifest)
+    if bad:
+        raise ValueError(f"bad manifest rows: {bad}")
+    for path, prov in rows.items():
+        add_known_file(svc, path, **vars(prov))
+    return len(rows)
 
 
 def run_demo(
@@ -84,7 +75,9 @@ def run_demo(
             why = "; ".join(report.reasons) if report else (message or "")
             style = "green" if verdict == item["expect"] else "bold red"
             mark = "" if verdict == item["expect"] else f" (expected {item['expect']})"
-            table.add_row(label, item["what"], f"[{style}]{verdict}{mark}[/]", f"{took:.1f}", why[:140])
+            table.add_row(
+                label, item["what"], f"[{style}]{verdict}{mark}[/]", f"{took:.1f}", why[:140]
+            )
             results.append((item["url"], verdict, run_id or ""))
         console.print(table)
         wrong = [

@@ -1,16 +1,30 @@
-"""The known-image library: add pictures with their provenance."""
+"""The known-image library: add pictures with their provenance, one by one or a whole
+archive at once (hashing in parallel across cores; re-running skips what is in)."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from postcheck.domain import KnownImage
+from postcheck.domain import Fingerprint, KnownImage, MetadataFacts, StoredMedia
 from postcheck.errors import BadMedia
-from postcheck.media import store_image_bytes
+from postcheck.media import MediaStore, store_image_bytes
 from postcheck.services import Services
+from postcheck.settings import Settings
 from postcheck.verifiers import perceptual
 from postcheck.verifiers.metadata import read_metadata
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+MANIFEST_FIELDS = ("path", "source_url", "first_seen", "caption", "credit", "tags")
 
 
 def parse_first_seen(value: str | date | datetime | None) -> datetime | None:
@@ -30,6 +44,176 @@ def parse_first_seen(value: str | date | datetime | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+@dataclass
+class Provenance:
+    source_url: str | None = None
+    first_seen: datetime | None = None
+    caption: str | None = None
+    credit: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    """What a worker learns about one file: everything but the database write."""
+
+    path: Path
+    sha256: str | None = None
+    stored: StoredMedia | None = None
+    fingerprint: Fingerprint | None = None
+    metadata: MetadataFacts | None = None
+    error: str | None = None
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    merged: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    known_ids: list[int] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.merged} merged into existing entries, "
+            f"{self.skipped} already in, {len(self.failed)} failed"
+        )
+
+
+# --- manifests ---------------------------------------------------------------------------------
+
+
+def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[str, str]]]:
+    """Provenance by resolved file path, from CSV (header path,source_url,first_seen,caption,
+    credit,tags with tags ';'-separated) or JSON (a list of objects with those keys). Bad
+    rows come back as (where, why) and do not stop the others."""
+    manifest = Path(manifest)
+    base = manifest.parent
+    rows: Iterable[dict[str, Any]]
+    try:
+        text = manifest.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read manifest {manifest}: {exc}") from None
+    if manifest.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"manifest {manifest.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise ValueError(f"manifest {manifest.name} must be a JSON list of objects")
+        rows = data
+    else:
+        reader = csv.DictReader(text.splitlines())
+        if not reader.fieldnames or "path" not in reader.fieldnames:
+            raise ValueError(
+                f"manifest {manifest.name} needs a header with a 'path' column ({', '.join(MANIFEST_FIELDS)})"
+            )
+        rows = list(reader)
+    out: dict[Path, Provenance] = {}
+    bad: list[tuple[str, str]] = []
+    for i, row in enumerate(rows, start=2 if manifest.suffix.lower() != ".json" else 1):
+        where = f"{manifest.name}:{i}"
+        raw_path = str(row.get("path") or "").strip()
+        if not raw_path:
+            bad.append((where, "row has no path"))
+            continue
+        try:
+            seen = parse_first_seen(row.get("first_seen"))
+        except ValueError as exc:
+            bad.append((where, str(exc)))
+            continue
+        tags = row.get("tags") or []
+        if isinstance(tags, str):
+            tags = [t.strip() for t in tags.split(";") if t.strip()]
+        out[(base / raw_path).resolve()] = Provenance(
+            source_url=(row.get("source_url") or None),
+            first_seen=seen,
+            caption=(row.get("caption") or None),
+            credit=(row.get("credit") or None),
+            tags=list(tags),
+        )
+    return out, bad
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files under a folder (by suffix), sorted, hidden files skipped."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                found.append((Path(root) / name).resolve())
+    return found
+
+
+# --- work done in worker processes (no database, no Prefect) ----------------------------------
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sha_job(path: Path) -> tuple[Path, str | None, str | None]:
+    try:
+        return path, sha256_file(path), None
+    except OSError as exc:
+        return path, None, f"cannot read ({exc.strerror or exc})"
+
+
+def prepare_file(path: Path, media_root: str, max_bytes: int, max_pixels: int) -> Prepared:
+    """Validate, store (content-addressed), fingerprint and read the metadata of one file."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Prepared(path, error=f"too large ({size:,} bytes, limit {max_bytes:,})")
+        data = path.read_bytes()
+        settings = Settings(max_image_bytes=max_bytes, max_image_pixels=max_pixels)
+        stored = store_image_bytes(MediaStore(Path(media_root)), data, settings)
+        return Prepared(
+            path,
+            sha256=stored.sha256,
+            stored=stored,
+            fingerprint=perceptual.fingerprint(stored.path),
+            metadata=read_metadata(data),
+        )
+    except BadMedia as exc:
+        return Prepared(path, error=str(exc))
+    except OSError as exc:
+        return Prepared(path, error=f"cannot read ({exc.strerror or exc})")
+    except Exception as exc:  # a decoder bug on one file must not stop an archive import
+        return Prepared(path, error=f"could not hash ({type(exc).__name__}: {str(exc)[:80]})")
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # 'spawn': the caller may be a Prefect process with threads running; forking those is unsafe.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+# --- the library ---------------------------------------------------------------------------------
+
+
+def add_prepared(svc: Services, prepared: Prepared, prov: Provenance) -> tuple[KnownImage, bool]:
+    assert prepared.stored is not None and prepared.fingerprint is not None
+    return svc.store.add_known(
+        prepared.stored,
+        prepared.fingerprint,
+        prepared.metadata,
+        source_url=prov.source_url,
+        first_seen=prov.first_seen,
+        caption=prov.caption,
+        credit=prov.credit,
+        tags=prov.tags,
+        original_name=prepared.path.name,
+    )
+
+
 def add_known_file(
     svc: Services,
     path: Path,
@@ -44,25 +228,94 @@ def add_known_file(
     path = Path(path)
     if not path.is_file():
         raise BadMedia(f"{path}: no such file")
-    size = path.stat().st_size
-    if size > svc.settings.max_image_bytes:
-        raise BadMedia(
-            f"{path}: too large ({size:,} bytes, limit {svc.settings.max_image_bytes:,})"
-        )
-    data = path.read_bytes()
-    try:
-        stored = store_image_bytes(svc.media, data, svc.settings)
-    except BadMedia as exc:
-        raise BadMedia(f"{path.name}: {exc}") from None
-    fp = perceptual.fingerprint(stored.path)
-    return svc.store.add_known(
-        stored,
-        fp,
-        read_metadata(data),
-        source_url=source_url,
-        first_seen=first_seen,
-        caption=caption,
-        credit=credit,
-        tags=tags,
-        original_name=path.name,
+    prepared = prepare_file(
+        path, str(svc.media.root), svc.settings.max_image_bytes, svc.settings.max_image_pixels
     )
+    if prepared.error:
+        raise BadMedia(f"{path.name}: {prepared.error}")
+    prov = Provenance(source_url, first_seen, caption, credit, list(tags or []))
+    return add_prepared(svc, prepared, prov)
+
+
+ProgressFn = Callable[[int, int, str], None]  # (done, total, what)
+
+
+def import_folder(
+    svc: Services,
+    folder: Path,
+    manifest: Path | None = None,
+    *,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    """Import every image under `folder` (and every file the manifest names), with the
+    manifest's provenance. Files already in the library are skipped unless the manifest
+    brings provenance to merge; exact duplicates merge keeping the earliest first-seen."""
+    folder = Path(folder)
+    report = ImportReport()
+    provenance: dict[Path, Provenance] = {}
+    if manifest is not None:
+        provenance, bad = read_manifest(Path(manifest))
+        report.failed.extend(bad)
+    files = image_files(folder) if folder.is_dir() else []
+    listed = set(files)
+    for path in provenance:
+        if path not in listed:
+            if path.is_file():
+                files.append(path)
+            else:
+                report.failed.append((str(path), "listed in the manifest but not found"))
+    total = len(files)
+    workers = max(1, min(workers or os.cpu_count() or 1, total or 1))
+    done = 0
+
+    def tick(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, what)
+
+    if not files:
+        return report
+    with _pool(workers) as pool:
+        shas = list(pool.map(_sha_job, files, chunksize=16))
+        known_shas = svc.store.known_shas([s for _, s, _ in shas if s])
+        todo: list[Path] = []
+        for path, sha, error in shas:
+            if error:
+                report.failed.append((str(path), error))
+                tick(path.name)
+            elif sha in known_shas:
+                # Already in: no need to hash again, only the manifest's provenance to merge.
+                prov = provenance.get(path)
+                changed = prov is not None and svc.store.merge_provenance(sha, **vars(prov))
+                if changed:
+                    report.merged += 1
+                else:
+                    report.skipped += 1
+                tick(path.name)
+            else:
+                todo.append(path)
+        root = str(svc.media.root)
+        jobs = pool.map(
+            prepare_file,
+            todo,
+            [root] * len(todo),
+            [svc.settings.max_image_bytes] * len(todo),
+            [svc.settings.max_image_pixels] * len(todo),
+            chunksize=4,
+        )
+        for prepared in jobs:
+            if prepared.error:
+                report.failed.append((str(prepared.path), prepared.error))
+            else:  # not yet in; the same bytes twice in one import merge on the second
+                known, created = add_prepared(
+                    svc, prepared, provenance.get(prepared.path, Provenance())
+                )
+                report.known_ids.append(known.id)
+                if created:
+                    report.added += 1
+                else:
+                    report.merged += 1
+            tick(prepared.path.name)
+    return report

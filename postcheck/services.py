@@ -1,10 +1,12 @@
-"""The process's settings, store and media folder, opened once and shared by tasks."""
+"""The process's settings, store, media folder and library index, opened once and
+shared by tasks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 
+from postcheck.index_cache import IndexCache
 from postcheck.media import MediaStore
 from postcheck.settings import Settings, get_settings
 from postcheck.store import Store
@@ -15,14 +17,19 @@ class Services:
     settings: Settings
     store: Store
     media: MediaStore
+    library: IndexCache
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.db_url)
     return Services(
-        settings=settings, store=Store(settings.db_url), media=MediaStore(settings.media_dir)
+        settings=settings,
+        store=store,
+        media=MediaStore(settings.media_dir),
+        library=IndexCache(store),
     )
 
 

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     fetch_retries: int = 3
     retry_backoff_seconds: float = 2.0
 
+    # Every picture a verified post shows joins the known library, with the post as its
+    # provenance, so that a later reuse is caught as recycled.
+    learn_from_verify: bool = True
+
     # A capture date older than the post by more than this is a metadata conflict.
     capture_date_margin_days: int = 30
 

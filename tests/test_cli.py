@@ -56,7 +56,7 @@ def test_known_add_then_verify_json(cli):
     assert added.returncode == 0, added.stderr
     assert "added: known image #1" in added.stdout
     proc = cli("verify", SEED, "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout[:3000] + proc.stderr
     report = json.loads(proc.stdout)
     assert report["verdict"] == "recycled"
     assert report["post"]["author_handle"] == "Archer83Able"

@@ -29,7 +29,8 @@ def index():
         fp = perceptual.fingerprint(path)
         entries.append(
             IndexEntry(
-                known=known(i, name),
+                known_id=i,
+                sha256=known(i, name).sha256,
                 hashes={n: bytes.fromhex(fp.hashes[n]) for n in families()},
                 colourfulness=fp.colourfulness,
             )

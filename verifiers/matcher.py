@@ -28,7 +28,11 @@ NEAR_COPY_BITS = 2
 
 @dataclass(frozen=True)
 class IndexEntry:
-    known: KnownImage
+    """What the index keeps of a known image: only what never changes (its provenance
+    lives in the store and is attached to the few matches a search returns)."""
+
+    known_id: int
+    sha256: str
     hashes: dict[str, bytes]
     colourfulness: float = 0.0
 
@@ -90,7 +94,7 @@ class LibraryIndex:
             edits = _edits(entry, distances, flipped, fp, sha256) if is_match else []
             matches.append(
                 Match(
-                    known=entry.known,
+                    known=KnownImage(id=entry.known_id, sha256=entry.sha256),
                     distances=distances,
                     score=round(float(score[i]), 4),
                     edits=edits,
@@ -108,7 +112,7 @@ def _edits(
     fp: Fingerprint,
     sha256: str | None,
 ) -> list[MatchEdit]:
-    if sha256 is not None and sha256 == entry.known.sha256:
+    if sha256 is not None and sha256 == entry.sha256:
         return [MatchEdit.IDENTICAL]
     edits = []
     if flipped:

@@ -146,6 +146,18 @@ class KnownImageRow(Base):
     media: Mapped[MediaRow] = relationship()
 
 
+class LibraryStateRow(Base):
+    """One row whose `version` goes up whenever known images are added, merged or removed,
+    in the same transaction: a process holding the index in memory compares versions to
+    know when to reload."""
+
+    __tablename__ = "library_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    removed_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CheckRow(Base):
     """One run of a check: the verdict, the reasons and the whole evidence."""
 

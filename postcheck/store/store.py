@@ -25,6 +25,7 @@ from postcheck.store.models import (
     CheckImageRow,
     CheckRow,
     KnownImageRow,
+    LibraryStateRow,
     MediaHashRow,
     MediaRow,
     PostMediaRow,
@@ -167,7 +168,7 @@ class Store:
                 "first_seen": first_seen,
                 "caption": caption,
                 "credit": credit,
-                "tags": tags or [],
+                "tags": sorted(set(tags or [])),
                 "origin": origin,
                 "post_uri": post_uri,
                 "original_name": original_name,
@@ -175,18 +176,83 @@ class Store:
             }
             created = self._insert_ignore(session, KnownImageRow, values, ["media_id"])
             row = session.scalar(select(KnownImageRow).where(KnownImageRow.media_id == media_id))
-            if not created:
+            if created:
+                self._bump_library(session)
+            else:
                 self._merge_known(row, values)
             session.flush()
             return known_from_row(row), created
+
+    @staticmethod
+    def _bump_library(session: Session, removed: bool = False) -> None:
+        values: dict[str, Any] = {"version": LibraryStateRow.version + 1}
+        if removed:
+            values["removed_version"] = LibraryStateRow.version + 1
+        session.execute(update(LibraryStateRow).where(LibraryStateRow.id == 1).values(**values))
+
+    def library_version(self) -> tuple[int, int]:
+        """(version, removed_version): the first changes on every addition or removal,
+        the second only on removals (an in-memory index must then be rebuilt)."""
+        with self.session() as session:
+            row = session.get(LibraryStateRow, 1)
+            return (row.version, row.removed_version) if row else (0, 0)
+
+    def known_shas(self, shas: list[str]) -> set[str]:
+        """Which of these sha256 digests are already known images."""
+        found: set[str] = set()
+        with self.session() as session:
+            for i in range(0, len(shas), 500):
+                found.update(
+                    session.scalars(
+                        select(MediaRow.sha256)
+                        .join(KnownImageRow, KnownImageRow.media_id == MediaRow.id)
+                        .where(MediaRow.sha256.in_(shas[i : i + 500]))
+                    )
+                )
+        return found
+
+    def merge_provenance(
+        self,
+        sha256: str,
+        *,
+        source_url: str | None = None,
+        first_seen: datetime | None = None,
+        caption: str | None = None,
+        credit: str | None = None,
+        tags: list[str] | None = None,
+    ) -> bool:
+        """Merge provenance into the known image with these bytes; True if it changed."""
+        with self.session() as session:
+            row = session.scalar(
+                select(KnownImageRow).join(MediaRow).where(MediaRow.sha256 == sha256)
+            )
+            if row is None:
+                return False
+            before = known_from_row(row).model_dump(), list(row.tags or [])
+            self._merge_known(
+                row,
+                {
+                    "source_url": source_url,
+                    "first_seen": first_seen,
+                    "caption": caption,
+                    "credit": credit,
+                    "tags": tags or [],
+                    "origin": "import",
+                    "post_uri": None,
+                    "original_name": None,
+                },
+            )
+            return (known_from_row(row).model_dump(), list(row.tags or [])) != before
 
     @staticmethod
     def _merge_known(row: KnownImageRow, new: dict[str, Any]) -> None:
         earlier = new["first_seen"] is not None and (
             row.first_seen is None or new["first_seen"] < row.first_seen
         )
-        if earlier:  # the earliest sighting is the provenance that counts
-            for key in ("first_seen", "source_url", "origin", "post_uri", "caption", "credit"):
+        if earlier:  # the earliest sighting is the provenance that counts: where and when
+            for key in ("first_seen", "source_url", "origin", "post_uri"):
+                setattr(row, key, new[key])
+            for key in ("caption", "credit"):
                 if new[key] is not None:
                     setattr(row, key, new[key])
         for key in ("source_url", "caption", "credit", "original_name"):
@@ -213,37 +279,56 @@ class Store:
             if row is None:
                 return False
             session.delete(row)
+            self._bump_library(session, removed=True)
             return True
+
+    def known_by_ids(self, ids: list[int]) -> dict[int, KnownImage]:
+        """Current provenance of these known images (the index holds only hashes)."""
+        if not ids:
+            return {}
+        with self.session() as session:
+            rows = session.scalars(select(KnownImageRow).where(KnownImageRow.id.in_(ids)))
+            return {r.id: known_from_row(r) for r in rows}
 
     def count_known(self) -> int:
         with self.session() as session:
             return session.scalar(select(func.count(KnownImageRow.id))) or 0
 
-    def index_entries(self) -> list[IndexEntry]:
-        """Every known image with its whole-picture hashes, for the matcher's index."""
+    def index_entries(self, after_id: int = 0) -> list[IndexEntry]:
+        """Known images (id > after_id) with their whole-picture hashes, for the index."""
         with self.session() as session:
             rows = session.execute(
-                select(KnownImageRow, MediaHashRow.family, MediaHashRow.value)
+                select(
+                    KnownImageRow.id,
+                    MediaRow.sha256,
+                    MediaRow.colourfulness,
+                    MediaHashRow.family,
+                    MediaHashRow.value,
+                )
                 .join(MediaRow, KnownImageRow.media_id == MediaRow.id)
                 .join(MediaHashRow, MediaHashRow.media_id == MediaRow.id)
-                .where(MediaHashRow.variant == "")
+                .where(MediaHashRow.variant == "", KnownImageRow.id > after_id)
                 .order_by(KnownImageRow.id)
-            ).all()
-            entries: dict[int, tuple[KnownImageRow, dict[str, bytes]]] = {}
-            for known, family, value in rows:
-                entries.setdefault(known.id, (known, {}))[1][family] = value
-            return [
-                IndexEntry(known=known_from_row(k), hashes=h, colourfulness=k.media.colourfulness)
-                for k, h in entries.values()
-            ]
+            )
+            entries: dict[int, IndexEntry] = {}
+            for known_id, sha, colour, family, value in rows:
+                entry = entries.get(known_id)
+                if entry is None:
+                    entry = entries[known_id] = IndexEntry(known_id, sha, {}, colour)
+                entry.hashes[family] = value
+            return list(entries.values())
 
     # --- posts and checks ----------------------------------------------------------------
 
-    def find_post(self, session: Session, ref: PostRef, uri: str | None = None) -> PostRow | None:
+    def find_post(
+        self, session: Session, ref: PostRef | None, uri: str | None = None
+    ) -> PostRow | None:
         if uri:
             row = session.scalar(select(PostRow).where(PostRow.uri == uri))
             if row is not None:
                 return row
+        if ref is None:
+            return None
         if ref.platform is Platform.X:
             return session.scalar(select(PostRow).where(PostRow.uri == ref.key))
         author = ref.author or ""
@@ -258,7 +343,7 @@ class Store:
     def record_check(
         self,
         report: CheckReport,
-        ref: PostRef,
+        ref: PostRef | None,
         started_at: datetime,
         fingerprints: dict[str, Fingerprint] | None = None,
         metadata: dict[str, MetadataFacts] | None = None,

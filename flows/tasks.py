@@ -1,0 +1,188 @@
+"""Prefect tasks shared by the flows. A network call is its own task: the unit of retry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.tasks import exponential_backoff
+
+from postcheck.domain import (
+    CheckReport,
+    Fingerprint,
+    ImageReport,
+    Match,
+    MediaRef,
+    MetadataFacts,
+    Post,
+    PostRef,
+    StoredMedia,
+    Verdict,
+)
+from postcheck.errors import MediaUnavailable, PostcheckError, TransientError
+from postcheck.media import download_image
+from postcheck.report import markdown_report, match_rows
+from postcheck.services import services
+from postcheck.sources import source_for
+from postcheck.verifiers import perceptual
+from postcheck.verifiers.metadata import metadata_findings, read_metadata
+from postcheck.verifiers.verdict import image_verdict
+
+
+def retry_if_transient(task, task_run, state) -> bool:
+    """Retry only what a retry can cure (timeouts, 5xx, 429); a deleted post stays deleted."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+NETWORK_TASK = dict(
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_if_transient,
+)
+
+
+def with_retry_settings(*tasks):
+    """The tasks with the retry count and backoff of the current settings."""
+    settings = services().settings
+    options = dict(
+        retries=settings.fetch_retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=settings.retry_backoff_seconds),
+    )
+    return [t.with_options(**options) for t in tasks]
+
+
+@task(name="fetch-post", task_run_name="fetch {ref.key}", **NETWORK_TASK)
+def fetch_post(ref: PostRef) -> Post:
+    return source_for(ref, services().settings).fetch(ref)
+
+
+@task(name="download-media", task_run_name="download image {media.position}", **NETWORK_TASK)
+def download_media(media: MediaRef) -> StoredMedia:
+    svc = services()
+    try:
+        return download_image(
+            media.url, svc.settings, svc.media, expected_sha256=media.expected_sha256
+        )
+    except PostcheckError as first:
+        if isinstance(first, TransientError) or not media.fallback_urls:
+            raise
+        # The original (e.g. a PDS blob) failed for good: the platform's CDN copy still
+        # lets us check the picture.
+        for url in media.fallback_urls:
+            try:
+                return download_image(url, svc.settings, svc.media)
+            except MediaUnavailable:
+                continue
+        raise
+
+
+@task(name="hash-media")
+def hash_media(stored: StoredMedia) -> Fingerprint:
+    return perceptual.fingerprint(stored.path)
+
+
+@task(name="match-media")
+def match_media(fp: Fingerprint, sha256: str) -> list[Match]:
+    return services().library.search(fp, k=3, sha256=sha256)
+
+
+@task(name="read-metadata")
+def read_media_metadata(stored: StoredMedia) -> MetadataFacts:
+    return read_metadata(services().media.read(stored.sha256))
+
+
+def analyse_image(
+    stored: StoredMedia,
+    media: MediaRef,
+    created_at: datetime | None,
+    post_uri: str | None,
+) -> tuple[ImageReport, Fingerprint, MetadataFacts]:
+    """Fingerprint, match and read one stored picture, and judge it."""
+    fp = hash_media(stored)
+    matches = match_media(fp, stored.sha256)
+    meta = read_media_metadata(stored)
+    findings = metadata_findings(meta, created_at, services().settings.capture_date_margin_days)
+    verdict, reasons = image_verdict(matches, findings, created_at, post_uri)
+    report = ImageReport(
+        position=media.position,
+        kind=media.kind,
+        source_url=media.url,
+        alt_text=media.alt_text,
+        media=stored,
+        fingerprint=fp,
+        matches=matches,
+        metadata=meta,
+        findings=findings,
+        verdict=verdict,
+        reasons=reasons,
+    )
+    return report, fp, meta
+
+
+def image_failure(media: MediaRef, exc: BaseException) -> ImageReport:
+    """The recorded status of a picture that could not be checked."""
+    verdict = Verdict.UNAVAILABLE if isinstance(exc, MediaUnavailable) else Verdict.ERROR
+    message = (
+        str(exc) if isinstance(exc, PostcheckError) else f"internal error: {type(exc).__name__}"
+    )
+    return ImageReport(
+        position=media.position,
+        kind=media.kind,
+        source_url=media.url,
+        alt_text=media.alt_text,
+        verdict=verdict,
+        reasons=[message],
+    )
+
+
+@task(name="record-check")
+def record_check(
+    report: CheckReport,
+    ref: PostRef | None,
+    started_at: datetime,
+    fingerprints: dict[str, Fingerprint],
+    metadata: dict[str, MetadataFacts],
+) -> int:
+    return services().store.record_check(report, ref, started_at, fingerprints, metadata)
+
+
+@task(name="learn-images")
+def learn_images(post: Post, images: list[ImageReport]) -> int:
+    """Every picture a post showed enters the library with the post as its provenance, so
+    a later post reusing it is caught as `recycled` pointing at this one."""
+    svc = services()
+    learned = 0
+    for image in images:
+        if image.media is None or image.fingerprint is None:
+            continue
+        _, created = svc.store.add_known(
+            image.media,
+            image.fingerprint,
+            image.metadata,
+            source_url=post.url,
+            first_seen=post.created_at,
+            origin="learned",
+            post_uri=post.uri,
+        )
+        learned += created
+    return learned
+
+
+@task(name="publish-report")
+def publish_report(report: CheckReport, key: str) -> None:
+    create_markdown_artifact(
+        markdown=markdown_report(report, services().media),
+        key=key,
+        description=f"{report.verdict.value}: {report.url}",
+    )
+    rows = match_rows(report)
+    if rows:
+        create_table_artifact(table=rows, key=f"{key}-matches", description="Nearest known images")

@@ -1,0 +1,155 @@
+"""The known-image library: bulk import with a manifest, merging, resuming, learning."""
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from postcheck.domain import Verdict
+from postcheck.library import import_folder, read_manifest
+
+FIX = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture
+def archive(tmp_path):
+    root = tmp_path / "archive"
+    (root / "2010").mkdir(parents=True)
+    shutil.copy(FIX / "known" / "koksan-2010.jpg", root / "2010" / "koksan.jpg")
+    shutil.copy(FIX / "known" / "koksan-2010.jpg", root / "2010" / "koksan-copy.jpg")  # same bytes
+    shutil.copy(FIX / "known" / "astronaut-2016.jpg", root / "astronaut.jpg")
+    shutil.copy(FIX / "images" / "x-coins.jpg", root / "coins.JPG")
+    (root / "notes.jpg").write_text("not an image at all")
+    (root / "truncated.jpg").write_bytes((FIX / "known" / "coffee-2025.jpg").read_bytes()[:5000])
+    (root / "readme.txt").write_text("ignored: not an image suffix")
+    (root / "archive.csv").write_text(
+        "path,source_url,first_seen,caption,credit,tags\n"
+        "2010/koksan.jpg,https://example.org/2012/reprint,2012-01-01,Koksan reprint,Wire,parade\n"
+        "2010/koksan-copy.jpg,https://example.org/2010/parade,2010-10-10,Koksan SPGs,Wire,artillery;parade\n"
+        "astronaut.jpg,https://images.example.gov/a,2016-03-01,Astronaut,,\n"
+        "missing.jpg,https://example.org/gone,2001-01-01,,,\n"
+        "coins.JPG,,not-a-date,,,\n"
+    )
+    return root
+
+
+def test_import_with_manifest_merges_and_reports_bad_files(svc, archive):
+    seen = []
+    report = import_folder(
+        svc,
+        archive,
+        archive / "archive.csv",
+        workers=2,
+        progress=lambda d, t, w: seen.append((d, t)),
+    )
+    assert (report.added, report.merged, report.skipped) == (3, 1, 0)
+    failures = dict(report.failed)
+    assert failures["archive.csv:6"].startswith("not a date")
+    assert any("missing.jpg" in k and "not found" in v for k, v in failures.items())
+    assert "not an image" in failures[str(archive / "notes.jpg")]
+    assert "truncated" in failures[str(archive / "truncated.jpg")]
+    assert seen[-1] == (6, 6)  # every file ticked once
+
+    known = {k.caption: k for k in svc.store.list_known()}
+    # Two copies of the same bytes: one entry, the earliest first-seen and its source.
+    koksan = known["Koksan SPGs"]
+    assert koksan.first_seen == datetime(2010, 10, 10, tzinfo=UTC)
+    assert koksan.source_url == "https://example.org/2010/parade"
+    assert (
+        svc.store.count_known() == 3
+    )  # koksan, astronaut, coins (its bad date row skipped, file still imported)
+
+
+def test_reimport_skips_what_is_in(svc, archive):
+    import_folder(svc, archive, archive / "archive.csv", workers=2)
+    before = svc.store.counts()
+    again = import_folder(svc, archive, archive / "archive.csv", workers=2)
+    assert (again.added, again.merged, again.skipped) == (0, 0, 4)
+    assert svc.store.counts() == before
+
+
+def test_json_manifest_and_errors(tmp_path):
+    (tmp_path / "m.json").write_text(
+        json.dumps([{"path": "a.jpg", "first_seen": "2001-02-03", "tags": ["x"]}])
+    )
+    rows, bad = read_manifest(tmp_path / "m.json")
+    [(path, prov)] = rows.items()
+    assert path == (tmp_path / "a.jpg").resolve() and prov.tags == ["x"] and not bad
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_manifest(tmp_path / "bad.json")
+    (tmp_path / "nohead.csv").write_text("a.jpg,https://x\n")
+    with pytest.raises(ValueError, match="needs a header"):
+        read_manifest(tmp_path / "nohead.csv")
+
+
+def test_index_follows_the_library(svc):
+    """The in-memory index sees additions and removals without a restart."""
+    from postcheck.library import add_known_file
+    from postcheck.verifiers.perceptual import fingerprint
+
+    fp = fingerprint(FIX / "images" / "x-seed-koksan.jpg")
+    assert svc.library.search(fp) == []
+    known, _ = add_known_file(
+        svc, FIX / "known" / "koksan-2010.jpg", first_seen=datetime(2010, 10, 10, tzinfo=UTC)
+    )
+    [m] = svc.library.search(fp)
+    assert m.is_match and m.known.id == known.id and m.known.first_seen.year == 2010
+    add_known_file(svc, FIX / "known" / "coffee-2025.jpg")
+    assert len(svc.library.search(fp)) == 2
+    svc.store.remove_known(known.id)
+    assert [m.known.id for m in svc.library.search(fp)] != [known.id]
+    assert not any(m.is_match for m in svc.library.search(fp))
+
+
+SEED = "https://x.com/Archer83Able/status/1857106849690673728"
+
+
+def test_learn_on_verify_catches_a_later_reuse(prefect_api, svc, server):
+    """A fresh photo seen in one post makes a later post reusing it `recycled`, pointing at
+    the earlier post."""
+    from postcheck.flows.verify_post import verify_post
+
+    first = verify_post(
+        "https://x.com/fixture_news/status/1841391417553846349", return_state=True
+    ).result()
+    assert first.verdict is Verdict.NO_KNOWN_MATCH
+    learned = svc.store.list_known()
+    assert {k.origin for k in learned} == {"learned"} and len(learned) == 2
+    assert all(k.post_uri == "x:1841391417553846349" for k in learned)
+
+    # The seed post (later, 2024-11-14) now shows the motorcycle photo of 2024-10-02.
+    server.world.replace_image("1857106849690673728", 0, "images/x-motorcycle.jpg")
+    later = verify_post(SEED, return_state=True).result()
+    assert later.verdict is Verdict.RECYCLED
+    assert (
+        "x:1841391417553846349" in later.images[0].reasons[0]
+        or "1841391417553846349" in later.images[0].reasons[0]
+    )
+
+    # Checking the first post again: its own pictures are no evidence against it.
+    again = verify_post(
+        "https://x.com/fixture_news/status/1841391417553846349", return_state=True
+    ).result()
+    assert again.verdict is Verdict.NO_KNOWN_MATCH
+
+
+def test_check_a_local_file_and_a_url(prefect_api, known_library, server, tmp_path):
+    from postcheck.flows.check_image import check_image
+
+    report = check_image(str(FIX / "images" / "x-seed-koksan.jpg"), return_state=True).result()
+    assert report.verdict is Verdict.MATCHES_KNOWN  # no claimed date: cannot say older
+    report = check_image(
+        str(FIX / "images" / "x-seed-koksan.jpg"), claimed_date="2024-11-14", return_state=True
+    ).result()
+    assert report.verdict is Verdict.RECYCLED
+    server.world.files["pic.jpg"] = (
+        (FIX / "images" / "x-chelsea-mirrored.jpg").read_bytes(),
+        "image/jpeg",
+    )
+    report = check_image(f"{server.base_url}/files/pic.jpg", return_state=True).result()
+    assert report.verdict is Verdict.ALTERED and "mirrored" in report.reasons[0]
+    state = check_image(str(tmp_path / "nope.jpg"), return_state=True)
+    assert state.is_failed() and "no such file" in state.result(raise_on_failure=False).reasons[0]
