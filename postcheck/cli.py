@@ -61,20 +61,40 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 def run_flow(name: str, **params) -> tuple[CheckReport | None, str | None, str | None]:
     """Run one of postcheck's flows in this process; (report, state message, flow run id)."""
-    from postcheck.runner import cli_run_settings, configure_console
-
-    configure_console(Options.verbose)
-    if name == "verify-post":
-        from postcheck.flows.verify_post import verify_post as fn
-    else:
-        from postcheck.flows.check_image import check_image as fn
-    with cli_run_settings():
-        state = fn(**params, return_state=True)
+    state = _run_state(name, **params)
     report = state.result(raise_on_failure=False)
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if isinstance(report, CheckReport):
         return report, state.message, run_id
     return None, state.message, run_id
+
+
+def _run_state(name: str, **params):
+    """Run a flow by name in this process, quietly, tagged by platform where there is one."""
+    from postcheck.runner import cli_run_settings, configure_console
+
+    configure_console(Options.verbose)
+    from prefect import tags
+
+    if name == "verify-post":
+        from postcheck.flows.verify_post import verify_post as fn
+        from postcheck.sources import parse_post_url
+
+        labels = [parse_post_url(params["url"]).platform.value]
+    elif name == "check-image":
+        from postcheck.flows.check_image import check_image as fn
+
+        labels = []
+    elif name == "verify-article":
+        from postcheck.flows.verify_article import verify_article as fn
+
+        labels = ["article"]
+    else:
+        from postcheck.flows.recheck import recheck as fn
+
+        labels = ["recheck"]
+    with cli_run_settings(), tags(*labels):
+        return fn(**params, return_state=True)
 
 
 def run_verify(url: str) -> tuple[CheckReport | None, str | None, str | None]:
@@ -186,6 +206,145 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
             f"[dim]check #{report.check_id}" + (f" · Prefect run: {link}" if link else "") + "[/]",
             highlight=False,
         )
+
+
+@app.command()
+def article(
+    source: Annotated[
+        str, typer.Argument(help="Article URL, a saved page (HTML or text), or - for stdin.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Find every post a news article embeds and verify each."""
+    params: dict[str, str] = {"source": source}
+    if source == "-":
+        data = sys.stdin.buffer.read(20 * 1024 * 1024 + 1)
+        if b"\x00" in data[:4096]:
+            fail("stdin: binary content, not a page")
+        params = {"source": "stdin", "text": data.decode("utf-8", "replace")}
+    elif source.startswith(("http://", "https://")):
+        from urllib.parse import urlsplit
+
+        if not urlsplit(source).netloc:
+            fail(f"not a web page URL: {source}")
+    elif not Path(source).expanduser().is_file():
+        fail(f"{source}: no such file (give a URL, a saved page, or - for stdin)")
+    state = _run_state("verify-article", **params)
+    result = state.result(raise_on_failure=False)
+    from postcheck.articles import ArticleReport
+
+    if not isinstance(result, ArticleReport):
+        fail(state.message or "the article could not be checked", EXIT_CHECK_FAILED)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        raise typer.Exit(EXIT_OK)
+    table = Table(title=result.source)
+    for col in ("#", "embed", "post", "verdict", "mismatches / why"):
+        table.add_column(col, overflow="fold")
+    for i, post in enumerate(result.posts, start=1):
+        claim = post.claim
+        label = post.verdict.value if post.verdict else post.status
+        style = VERDICT_STYLE.get(post.verdict, "dim") if post.verdict else "dim"
+        who = f"@{claim.author_handle}" if claim.author_handle else "?"
+        notes = post.mismatches + post.reasons[:2]
+        table.add_row(
+            str(i),
+            f"{claim.form} {who} {claim.date_text or ''}",
+            post.url or "—",
+            f"[{style}]{label}[/]",
+            "; ".join(notes),
+        )
+    if result.posts:
+        out.print(table)
+    out.print(result.message, highlight=False)
+
+
+@app.command()
+def history(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
+    """Every check of a post, newest first, with what changed."""
+    from postcheck.services import services
+    from postcheck.sources import parse_post_url
+
+    ref = parse_post_url(url)
+    store = services().store
+    uri = store.post_uri_for(ref)
+    checks = store.history(uri) if uri else []
+    if not checks:
+        fail(f"no checks recorded for {ref.url}")
+    changes: dict[int, list[str]] = {}
+    for t in store.transitions(uri):
+        changes.setdefault(t.check_id, []).append(t.kind)
+    table = Table(title=f"{uri} · {len(checks)} checks")
+    for col in ("check", "when (UTC)", "verdict", "changes", "why", "flow run"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        verdict = Verdict(c.verdict)
+        table.add_row(
+            f"#{c.id}",
+            f"{c.finished_at:%Y-%m-%d %H:%M:%S}",
+            f"[{VERDICT_STYLE[verdict]}]{c.verdict}[/]",
+            ", ".join(changes.get(c.id, [])) or "—",
+            "; ".join(c.reasons)[:200],
+            c.flow_run_id or "—",
+        )
+    out.print(table)
+
+
+def _set_watch(url: str, watched: bool) -> None:
+    from postcheck.services import services
+    from postcheck.sources import parse_post_url
+
+    ref = parse_post_url(url)
+    if not services().store.set_watched(ref, watched):
+        fail(f"{ref.url} has not been verified yet (verify it first)")
+    out.print(f"{'watching' if watched else 'no longer watching'} {ref.url}", highlight=False)
+
+
+@app.command()
+def watch(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
+    """Include a post in the nightly recheck (verified posts are watched by default)."""
+    _set_watch(url, True)
+
+
+@app.command()
+def unwatch(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
+    """Leave a post out of the nightly recheck."""
+    _set_watch(url, False)
+
+
+@app.command()
+def recheck(
+    platform: Annotated[str | None, typer.Option(help="Only this platform (x or bluesky).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N watched posts.")] = None,
+) -> None:
+    """Recheck every watched post now (what the nightly deployment does)."""
+    state = _run_state("recheck", platform=platform, limit=limit)
+    outcomes = state.result(raise_on_failure=False)
+    if not isinstance(outcomes, list):
+        fail(state.message or "the recheck could not be run", EXIT_CHECK_FAILED)
+    for o in outcomes:
+        for t in o.transitions:
+            out.print(f"{o.url}: [bold]{t.kind}[/] — {t.message}", highlight=False)
+    out.print(state.message or "", highlight=False)
+
+
+@app.command()
+def serve() -> None:
+    """Serve every deployment (verify-post, verify-article, check-image, ingest-known,
+    nightly-recheck on its cron) in this process, for a local Prefect server."""
+    from postcheck.runner import configure_console
+
+    configure_console(True)
+    from prefect import serve as prefect_serve
+
+    from postcheck.deployments import deployments
+    from postcheck.settings import get_settings
+
+    settings = get_settings()
+    out.print(
+        f"serving postcheck's deployments; nightly recheck at '{settings.recheck_cron}' {settings.recheck_timezone}"
+    )
+    prefect_serve(*deployments(settings), limit=settings.serve_limit)
 
 
 # --- known library ---------------------------------------------------------------------------

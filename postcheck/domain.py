@@ -145,26 +145,103 @@ class Match(BaseModel):
 
 
 class MetadataFacts(BaseModel):
-    """What the file's own metadata says. Absent fields were not in the file."""
+    """What the file's own metadata (EXIF, XMP, C2PA) says. Absent fields were not in the
+    file; `present` is False when the file carries no EXIF and no XMP at all."""
+
+    present: bool = False
+    readable: bool = True
+    error: str | None = Field(None, description="Why the metadata could not be read.")
+    container: str | None = Field(None, description="Where EXIF was looked for: JPEG, PNG...")
+    exif_present: bool = False
+    xmp_present: bool = False
+    # Dates: *_raw as written ('YYYY:MM:DD HH:MM:SS'); the parsed value is aware when the
+    # file recorded an offset (OffsetTime*), naive (camera local time) otherwise.
+    capture_time: datetime | None = None
+    capture_time_raw: str | None = None
+    capture_offset: str | None = None
+    capture_subsec: str | None = None
+    digitized_time: datetime | None = None
+    digitized_time_raw: str | None = None
+    digitized_offset: str | None = None
+    modified_time: datetime | None = None
+    modified_time_raw: str | None = None
+    modified_offset: str | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    camera_serial: str | None = None
+    camera_owner: str | None = None
+    lens: str | None = None
+    lens_make: str | None = None
+    lens_serial: str | None = None
+    software: str | None = None
+    processing_history: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Software that wrote or changed the file, oldest first: EXIF Software, "
+        "ProcessingSoftware, XMP CreatorTool and xmpMM:History events (source, software, "
+        "action, when).",
+    )
+    digital_source_type: str | None = Field(
+        None, description="IPTC DigitalSourceType declared in XMP (e.g. trainedAlgorithmicMedia)."
+    )
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    gps_alt: float | None = Field(None, description="Metres; negative below sea level.")
+    gps_time: datetime | None = Field(None, description="GPSDateStamp + GPSTimeStamp (UTC).")
+    gps_time_raw: str | None = None
+    gps_datum: str | None = None
+    orientation: str | None = None
+    has_thumbnail: bool = False
+    thumbnail_size: int | None = Field(None, description="Bytes of the embedded JPEG thumbnail.")
+    thumbnail_width: int | None = None
+    thumbnail_height: int | None = None
+    thumbnail_error: str | None = Field(None, description="Why the thumbnail was not compared.")
+    thumbnail_fingerprint: Fingerprint | None = Field(
+        None, description="Perceptual hashes of the thumbnail (black bars trimmed)."
+    )
+    thumbnail_distance: int | None = Field(
+        None, description="pHash + dHash bits (of 128) between thumbnail and main image."
+    )
+    thumbnail_differs: bool | None = Field(
+        None, description="True when the thumbnail shows another picture or framing."
+    )
+    provenance: ProvenanceFacts | None = Field(
+        None, description="C2PA Content Credentials, when they were looked for."
+    )
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class ProvenanceFacts(BaseModel):
+    """What a C2PA manifest (Content Credentials) in the file claims, and whether it
+    validated. `passed` is about integrity (signature and hashes); `trusted` about the
+    signer's certificate chaining to a trust anchor postcheck was given."""
 
     present: bool = False
     readable: bool = True
     error: str | None = None
-    capture_time: datetime | None = None
-    capture_time_raw: str | None = None
-    digitized_time_raw: str | None = None
-    modified_time_raw: str | None = None
-    camera_make: str | None = None
-    camera_model: str | None = None
-    camera_serial: str | None = None
-    lens: str | None = None
-    software: str | None = None
-    gps_lat: float | None = None
-    gps_lon: float | None = None
-    gps_alt: float | None = None
-    orientation: str | None = None
-    has_thumbnail: bool = False
-    fields: dict[str, str] = Field(default_factory=dict)
+    sdk: str | None = Field(None, description="c2pa-python / c2pa-rs versions that read it.")
+    active_manifest: str | None = None
+    manifest_count: int = 0
+    title: str | None = None
+    claim_generator: str | None = None
+    signer: str | None = Field(None, description="Common name of the signing certificate.")
+    issuer: str | None = Field(None, description="Organisation named in the certificate.")
+    signed_at: str | None = Field(None, description="Trusted timestamp, if one was attached.")
+    cert_serial: str | None = None
+    algorithm: str | None = None
+    actions: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Claimed actions of the active manifest: action, digitalSourceType, "
+        "softwareAgent, when, description.",
+    )
+    digital_source_types: list[str] = Field(default_factory=list)
+    ai_generated: bool = Field(False, description="trainedAlgorithmicMedia claimed.")
+    ai_composite: bool = Field(False, description="compositeWithTrainedAlgorithmicMedia.")
+    ingredients: list[dict[str, str]] = Field(default_factory=list)
+    validation_state: str | None = Field(None, description="Invalid, Valid or Trusted.")
+    validation_failures: list[dict[str, str]] = Field(default_factory=list)
+    passed: bool | None = None
+    trusted: bool = False
+    remote_url: str | None = None
 
 
 class Finding(BaseModel):
@@ -173,6 +250,9 @@ class Finding(BaseModel):
     code: str
     message: str
     red_flag: bool = False
+    source: str = Field(
+        "exif", description="What it was read from: exif, xmp, thumbnail, c2pa, known-original."
+    )
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -188,6 +268,15 @@ class ImageReport(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     verdict: Verdict
     reasons: list[str] = Field(default_factory=list)
+
+
+class Transition(BaseModel):
+    """What changed about a post between two checks."""
+
+    kind: Literal["deleted", "restored", "text_edited", "media_changed", "verdict_changed"]
+    message: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
 
 
 class CheckReport(BaseModel):

@@ -10,16 +10,20 @@ from contextlib import contextmanager
 import httpx
 
 from postcheck.errors import FetchError, TransientError
+from postcheck.netguard import GuardedTransport, parse_networks
 from postcheck.settings import Settings
 
 
 def client(settings: Settings, **kwargs) -> httpx.Client:
+    """An httpx client with our timeouts, whose connections go only to public addresses
+    (plus the networks the settings allow, e.g. the fixture server's)."""
     timeout = httpx.Timeout(
         settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
     )
     headers = {"User-Agent": settings.user_agent}
     headers.update(kwargs.pop("headers", {}))
-    return httpx.Client(timeout=timeout, headers=headers, **kwargs)
+    transport = GuardedTransport(parse_networks(settings.allowed_networks), trust_env=False)
+    return httpx.Client(timeout=timeout, headers=headers, transport=transport, **kwargs)
 
 
 def retry_after_seconds(headers: httpx.Headers | dict) -> float | None:

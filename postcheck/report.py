@@ -6,10 +6,14 @@ import base64
 import io
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from postcheck.domain import CheckReport, ImageReport, PostRef, Verdict
+
+if TYPE_CHECKING:
+    from postcheck.articles import ArticleReport
 from postcheck.media import MediaStore
 
 THUMB_SIDE = 160  # px; keeps a report with a few images far below Prefect Cloud's 5 MiB
@@ -91,7 +95,7 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
     out += [f"- {_md_escape(r)}" for r in image.reasons]
     if image.alt_text:
         out.append(f"- alt text: {_md_escape(image.alt_text)}")
-    out.append(f"- source: {image.source_url}")
+    out.append(f"- source: <{image.source_url}>")
     if image.media:
         m = image.media
         out.append(
@@ -162,3 +166,42 @@ def match_rows(report: CheckReport) -> list[dict[str, object]]:
                 }
             )
     return rows
+
+
+def article_markdown(article: ArticleReport, media: MediaStore) -> str:
+    """One report for an article: each embedded post, its verdict, thumbnails, and where
+    the embed's claims and the platform disagree."""
+    lines = [f"# Article: {article.source}", "", f"**{_md_escape(article.message)}**", ""]
+    for i, result in enumerate(article.posts, start=1):
+        claim = result.claim
+        icon = VERDICT_ICON[result.verdict] if result.verdict else "❔"
+        label = result.verdict.value if result.verdict else result.status
+        lines += [f"## {i}. {icon} {label}", ""]
+        who = f"@{claim.author_handle}" if claim.author_handle else "?"
+        name = f"{_md_escape(claim.author_name)} " if claim.author_name else ""
+        lines.append(f"- embed ({claim.form}): {name}({who}), {claim.date_text or 'no date'}")
+        if claim.text:
+            lines.append(f"- embed text: {_md_escape(claim.text[:280])}")
+        if result.url:
+            lines.append(f"- post: {result.url}")
+        for mismatch in result.mismatches:
+            lines.append(f"- ⚠️ **{_md_escape(mismatch)}**")
+        for reason in result.reasons[:5]:
+            lines.append(f"- {_md_escape(reason)}")
+        report = result.report
+        if report is not None:
+            for image in report.images:
+                if image.media is None:
+                    continue
+                best = next((m for m in image.matches if m.is_match), None)
+                known_thumb = None
+                if best is not None:
+                    path = media.path_for(best.known.sha256)
+                    known_thumb = thumbnail_data_uri(path) if path.exists() else None
+                row = _img(thumbnail_data_uri(image.media.path), "post image")
+                if known_thumb:
+                    row += " " + _img(known_thumb, "known image")
+                lines += ["", row]
+        lines.append("")
+    lines.append(f"_Checked {article.checked_at:%Y-%m-%d %H:%M:%S UTC}._")
+    return "\n".join(lines)

@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     x_syndication_url: str = "https://cdn.syndication.twimg.com"
     x_api_url: str = "https://api.twitter.com"
     x_bearer_token: SecretStr | None = None
+    # Short links in copied embeds: where t.co and pic.twitter.com are asked to redirect.
+    x_tco_url: str = "https://t.co"
+    x_pic_url: str = "https://pic.twitter.com"
+
+    # Media, pages and short links are fetched from public addresses only. Networks listed
+    # here are allowed too (the tests and the demo allow the fixture server's 127.0.0.1);
+    # given in the environment as JSON: POSTCHECK_ALLOWED_NETWORKS='["127.0.0.1/32"]'.
+    allowed_networks: list[str] = Field(default_factory=list)
 
     # Limits on what we download.
     max_image_bytes: int = 50 * 1024 * 1024
@@ -39,6 +47,12 @@ class Settings(BaseSettings):
     download_deadline: float = 120.0
     user_agent: str = "postcheck/0.1 (+https://github.com/postcheck/postcheck)"
 
+    # Articles: page size cap, how many embedded posts one article may fan out to, and how
+    # many of them are verified at once.
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_article_posts: int = 50
+    article_concurrency: int = 4
+
     # Network task retries (Prefect), with exponential backoff and jitter.
     fetch_retries: int = 3
     retry_backoff_seconds: float = 2.0
@@ -46,6 +60,16 @@ class Settings(BaseSettings):
     # Every picture a verified post shows joins the known library, with the post as its
     # provenance, so that a later reuse is caught as recycled.
     learn_from_verify: bool = True
+
+    # Nightly recheck: when (cron, UTC), how many posts at once, and how fast each platform
+    # may be asked (Prefect global concurrency limits with slot decay).
+    recheck_cron: str = "0 3 * * *"
+    recheck_timezone: str = "UTC"
+    recheck_concurrency: int = 4
+    x_requests_per_second: float = 0.5
+    bsky_requests_per_second: float = 5.0
+    # How many runs `postcheck serve` runs at once.
+    serve_limit: int = 8
 
     # A capture date older than the post by more than this is a metadata conflict.
     capture_date_margin_days: int = 30

@@ -36,6 +36,9 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
             "PREFECT_API_URL": "",
+            # The UI asks its own config where the API is: the port we chose, not 4200.
+            "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_SERVER_API_PORT": str(port),
         }
     )
     log = (home / "server.log").open("wb")
@@ -135,6 +138,8 @@ def env(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("POSTCHECK_DATABASE_URL", raising=False)
     monkeypatch.setenv("POSTCHECK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("POSTCHECK_RETRY_BACKOFF_SECONDS", "0")
+    monkeypatch.setenv("POSTCHECK_X_REQUESTS_PER_SECOND", "100")
+    monkeypatch.setenv("POSTCHECK_BSKY_REQUESTS_PER_SECOND", "100")
     reset_services()
     yield tmp_path
     reset_services()

@@ -180,6 +180,24 @@ class CheckRow(Base):
     )
 
 
+class TransitionRow(Base):
+    """A change a recheck found: verdict, text, media, or the post's deletion, with the
+    values before and after and the two checks that saw them."""
+
+    __tablename__ = "transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), index=True)
+    previous_check_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checks.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CheckImageRow(Base):
     __tablename__ = "check_images"
 

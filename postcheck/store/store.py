@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from postcheck.domain import (
     Platform,
     PostRef,
     StoredMedia,
+    Transition,
 )
 from postcheck.store.migrate import migrate
 from postcheck.store.models import (
@@ -30,9 +32,18 @@ from postcheck.store.models import (
     MediaRow,
     PostMediaRow,
     PostRow,
+    TransitionRow,
     utcnow,
 )
 from postcheck.verifiers.matcher import IndexEntry
+
+
+@dataclass(frozen=True)
+class WatchedPost:
+    id: int
+    uri: str
+    url: str
+    platform: str
 
 
 def make_engine(url: str) -> Engine:
@@ -470,6 +481,81 @@ class Store:
                     select(CheckRow).where(CheckRow.post_id == post.id).order_by(CheckRow.id.desc())
                 )
             )
+
+    # --- watching and rechecks -----------------------------------------------------------
+
+    def watched_posts(
+        self, platform: str | None = None, limit: int | None = None
+    ) -> list[WatchedPost]:
+        """Posts the nightly recheck visits: every verified post unless unwatched."""
+        with self.session() as session:
+            query = select(PostRow).where(PostRow.watched.is_(True)).order_by(PostRow.id)
+            if platform:
+                query = query.where(PostRow.platform == platform)
+            if limit:
+                query = query.limit(limit)
+            return [
+                # Bluesky by its AT-URI: the DID survives handle changes.
+                WatchedPost(r.id, r.uri, r.uri if r.uri.startswith("at://") else r.url, r.platform)
+                for r in session.scalars(query)
+            ]
+
+    def set_watched(self, ref: PostRef, watched: bool) -> bool:
+        """Watch or unwatch a post already checked; False if we never saw it."""
+        with self.session() as session:
+            row = self.find_post(session, ref)
+            if row is None:
+                return False
+            row.watched = watched
+            return True
+
+    def baseline_check(self, post_id: int) -> tuple[int, CheckReport] | None:
+        """The latest check of a post that saw it (or its absence): failed checks say
+        nothing about change."""
+        with self.session() as session:
+            row = session.scalar(
+                select(CheckRow)
+                .where(CheckRow.post_id == post_id, CheckRow.verdict != "error")
+                .order_by(CheckRow.id.desc())
+                .limit(1)
+            )
+            return (row.id, CheckReport.model_validate(row.report)) if row else None
+
+    def record_transitions(
+        self,
+        post_id: int,
+        check_id: int,
+        previous_check_id: int | None,
+        transitions: list[Transition],
+    ) -> None:
+        with self.session() as session:
+            for t in transitions:
+                session.add(
+                    TransitionRow(
+                        post_id=post_id,
+                        check_id=check_id,
+                        previous_check_id=previous_check_id,
+                        kind=t.kind,
+                        before=t.before,
+                        after=t.after,
+                    )
+                )
+
+    def transitions(self, uri: str) -> list[TransitionRow]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(TransitionRow)
+                    .join(PostRow, TransitionRow.post_id == PostRow.id)
+                    .where(PostRow.uri == uri)
+                    .order_by(TransitionRow.id.desc())
+                )
+            )
+
+    def post_uri_for(self, ref: PostRef) -> str | None:
+        with self.session() as session:
+            row = self.find_post(session, ref)
+            return row.uri if row else None
 
     def counts(self) -> dict[str, int]:
         with self.session() as session:

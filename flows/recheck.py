@@ -1,0 +1,154 @@
+"""Flow `recheck`: every watched post fetched again and matched against the library as it
+is now; what changed is recorded as transitions. Scheduled nightly (nightly-recheck)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prefect import flow, get_client, get_run_logger, tags, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.concurrency.sync import rate_limit
+from prefect.futures import as_completed
+from prefect.states import Completed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from postcheck.domain import CheckReport, Transition
+from postcheck.flows.verify_post import verify_post
+from postcheck.runner import ui_run_url
+from postcheck.services import services
+from postcheck.store.store import WatchedPost
+from postcheck.verifiers.changes import compare_checks, failed_fetch
+
+
+def limit_name(platform: str) -> str:
+    return f"postcheck-{platform}"
+
+
+@task(name="ensure-rate-limits")
+def ensure_rate_limits() -> None:
+    """A rate limit that does not exist throttles nothing, so make sure ours do: one per
+    platform, slots decaying at the configured requests per second."""
+    settings = services().settings
+    with get_client(sync_client=True) as client:
+        for platform, per_second in (
+            ("x", settings.x_requests_per_second),
+            ("bluesky", settings.bsky_requests_per_second),
+        ):
+            client.upsert_global_concurrency_limit_by_name(
+                limit_name(platform),
+                limit=max(1, int(per_second * 2)),
+                slot_decay_per_second=per_second,
+            )
+
+
+@dataclass
+class Outcome:
+    url: str
+    platform: str
+    verdict: str
+    failed: bool
+    transitions: list[Transition] = field(default_factory=list)
+    flow_run_id: str | None = None
+    message: str = ""
+
+
+@task(name="recheck-post", task_run_name="recheck {post.url}")
+def recheck_post(post: WatchedPost) -> Outcome:
+    store = services().store
+    baseline = store.baseline_check(post.id)
+    rate_limit(limit_name(post.platform), strict=True)
+    with tags(post.platform, "recheck"):
+        state = verify_post(post.url, return_state=True)
+    report = state.result(raise_on_failure=False)
+    run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+    if not isinstance(report, CheckReport):
+        return Outcome(
+            post.url, post.platform, "error", True, flow_run_id=run_id, message=state.message or ""
+        )
+    transitions = compare_checks(baseline[1] if baseline else None, report)
+    if transitions and report.check_id is not None:
+        store.record_transitions(
+            post.id, report.check_id, baseline[0] if baseline else None, transitions
+        )
+    return Outcome(
+        post.url,
+        post.platform,
+        report.verdict.value,
+        failed_fetch(report),
+        transitions,
+        run_id,
+        "; ".join(report.reasons)[:300],
+    )
+
+
+def summary_markdown(outcomes: list[Outcome]) -> str:
+    changed = [o for o in outcomes if o.transitions]
+    failed = [o for o in outcomes if o.failed]
+    lines = [
+        "# Nightly recheck",
+        "",
+        f"**{len(outcomes)}** posts checked · **{len(changed)}** changed · "
+        f"**{len(failed)}** could not be fetched (tried again next run) · "
+        f"**{len(outcomes) - len(changed) - len(failed)}** unchanged",
+        "",
+    ]
+    if changed:
+        lines += ["## Changes", "", "| post | change | run |", "|---|---|---|"]
+        for o in changed:
+            link = ui_run_url(o.flow_run_id)
+            run = f"[run]({link})" if link else (o.flow_run_id or "")
+            for t in o.transitions:
+                lines.append(f"| {o.url} | **{t.kind}**: {t.message.replace('|', '/')} | {run} |")
+        lines.append("")
+    if failed:
+        lines += ["## Not fetched", ""] + [f"- {o.url}: {o.message}" for o in failed] + [""]
+    return "\n".join(lines)
+
+
+@flow(name="recheck", task_runner=ThreadPoolTaskRunner(max_workers=4))
+def recheck(platform: str | None = None, limit: int | None = None) -> State:
+    """Re-verify every watched post (optionally one platform, or the first `limit`)."""
+    logger = get_run_logger()
+    posts = services().store.watched_posts(platform=platform, limit=limit)
+    ensure_rate_limits()
+    progress = create_progress_artifact(
+        progress=0.0, description=f"rechecking {len(posts)} watched posts"
+    )
+    futures = [recheck_post.submit(p) for p in posts]
+    outcomes: list[Outcome] = []
+    step = max(1, len(posts) // 50)
+    for done, future in enumerate(as_completed(futures), start=1):
+        outcomes.append(future.result())
+        if done % step == 0 or done == len(posts):
+            update_progress_artifact(progress, progress=100.0 * done / len(posts))
+    if not posts:
+        update_progress_artifact(progress, progress=100.0)
+    create_markdown_artifact(
+        markdown=summary_markdown(outcomes),
+        key="recheck-summary",
+        description="What the last recheck found",
+    )
+    rows = [
+        {
+            "post": o.url,
+            "platform": o.platform,
+            "verdict": o.verdict,
+            "changes": ", ".join(t.kind for t in o.transitions),
+            "fetched": not o.failed,
+        }
+        for o in outcomes
+    ]
+    if rows:
+        create_table_artifact(
+            table=rows, key="recheck-posts", description="Every post of the last recheck"
+        )
+    changed = sum(1 for o in outcomes if o.transitions)
+    failed = sum(1 for o in outcomes if o.failed)
+    message = f"{len(outcomes)} checked, {changed} changed, {failed} not fetched"
+    logger.info(message)
+    return Completed(message=message, data=outcomes)

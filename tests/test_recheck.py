@@ -1,0 +1,95 @@
+"""Nightly recheck: each kind of change is recorded as a transition; failures are not."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from postcheck.fixtures.server import Fault
+from postcheck.library import add_known_file
+
+FIX = Path(__file__).parents[1] / "fixtures"
+SEED = "https://x.com/Archer83Able/status/1857106849690673728"
+TWO_PHOTOS = "https://x.com/fixture_news/status/1841391417553846349"
+MIRRORED = "https://twitter.com/fixture_repost/status/1859205067043770514"
+VIDEO = "https://x.com/i/web/status/1888893210588117609"
+BSKY = "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c"
+BSKY_URI = "at://did:plc:pcfixturenewsdesk2222222/app.bsky.feed.post/3lbqz2fa4ak2c"
+
+
+@pytest.fixture
+def verified(prefect_api, known_library, server):
+    from postcheck.flows.verify_post import verify_post
+
+    verdicts = {}
+    for url in (SEED, TWO_PHOTOS, MIRRORED, VIDEO, BSKY):
+        verdicts[url] = verify_post(url, return_state=True).result().verdict.value
+    assert verdicts == {
+        SEED: "recycled",
+        TWO_PHOTOS: "no_known_match",
+        MIRRORED: "altered",
+        VIDEO: "recycled",
+        BSKY: "no_known_match",
+    }
+    return known_library
+
+
+def kinds(store, uri):
+    return sorted(t.kind for t in store.transitions(uri))
+
+
+def test_each_change_becomes_a_transition(verified, server):
+    from postcheck.flows.recheck import recheck
+
+    svc = verified
+    server.world.delete("1857106849690673728")
+    server.world.edit_text(
+        "1841391417553846349", "Two photos from the parade route (corrected caption)."
+    )
+    server.world.replace_image("1859205067043770514", 0, "images/b-coffee.jpg")
+    # A photo of 2010 enters the library: the Bluesky post's picture is now an old one.
+    add_known_file(
+        svc,
+        FIX / "images" / "b-camera.jpg",
+        source_url="https://example.org/2010/camera",
+        first_seen=datetime(2010, 5, 5, tzinfo=UTC),
+    )
+    server.fault("/x/syndication/tweet-result?id=1888893210588117609", Fault(status=503, times=99))
+
+    state = recheck(return_state=True)
+    assert state.is_completed()
+    outcomes = {o.url: o for o in state.result()}
+    assert len(outcomes) == 5
+    assert kinds(svc.store, "x:1857106849690673728") == ["deleted"]
+    assert kinds(svc.store, "x:1841391417553846349") == ["text_edited"]
+    assert kinds(svc.store, "x:1859205067043770514") == ["media_changed", "verdict_changed"]
+    assert kinds(svc.store, BSKY_URI) == ["verdict_changed"]
+    assert kinds(svc.store, "x:1888893210588117609") == []  # fetch failed: not a change
+    assert outcomes["https://x.com/fixture_video/status/1888893210588117609"].failed
+
+    [edit] = svc.store.transitions("x:1841391417553846349")
+    assert edit.before["text"] == "Two photos from the parade route this morning."
+    assert edit.after["text"].endswith("(corrected caption).")
+    [verdict] = [t for t in svc.store.transitions(BSKY_URI) if t.kind == "verdict_changed"]
+    assert (verdict.before["verdict"], verdict.after["verdict"]) == ("no_known_match", "recycled")
+    assert state.message == "5 checked, 4 changed, 1 not fetched"
+
+    # Every recheck adds a check row; the next night the failed post is fetched again and,
+    # compared with its last good check, has not changed.
+    server.faults.clear()
+    again = recheck(return_state=True)
+    assert again.message == "5 checked, 0 changed, 0 not fetched"
+    assert len(svc.store.history("x:1888893210588117609")) == 3
+    assert kinds(svc.store, "x:1888893210588117609") == []
+
+
+def test_unwatched_posts_are_left_alone(verified):
+    from postcheck.flows.recheck import recheck
+    from postcheck.sources import parse_post_url
+
+    assert verified.store.set_watched(parse_post_url(SEED), False)
+    state = recheck(return_state=True)
+    urls = {o.url for o in state.result()}
+    assert len(urls) == 4 and SEED not in urls
+    assert verified.store.set_watched(parse_post_url(SEED), True)
+    assert SEED in {o.url for o in recheck(return_state=True).result()}
