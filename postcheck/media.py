@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from postcheck import http
 from postcheck.domain import StoredMedia
@@ -19,7 +20,10 @@ from postcheck.errors import BadMedia, FetchError, MediaUnavailable, TransientEr
 from postcheck.settings import Settings
 from postcheck.urls import short
 
-# Formats we hash. Pillow can open more (TIFF, BMP, ICO…) but posts carry these.
+# HEIC/HEIF (iPhone photos) through pillow-heif; AVIF is Pillow's own.
+register_heif_opener()
+
+# Formats we hash. Pillow opens more (ICO, PSD, PDF…), which we refuse by name.
 IMAGE_MIME = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
@@ -28,7 +32,18 @@ IMAGE_MIME = {
     "MPO": "image/jpeg",
     "BMP": "image/bmp",
     "TIFF": "image/tiff",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
 }
+
+
+def set_pillow_limits(max_pixels: int) -> None:
+    """Pillow's own bomb guard at our limit: it raises DecompressionBombError beyond twice
+    the limit during any open, ours refuses anything beyond the limit itself."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, never half a picture
+
+
 MAX_REDIRECTS = 5
 
 

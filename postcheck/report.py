@@ -15,6 +15,7 @@ from postcheck.domain import CheckReport, ImageReport, PostRef, Verdict
 if TYPE_CHECKING:
     from postcheck.articles import ArticleReport
 from postcheck.media import MediaStore
+from postcheck.verifiers.imaging import to_rgb
 
 THUMB_SIDE = 160  # px; keeps a report with a few images far below Prefect Cloud's 5 MiB
 
@@ -42,7 +43,7 @@ def thumbnail_data_uri(path: Path | str, side: int = THUMB_SIDE) -> str | None:
     try:
         with Image.open(path) as img:
             img.draft("RGB", (side * 2, side * 2))
-            img = img.convert("RGB")
+            img = to_rgb(img)
             img.thumbnail((side, side))
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=70)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from postcheck.index_cache import IndexCache
-from postcheck.media import MediaStore
+from postcheck.media import MediaStore, set_pillow_limits
 from postcheck.settings import Settings, get_settings
 from postcheck.store import Store
 
@@ -24,6 +24,7 @@ class Services:
 def services() -> Services:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    set_pillow_limits(settings.max_image_pixels)
     store = Store(settings.db_url)
     return Services(
         settings=settings,

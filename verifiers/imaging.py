@@ -22,11 +22,24 @@ def open_for_hashing(source: Path | str | bytes, size: int = HASH_DECODE_SIZE) -
         orientation = img.getexif().get(0x0112) if hasattr(img, "getexif") else None
         if getattr(img, "is_animated", False):
             img.seek(0)
-        frame = img.convert("RGB")
+        frame = to_rgb(img)
     if orientation and orientation != 1:
         frame.info["exif"] = b""
         frame = _apply_orientation(frame, orientation)
     return frame
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """RGB for any mode. 16- and 32-bit pictures are scaled down, not clipped: a plain
+    convert() turns every value above 255 white."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        if img.mode == "F":
+            top = max(float(arr.max(initial=0)), 1e-9)
+        grey = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    return img.convert("RGB")
 
 
 def _apply_orientation(img: Image.Image, orientation: int) -> Image.Image:
