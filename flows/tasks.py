@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from prefect import task
@@ -20,7 +21,7 @@ from postcheck.domain import (
     StoredMedia,
     Verdict,
 )
-from postcheck.errors import MediaUnavailable, PostcheckError, TransientError
+from postcheck.errors import FetchError, MediaUnavailable, PostcheckError, TransientError
 from postcheck.media import download_image
 from postcheck.report import markdown_report, match_rows
 from postcheck.services import services
@@ -59,9 +60,27 @@ def with_retry_settings(*tasks):
     return [t.with_options(**options) for t in tasks]
 
 
+def honour_retry_after(exc: TransientError) -> None:
+    """A 429 that says when to come back: wait that long (then Prefect's backoff adds its
+    own delay) if it is soon; if it is far off, a retry now cannot help, so stop."""
+    wait = exc.retry_after
+    if wait is None:
+        return
+    limit = services().settings.max_retry_after_seconds
+    if wait > limit:
+        raise FetchError(
+            f"{exc} — not retrying: the limit resets in {wait:.0f} s (over {limit:.0f} s)"
+        ) from None
+    time.sleep(wait)
+
+
 @task(name="fetch-post", task_run_name="fetch {ref.key}", **NETWORK_TASK)
 def fetch_post(ref: PostRef) -> Post:
-    return source_for(ref, services().settings).fetch(ref)
+    try:
+        return source_for(ref, services().settings).fetch(ref)
+    except TransientError as exc:
+        honour_retry_after(exc)
+        raise
 
 
 @task(name="download-media", task_run_name="download image {media.position}", **NETWORK_TASK)
@@ -72,7 +91,10 @@ def download_media(media: MediaRef) -> StoredMedia:
             media.url, svc.settings, svc.media, expected_sha256=media.expected_sha256
         )
     except PostcheckError as first:
-        if isinstance(first, TransientError) or not media.fallback_urls:
+        if isinstance(first, TransientError):
+            honour_retry_after(first)
+            raise
+        if not media.fallback_urls:
             raise
         # The original (e.g. a PDS blob) failed for good: the platform's CDN copy still
         # lets us check the picture.

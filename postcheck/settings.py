@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # Network task retries (Prefect), with exponential backoff and jitter.
     fetch_retries: int = 3
     retry_backoff_seconds: float = 2.0
+    # A 429 asking us to wait longer than this is not retried (it is reported instead).
+    max_retry_after_seconds: float = 60.0
 
     # Every picture a verified post shows joins the known library, with the post as its
     # provenance, so that a later reuse is caught as recycled.

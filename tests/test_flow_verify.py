@@ -146,3 +146,25 @@ def test_bad_url_fails_the_run_with_a_clear_message(run):
     state, report = run("https://example.com/not-a-post")
     assert state.is_failed() and report is None
     assert state.message.startswith("bad URL: not a post URL")
+
+
+def test_rate_limit_with_a_near_reset_waits_then_succeeds(run, server):
+    server.fault("/x/syndication/", Fault(status=429, headers={"Retry-After": "1"}))
+    _, report = run(SEED)
+    assert report.verdict is Verdict.RECYCLED
+    assert len(server.requests_to("/x/syndication/")) == 2
+
+
+def test_rate_limit_with_a_far_reset_is_not_retried(run, server):
+    server.fault("/x/syndication/", Fault(status=429, headers={"Retry-After": "3600"}, times=5))
+    state, report = run(SEED)
+    assert state.is_failed() and report.verdict is Verdict.ERROR
+    assert "not retrying: the limit resets in 3600 s" in report.reasons[0]
+    assert len(server.requests_to("/x/syndication/")) == 1
+
+
+def test_rate_limit_without_headers_backs_off_and_retries(run, server):
+    server.fault("/x/syndication/", Fault(status=429, times=2))
+    _, report = run(SEED)
+    assert report.verdict is Verdict.RECYCLED
+    assert len(server.requests_to("/x/syndication/")) == 3
