@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     x_syndication_url: str = "https://cdn.syndication.twimg.com"
     x_api_url: str = "https://api.twitter.com"
     x_bearer_token: SecretStr | None = None
+    # Or the name of a Prefect Secret block holding it (read inside the run, never logged).
+    x_bearer_secret_block: str | None = None
     # Short links in copied embeds: where t.co and pic.twitter.com are asked to redirect.
     x_tco_url: str = "https://t.co"
     x_pic_url: str = "https://pic.twitter.com"

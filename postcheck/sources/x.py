@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from postcheck import http
 from postcheck.domain import MediaRef, Platform, Post, PostRef
 from postcheck.errors import BadURL, FetchError, PostUnavailable, TransientError
+from postcheck.secrets import protect_logs, x_bearer_token
 from postcheck.sources.base import Source
 from postcheck.sources.x_token import syndication_token
 from postcheck.urls import host_of, short
@@ -133,9 +134,9 @@ class XSource(Source):
         return PostRef(platform=Platform.X, post_id=tweet_id, author=user, url=canonical)
 
     def fetch(self, ref: PostRef) -> Post:
-        token = self.settings.x_bearer_token
-        if token is not None and token.get_secret_value():
-            return self._fetch_api_v2(ref, token.get_secret_value())
+        token = x_bearer_token(self.settings)
+        if token:
+            return self._fetch_api_v2(ref, token)
         return self._fetch_syndication(ref)
 
     # --- keyless embed endpoint -------------------------------------------------------
@@ -214,6 +215,7 @@ class XSource(Source):
     # --- API v2 -------------------------------------------------------------------------
 
     def _client(self, bearer: str) -> tweepy.Client:
+        protect_logs()
         client = tweepy.Client(bearer_token=bearer, wait_on_rate_limit=False)
         adapter = _BaseURLAdapter(
             self.settings.x_api_url, (self.settings.connect_timeout, self.settings.read_timeout)
