@@ -30,9 +30,18 @@ browser:
 	  { $(SUDO) apt-get update -q >/dev/null 2>&1 && $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "warning: could not install chromium; the UI screenshot test will be skipped"; }
 
+# With Debian's PostgreSQL installed, the store tests run against a throwaway server
+# (pg_virtualenv) as well as SQLite; without it they run on SQLite only.
+PG_URL := postgresql+psycopg://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/$$PGDATABASE
+
 test: setup browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	@if command -v pg_virtualenv >/dev/null 2>&1; then \
+	  pg_virtualenv sh -c 'POSTCHECK_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q'; \
+	else \
+	  echo "pg_virtualenv not found: PostgreSQL store tests skipped (apt-get install postgresql)"; \
+	  $(BIN)/pytest -q; \
+	fi
 
 clean:
 	rm -rf $(VENV) .postcheck .pytest_cache .ruff_cache *.egg-info

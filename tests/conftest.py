@@ -166,3 +166,35 @@ def known_library(svc):
 
     load_known_manifest(svc, fixtures_dir() / "known" / "manifest.csv")
     return svc
+
+
+# --- database backends -------------------------------------------------------------------
+
+PG_URL = os.environ.get("POSTCHECK_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database on each backend. PostgreSQL runs when
+    POSTCHECK_TEST_DATABASE_URL points at a server (`make test` starts one with
+    pg_virtualenv where Debian's PostgreSQL is installed, as CI does)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server (POSTCHECK_TEST_DATABASE_URL unset)")
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"postcheck_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

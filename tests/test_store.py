@@ -18,8 +18,19 @@ from postcheck.verifiers import perceptual
 FIX = Path(__file__).parents[1] / "fixtures"
 
 
-def test_migrations_build_exactly_the_models(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+@pytest.fixture
+def svc(env, db_url, monkeypatch):
+    """Services on each database backend."""
+    from postcheck.services import reset_services, services
+
+    monkeypatch.setenv("POSTCHECK_DATABASE_URL", db_url)
+    reset_services()
+    yield services()
+    reset_services()
+
+
+def test_migrations_build_exactly_the_models(db_url):
+    store = Store(db_url)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -35,11 +46,10 @@ def test_migrations_build_exactly_the_models(tmp_path):
     }
 
 
-def test_reopening_a_database_keeps_it(tmp_path):
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    s1 = Store(url)
+def test_reopening_a_database_keeps_it(db_url):
+    s1 = Store(db_url)
     s1.close()
-    s2 = Store(url)
+    s2 = Store(db_url)
     assert s2.counts()["posts"] == 0
 
 
@@ -166,6 +176,9 @@ def test_unavailable_marks_a_known_post(svc):
         assert row.status == "unavailable" and row.status_reason == "deleted"
 
 
-def test_engine_is_sqlite_wal(svc):
+def test_engine_is_sqlite_wal(env):
+    from postcheck.services import services
+
+    svc = services()
     with svc.store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

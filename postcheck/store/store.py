@@ -106,8 +106,12 @@ class Store:
             session.add(model(**values))
             session.flush()
             return True
-        stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
-        return session.execute(stmt).rowcount == 1
+        key = next(iter(model.__table__.primary_key.columns))
+        stmt = (
+            insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(key)
+        )
+        # RETURNING yields the row only when it was inserted (rowcount is unreliable here).
+        return session.execute(stmt).first() is not None
 
     def _media_id(
         self,
