@@ -11,6 +11,7 @@ from prefect.tasks import exponential_backoff
 
 from postcheck.domain import (
     CheckReport,
+    Finding,
     Fingerprint,
     ImageReport,
     Match,
@@ -28,6 +29,7 @@ from postcheck.services import services
 from postcheck.sources import source_for
 from postcheck.verifiers import perceptual
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
+from postcheck.verifiers.metadata_compare import compare_with_known
 from postcheck.verifiers.verdict import image_verdict
 
 
@@ -132,6 +134,7 @@ def analyse_image(
     matches = match_media(fp, stored.sha256)
     meta = read_media_metadata(stored)
     findings = metadata_findings(meta, created_at, services().settings.capture_date_margin_days)
+    findings += compare_with_matched_original(meta, matches, post_uri)
     verdict, reasons = image_verdict(matches, findings, created_at, post_uri)
     report = ImageReport(
         position=media.position,
@@ -147,6 +150,20 @@ def analyse_image(
         reasons=reasons,
     )
     return report, fp, meta
+
+
+def compare_with_matched_original(
+    meta: MetadataFacts, matches: list[Match], post_uri: str | None
+) -> list[Finding]:
+    """Field by field against the metadata the best-matching known image had at import
+    (same camera serial, same capture time…)."""
+    best = next(
+        (m for m in matches if m.is_match and not (post_uri and m.known.post_uri == post_uri)), None
+    )
+    if best is None:
+        return []
+    known = services().store.media_metadata([best.known.sha256]).get(best.known.sha256)
+    return compare_with_known(meta, known) if known is not None else []
 
 
 def image_failure(media: MediaRef, exc: BaseException) -> ImageReport:

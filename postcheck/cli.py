@@ -38,6 +38,10 @@ VERDICT_STYLE = {
 }
 
 
+# Metadata facts too common to repeat on every line of the table.
+QUIET_FINDINGS = {"metadata_absent", "c2pa_absent"}
+
+
 class Options:
     verbose = False
 
@@ -196,6 +200,13 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
                 "; ".join(image.reasons),
             )
         out.print(table)
+        for image in report.images:
+            shown = [f for f in image.findings if f.red_flag or f.code not in QUIET_FINDINGS]
+            if shown:
+                notes = "; ".join(
+                    f"[dark_orange]{f.message}[/]" if f.red_flag else f.message for f in shown
+                )
+                out.print(f"  image {image.position + 1} metadata: {notes}", highlight=False)
     style = VERDICT_STYLE[report.verdict]
     out.print(
         f"Verdict: [{style}]{report.verdict.value}[/] — {'; '.join(report.reasons)}",

@@ -153,3 +153,35 @@ def test_check_a_local_file_and_a_url(prefect_api, known_library, server, tmp_pa
     assert report.verdict is Verdict.ALTERED and "mirrored" in report.reasons[0]
     state = check_image(str(tmp_path / "nope.jpg"), return_state=True)
     assert state.is_failed() and "no such file" in state.result(raise_on_failure=False).reasons[0]
+
+
+def test_a_match_is_compared_with_the_known_originals_metadata(prefect_api, svc, tmp_path):
+    """The known original's EXIF (kept from import) is set against the post's copy."""
+    import io
+
+    from PIL import Image
+
+    from postcheck.flows.check_image import check_image
+    from postcheck.library import add_known_file
+
+    original = FIX / "metadata" / "camera-original.jpg"
+    add_known_file(svc, original, first_seen=datetime(2019, 6, 1, tzinfo=UTC), caption="original")
+    picture = Image.open(original).convert("RGB")
+
+    stripped = tmp_path / "stripped.jpg"
+    picture.save(stripped, "JPEG", quality=80)  # what platforms serve: no metadata
+    report = check_image(str(stripped), return_state=True).result()
+    codes = {f.code for f in report.images[0].findings}
+    assert "known_original_metadata" in codes
+    assert report.verdict is Verdict.MATCHES_KNOWN
+
+    other = tmp_path / "other-camera.jpg"
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Nikon", "NIKON D750"
+    buf = io.BytesIO()
+    picture.save(buf, "JPEG", quality=85, exif=exif.tobytes())
+    other.write_bytes(buf.getvalue())
+    report = check_image(str(other), return_state=True).result()
+    flags = [f for f in report.images[0].findings if f.red_flag]
+    assert any(f.code == "camera_differs" and f.source == "known-original" for f in flags)
+    assert report.verdict is Verdict.METADATA_CONFLICT

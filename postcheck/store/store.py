@@ -108,7 +108,10 @@ class Store:
             return True
         key = next(iter(model.__table__.primary_key.columns))
         stmt = (
-            insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(key)
+            insert(model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=keys)
+            .returning(key)
         )
         # RETURNING yields the row only when it was inserted (rowcount is unreliable here).
         return session.execute(stmt).first() is not None
@@ -296,6 +299,17 @@ class Store:
             session.delete(row)
             self._bump_library(session, removed=True)
             return True
+
+    def media_metadata(self, shas: list[str]) -> dict[str, MetadataFacts]:
+        """The metadata read from these files when they were stored (known images keep
+        theirs from import, so a match can be compared field by field)."""
+        if not shas:
+            return {}
+        with self.session() as session:
+            rows = session.execute(
+                select(MediaRow.sha256, MediaRow.exif).where(MediaRow.sha256.in_(shas))
+            )
+            return {sha: MetadataFacts.model_validate(exif) for sha, exif in rows if exif}
 
     def known_by_ids(self, ids: list[int]) -> dict[int, KnownImage]:
         """Current provenance of these known images (the index holds only hashes)."""
