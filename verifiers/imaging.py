@@ -25,7 +25,7 @@ def open_for_hashing(source: Path | str | bytes, size: int = HASH_DECODE_SIZE) -
         frame = to_rgb(img)
     if orientation and orientation != 1:
         frame.info["exif"] = b""
-        frame = _apply_orientation(frame, orientation)
+        frame = apply_orientation(frame, orientation)
     return frame
 
 
@@ -42,7 +42,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _apply_orientation(img: Image.Image, orientation: int) -> Image.Image:
+def apply_orientation(img: Image.Image, orientation: int | None) -> Image.Image:
+    """Turn a picture upright as its EXIF Orientation (1-8) says."""
     ops = {
         2: [Image.Transpose.FLIP_LEFT_RIGHT],
         3: [Image.Transpose.ROTATE_180],
@@ -51,7 +52,7 @@ def _apply_orientation(img: Image.Image, orientation: int) -> Image.Image:
         6: [Image.Transpose.ROTATE_270],
         7: [Image.Transpose.TRANSVERSE],
         8: [Image.Transpose.ROTATE_90],
-    }.get(orientation, [])
+    }.get(orientation or 1, [])
     for op in ops:
         img = img.transpose(op)
     return img

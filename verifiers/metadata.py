@@ -69,6 +69,7 @@ import exifread
 from PIL import Image, ImageOps
 
 from postcheck.domain import Finding, MetadataFacts, ProvenanceFacts
+from postcheck.verifiers.imaging import apply_orientation
 
 # Software names that mean a person edited the picture (case-insensitive substrings).
 EDITORS = (
@@ -558,21 +559,6 @@ def read_xmp(packet: bytes) -> dict[str, Any]:
 # --- the thumbnail -----------------------------------------------------------------------------
 
 
-def _orient(img: Image.Image, orientation: int | None) -> Image.Image:
-    ops = {
-        2: [Image.Transpose.FLIP_LEFT_RIGHT],
-        3: [Image.Transpose.ROTATE_180],
-        4: [Image.Transpose.FLIP_TOP_BOTTOM],
-        5: [Image.Transpose.TRANSPOSE],
-        6: [Image.Transpose.ROTATE_270],
-        7: [Image.Transpose.TRANSVERSE],
-        8: [Image.Transpose.ROTATE_90],
-    }.get(orientation or 1, [])
-    for op in ops:
-        img = img.transpose(op)
-    return img
-
-
 def trim_bars(img: Image.Image, dark: int = 24, spread: int = 12) -> Image.Image:
     """Cut the uniform dark bars a camera adds when it letterboxes a thumbnail."""
     import numpy as np
@@ -645,7 +631,7 @@ def _compare_thumbnail(facts: MetadataFacts, raw: bytes, data: bytes, orientatio
         facts.thumbnail_error = f"thumbnail could not be decoded ({_reason(exc)})"
         return
     facts.has_thumbnail = True
-    thumb = _orient(thumb, orientation)
+    thumb = apply_orientation(thumb, orientation)
     floor = max(families()[name].quality_floor for name in THUMBNAIL_FAMILIES)
     if imaging.detail(thumb) < floor:
         facts.thumbnail_error = "thumbnail too flat to compare (no detail)"
@@ -837,7 +823,8 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _span(delta: timedelta) -> str:
+def span(delta: timedelta) -> str:
+    """A gap between two times, in the unit a reader takes in at once."""
     seconds = abs(delta.total_seconds())
     if seconds >= 2 * 86400:
         return f"{int(seconds // 86400)} days"
@@ -937,7 +924,7 @@ def _disagreements(facts: MetadataFacts) -> list[Finding]:
         out.append(
             finding(
                 f"DateTimeOriginal {facts.capture_time_raw} and DateTimeDigitized "
-                f"{facts.digitized_time_raw} differ by {_span(_gap(orig, digi))}: a camera "
+                f"{facts.digitized_time_raw} differ by {span(_gap(orig, digi))}: a camera "
                 "writes both at the shutter, so one was changed (or this is a scan)",
                 **{
                     "EXIF DateTimeOriginal": facts.capture_time_raw,
@@ -954,7 +941,7 @@ def _disagreements(facts: MetadataFacts) -> list[Finding]:
         if value and mod and _gap(value, mod) < -DATE_TOLERANCE:
             out.append(
                 finding(
-                    f"last modified {facts.modified_time_raw} ({_span(_gap(value, mod))}) "
+                    f"last modified {facts.modified_time_raw} ({span(_gap(value, mod))}) "
                     f"before {key.split()[-1]} {raw}: a file cannot change before it was made",
                     **{key: raw, "Image DateTime": facts.modified_time_raw},
                 )
@@ -969,7 +956,7 @@ def _disagreements(facts: MetadataFacts) -> list[Finding]:
                 finding(
                     f"the GPS clock ({facts.gps_time_raw} UTC) and the camera clock "
                     f"({facts.capture_time_raw or facts.digitized_time_raw}) differ by "
-                    f"{_span(gap)}, more than time zones and a stale fix explain",
+                    f"{span(gap)}, more than time zones and a stale fix explain",
                     **{
                         "GPS GPSDate+GPSTimeStamp": facts.gps_time_raw,
                         "EXIF DateTimeOriginal": facts.capture_time_raw,

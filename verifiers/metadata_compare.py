@@ -32,6 +32,7 @@ import math
 from datetime import datetime, timedelta
 
 from postcheck.domain import Finding, MetadataFacts
+from postcheck.verifiers.metadata import span
 
 CLOSE_CAPTURE = timedelta(seconds=2)
 SAME_PLACE_KM = 0.1
@@ -210,22 +211,11 @@ def _time_findings(post: MetadataFacts, known: MetadataFacts) -> list[Finding]:
             f"{' ' + post.capture_offset if post.capture_offset else ''}, the known original "
             f"{known.capture_time_raw}"
             f"{' ' + known.capture_offset if known.capture_offset else ''}: "
-            f"{_span(gap)} apart on the same picture",
+            f"{span(gap)} apart on the same picture",
             red=True,
             **fields,
         )
     ]
-
-
-def _span(gap: timedelta) -> str:
-    seconds = abs(gap.total_seconds())
-    if seconds >= 2 * 86400:
-        return f"{int(seconds // 86400)} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds / 3600:.1f} hours"
-    if seconds >= 120:
-        return f"{int(seconds // 60)} minutes"
-    return f"{seconds:g} seconds"
 
 
 def _gps_findings(post: MetadataFacts, known: MetadataFacts) -> list[Finding]:
