@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
 from postcheck.fixtures.server import FixtureServer
+from postcheck.prefect_local import LocalPrefectServer
 
 URL = "https://x.com/Archer83Able/status/1857106849690673728"
 KNOWN = Path(__file__).parents[1] / "fixtures" / "known" / "koksan-2010.jpg"
@@ -32,34 +32,6 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     if proc.returncode != 0 or "recycled" not in proc.stdout:
         raise SystemExit(f"verify failed: {proc.stdout[-500:]} {proc.stderr[-500:]}")
     return took
-
-
-def start_prefect(home: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise SystemExit("Prefect server did not start")
 
 
 def main() -> None:
@@ -87,14 +59,10 @@ def main() -> None:
         rows = []
         ephemeral = [timed([*postcheck, "verify", URL], base) for _ in range(args.runs)]
         rows.append(("no Prefect server (temporary server per command)", ephemeral))
-        proc = start_prefect(Path(tmp) / "server-home", 4321)
-        try:
-            env = dict(base, PREFECT_API_URL="http://127.0.0.1:4321/api")
+        with LocalPrefectServer(Path(tmp) / "server-home") as prefect:
+            env = dict(base, PREFECT_API_URL=prefect.api_url)
             served = [timed([*postcheck, "verify", URL], env) for _ in range(args.runs)]
             rows.append(("running Prefect server (PREFECT_API_URL)", served))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
     table = Table(title=f"postcheck verify {URL} (fixture server, {args.runs} runs)")
     for col in ("setup", "median s", "min s", "max s"):
         table.add_column(col)

@@ -7,81 +7,19 @@ No test touches the internet: every outside base URL points at the fixture serve
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prefect server on 127.0.0.1, started once (it costs 7-12 s)."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "PREFECT_HOME": str(home),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
-            "PREFECT_API_URL": "",
-            # The UI asks its own config where the API is: the port we chose, not 4200.
-            "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
-            "PREFECT_SERVER_API_PORT": str(port),
-        }
-    )
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"Prefect server exited: {(home / 'server.log').read_text()[-2000:]}"
-            )
-        try:
-            if httpx.get(f"{api}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("Prefect server did not start within 90 s")
-    try:
-        yield api
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    from postcheck.prefect_local import LocalPrefectServer
+
+    with LocalPrefectServer(tmp_path_factory.mktemp("prefect-home")) as server:
+        yield server.api_url
 
 
 @pytest.fixture(scope="session")
