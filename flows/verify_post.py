@@ -56,6 +56,9 @@ def verify_post(url: str) -> State:
         verdict, reasons = Verdict.UNAVAILABLE, [str(exc)]
     except PostcheckError as exc:
         verdict, reasons = Verdict.ERROR, [str(exc)]
+    except Exception as exc:  # a bug must still leave a recorded check, not a lost one
+        get_run_logger().error("fetching %s: internal error", url, exc_info=exc)
+        verdict, reasons = Verdict.ERROR, [f"internal error while fetching: {type(exc).__name__}"]
     else:
         downloads = [download.submit(m) for m in post.media]
         for media, future in zip(post.media, downloads, strict=True):

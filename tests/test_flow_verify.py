@@ -168,3 +168,17 @@ def test_rate_limit_without_headers_backs_off_and_retries(run, server):
     _, report = run(SEED)
     assert report.verdict is Verdict.RECYCLED
     assert len(server.requests_to("/x/syndication/")) == 3
+
+
+def test_an_internal_error_is_recorded_not_lost(run, svc, monkeypatch):
+    """A bug in a source still ends in a recorded `error` check with its reason."""
+    from postcheck.sources.x import XSource
+
+    def broken(self, ref):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(XSource, "fetch", broken)
+    state, report = run(SEED)
+    assert state.is_failed() and report.verdict is Verdict.ERROR
+    assert report.reasons == ["internal error while fetching: TypeError"]
+    assert svc.store.counts()["checks"] == 1

@@ -10,6 +10,7 @@ carries the sha256 of the bytes, and fall back to the CDN image.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from datetime import datetime
 from typing import Any, ClassVar
@@ -19,11 +20,13 @@ import httpx
 from atproto import Client
 from atproto_client import exceptions as at_exc
 from atproto_client.request import Request
+from atproto_identity.cache.in_memory_cache import DidInMemoryCache
 from atproto_identity.did.resolvers.plc_resolver import DidPlcResolver
 from atproto_identity.exceptions import AtProtocolError as IdentityError
 
 from postcheck.domain import MediaRef, Platform, Post, PostRef
 from postcheck.errors import BadURL, FetchError, PostUnavailable, TransientError
+from postcheck.http import ssl_context
 from postcheck.sources.base import Source
 from postcheck.urls import host_of, short
 
@@ -104,7 +107,9 @@ class BlueskySource(Source):
 
     def _client(self) -> Client:
         timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
-        request = Request(timeout=timeout, headers={"User-Agent": self.settings.user_agent})
+        request = Request(
+            timeout=timeout, headers={"User-Agent": self.settings.user_agent}, verify=ssl_context()
+        )
         return Client(base_url=self.settings.bsky_appview_url, request=request)
 
     def fetch(self, ref: PostRef) -> Post:
@@ -146,10 +151,7 @@ class BlueskySource(Source):
         if not did.startswith("did:plc:"):
             return None  # did:web documents live on the author's own host
         try:
-            resolver = DidPlcResolver(
-                self.settings.bsky_plc_url, timeout=self.settings.read_timeout
-            )
-            doc = resolver.resolve(did)
+            doc = _plc_resolver(self.settings.bsky_plc_url, self.settings.read_timeout).resolve(did)
         except (IdentityError, httpx.HTTPError, ValueError):
             return None
         if doc is None:
@@ -240,6 +242,15 @@ class BlueskySource(Source):
         if view_type.startswith("app.bsky.embed.record"):
             return _get(_get(embed_view, "record"), "uri")
         return None
+
+
+@functools.lru_cache(maxsize=4)
+def _plc_resolver(plc_url: str, timeout: float) -> DidPlcResolver:
+    """One resolver (one connection pool, one TLS context) per directory, with the SDK's
+    in-memory cache: the PDS of an author does not move between two of their posts."""
+    return DidPlcResolver(
+        plc_url, timeout=timeout, cache=DidInMemoryCache(stale_ttl=600, max_ttl=3600)
+    )
 
 
 def _error_name(exc: at_exc.AtProtocolError) -> str | None:
