@@ -114,8 +114,8 @@ def hash_media(stored: StoredMedia) -> Fingerprint:
 
 
 @task(name="match-media")
-def match_media(fp: Fingerprint, sha256: str) -> list[Match]:
-    return services().library.search(fp, k=3, sha256=sha256)
+def match_media(stored: StoredMedia) -> list[Match]:
+    return services().library.search(stored.path, sha256=stored.sha256, k=3)
 
 
 @task(name="read-metadata")
@@ -131,7 +131,7 @@ def analyse_image(
 ) -> tuple[ImageReport, Fingerprint, MetadataFacts]:
     """Fingerprint, match and read one stored picture, and judge it."""
     fp = hash_media(stored)
-    matches = match_media(fp, stored.sha256)
+    matches = match_media(stored)
     meta = read_media_metadata(stored)
     findings = metadata_findings(meta, created_at, services().settings.capture_date_margin_days)
     findings += compare_with_matched_original(meta, matches, post_uri)

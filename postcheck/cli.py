@@ -196,7 +196,7 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
                 else "—",
                 f"{best.known.first_seen:%Y-%m-%d}" if best and best.known.first_seen else "—",
                 ", ".join(f"{k} {v}" for k, v in sorted(best.distances.items())) if best else "—",
-                ", ".join(e.value for e in best.edits) if best and best.edits else "—",
+                ", ".join(best.details or [e.value for e in best.edits]) if best and best.edits else "—",
                 "; ".join(image.reasons),
             )
         out.print(table)

@@ -91,10 +91,12 @@ class Fingerprint(BaseModel):
     """Perceptual hashes of one image, by family name, as hex strings."""
 
     hashes: dict[str, str] = Field(
-        description="Hex hash by family; 'family@mirror' is the hash of the mirror image."
+        description="Hex code by family ('dct256') and by region ('dct256@win:tl90')."
     )
-    quality: float = Field(1.0, description="0..1 detail; below a family's floor it refuses.")
+    quality: float = Field(1.0, description="0..1 detail; below the floor nothing is hashed.")
     colourfulness: float = Field(0.0, description="~0 for grayscale pictures.")
+    width: int | None = Field(None, description="Working copy the codes were taken from.")
+    height: int | None = None
 
 
 class MatchEdit(StrEnum):
@@ -112,6 +114,7 @@ class MatchEdit(StrEnum):
 
 # Edits that change what the picture shows or how it is framed: a near match with one of
 # these is `altered` (unless it is older than the post, then `recycled` says more).
+# Padding, a screenshot around it or a grey copy change the presentation, not the picture.
 TELLING_EDITS = frozenset(
     {
         MatchEdit.MIRRORED,
@@ -119,8 +122,6 @@ TELLING_EDITS = frozenset(
         MatchEdit.OVERLAID,
         MatchEdit.ROTATED,
         MatchEdit.RETOUCHED,
-        MatchEdit.PADDED,
-        MatchEdit.SCREENSHOT,
     }
 )
 
@@ -139,9 +140,11 @@ class KnownImage(BaseModel):
 class Match(BaseModel):
     known: KnownImage
     distances: dict[str, int]
-    score: float = Field(description="Mean fraction of differing bits: 0 same, ~0.5 unrelated.")
+    score: float = Field(description="Distance against the family's threshold: 0 same, 0.5 at the cut, 1 far.")
     edits: list[MatchEdit] = Field(default_factory=list)
-    is_match: bool = Field(description="Within the documented thresholds.")
+    details: list[str] = Field(default_factory=list, description="The edits in words.")
+    is_match: bool = Field(description="Proven the same picture (see stage).")
+    stage: str | None = Field(None, description="Which code found it and what proved it.")
 
 
 class MetadataFacts(BaseModel):

@@ -127,7 +127,7 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
         for m in image.matches:
             seen = f"{m.known.first_seen:%Y-%m-%d}" if m.known.first_seen else "—"
             dist = ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items()))
-            edits = ", ".join(e.value for e in m.edits) or "—"
+            edits = _md_escape(", ".join(m.details or [e.value for e in m.edits])) or "—"
             src = m.known.source_url or m.known.post_uri or "—"
             out.append(
                 f"| #{m.known.id} {_md_escape(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {'yes' if m.is_match else 'no'} |"
@@ -151,6 +151,7 @@ def match_rows(report: CheckReport) -> list[dict[str, object]]:
                     "first_seen": "",
                     "distances": "",
                     "edits": "",
+                    "how": "",
                     "match": False,
                 }
             )
@@ -162,7 +163,8 @@ def match_rows(report: CheckReport) -> list[dict[str, object]]:
                     "known": f"#{m.known.id} {m.known.caption or ''}".strip(),
                     "first_seen": f"{m.known.first_seen:%Y-%m-%d}" if m.known.first_seen else "",
                     "distances": ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items())),
-                    "edits": ", ".join(e.value for e in m.edits),
+                    "edits": ", ".join(m.details or [e.value for e in m.edits]),
+                    "how": m.stage or "",
                     "match": m.is_match,
                 }
             )

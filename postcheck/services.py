@@ -26,11 +26,12 @@ def services() -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     set_pillow_limits(settings.max_image_pixels)
     store = Store(settings.db_url)
+    media = MediaStore(settings.media_dir)
     return Services(
         settings=settings,
         store=store,
-        media=MediaStore(settings.media_dir),
-        library=IndexCache(store),
+        media=media,
+        library=IndexCache(store, media, ivf_min_codes=settings.index_ivf_min_codes),
     )
 
 

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # How many runs `postcheck serve` runs at once.
     serve_limit: int = 8
 
+    # The in-memory index searches exactly until a family holds this many codes, then
+    # switches to faiss IVF (approximate, far faster; see benchmarks/index_latency.py).
+    index_ivf_min_codes: int = 4_000_000
+
     # A capture date older than the post by more than this is a metadata conflict.
     capture_date_margin_days: int = 30
 

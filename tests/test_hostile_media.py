@@ -15,7 +15,7 @@ from postcheck.verifiers.families import families
 
 FIX = Path(__file__).parents[1] / "fixtures"
 PHOTO = Image.open(FIX / "known" / "coffee-2025.jpg").convert("RGB")
-REFERENCE = perceptual.fingerprint_image(PHOTO)
+REFERENCE = perceptual.fingerprint(PHOTO)
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:

@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from postcheck.domain import Finding, KnownImage, Match, MatchEdit, Verdict
 from postcheck.verifiers import perceptual
 from postcheck.verifiers.families import families
 from postcheck.verifiers.matcher import IndexEntry, LibraryIndex
+from postcheck.verifiers.matcher import match as find_matches
 from postcheck.verifiers.metadata import metadata_findings, parse_exif_datetime, read_metadata
 from postcheck.verifiers.verdict import SEVERITY, first_seen_bound, image_verdict, post_verdict
 
@@ -23,33 +24,41 @@ def known(i, name, first_seen=None, **kw):
 
 
 @pytest.fixture(scope="module")
-def index():
-    entries = []
+def library():
+    """The fixture archive as an index, with each picture's ORB features for stage 2."""
+    entries, feats = [], {}
     for i, (name, path) in enumerate(sorted(KNOWN.items()), start=1):
-        fp = perceptual.fingerprint(path)
-        entries.append(
-            IndexEntry(
-                known_id=i,
-                sha256=known(i, name).sha256,
-                hashes={n: bytes.fromhex(fp.hashes[n]) for n in families()},
-                colourfulness=fp.colourfulness,
-            )
-        )
-    return LibraryIndex(entries)
+        view = perceptual.library_view(path)
+        fp = perceptual.library_fingerprint(view)
+        codes = {k: bytes.fromhex(h) for k, h in fp.hashes.items()}
+        entries.append(IndexEntry(known_id=i, sha256=known(i, name).sha256, codes=codes, colourfulness=fp.colourfulness))
+        feats[known(i, name).sha256] = view.features
+    return LibraryIndex(entries), feats
 
 
-def best(index, img):
-    return index.search(perceptual.fingerprint_image(img), k=3)[0]
+def search(library, img, **kw):
+    index, feats = library
+    return find_matches(perceptual.query_print(img), index, lambda e: feats[e.sha256], **kw)
+
+
+def best(library, img):
+    return search(library, img)[0]
 
 
 def test_families_are_discovered():
-    assert {"phash", "dhash"} <= set(families())
+    assert {"phash", "dhash", "dct256", "bow1024"} <= set(families())
     for family in families().values():
-        assert family.bits == 64 and 0 < family.threshold < 32
+        assert family.bits in (64, 256, 1024) and 0 < family.threshold < family.bits // 2
+
+
+def test_library_keeps_regions_of_each_picture():
+    fp = perceptual.fingerprint(KNOWN["koksan-2010"])
+    assert {"phash", "dhash", "dct256", "bow1024", "dct256@win:tl90", "dct256@win:mid70"} <= set(fp.hashes)
+    assert len(bytes.fromhex(fp.hashes["dct256"])) == 32 and len(bytes.fromhex(fp.hashes["bow1024"])) == 128
 
 
 def test_draft_decoding_keeps_the_hash(tmp_path):
-    """Reduced-scale JPEG decoding gives the same pHash as a full decode."""
+    """Reduced-scale JPEG decoding gives (nearly) the same pHash as a full decode."""
     import imagehash
 
     path = tmp_path / "big.jpg"
@@ -68,39 +77,63 @@ def test_draft_decoding_keeps_the_hash(tmp_path):
         ("chelsea-2024", lambda im: im.crop((8, 6, im.width - 8, im.height - 6))),
     ],
 )
-def test_copies_match_their_original(index, name, edit):
-    m = best(index, edit(Image.open(KNOWN[name]).convert("RGB")))
+def test_copies_match_their_original(library, name, edit):
+    m = best(library, edit(Image.open(KNOWN[name]).convert("RGB")))
     assert m.is_match
     assert m.known.sha256.startswith(name)
 
 
-def test_mirrored_copy_is_found_and_labelled(index):
-    m = best(index, ImageOps.mirror(Image.open(KNOWN["chelsea-2024"]).convert("RGB")))
+def test_mirrored_copy_is_found_and_labelled(library):
+    m = best(library, ImageOps.mirror(Image.open(KNOWN["chelsea-2024"]).convert("RGB")))
     assert m.is_match and MatchEdit.MIRRORED in m.edits
 
 
-def test_grayscale_copy_is_labelled(index):
-    m = best(index, ImageOps.grayscale(Image.open(KNOWN["coffee-2025"])).convert("RGB"))
+def test_grayscale_copy_is_labelled(library):
+    m = best(library, ImageOps.grayscale(Image.open(KNOWN["coffee-2025"])).convert("RGB"))
     assert m.is_match and MatchEdit.GRAYSCALE in m.edits
 
 
+def test_a_heavy_crop_is_found_and_labelled(library):
+    img = Image.open(KNOWN["astronaut-2016"]).convert("RGB")
+    w, h = img.size
+    m = best(library, img.crop((int(w * 0.22), 0, w, int(h * 0.9))))  # keeps ~70%
+    assert m.is_match and MatchEdit.CROPPED in m.edits
+
+
+def test_a_screenshot_with_ui_is_found(library):
+    photo = Image.open(KNOWN["koksan-2010"]).convert("RGB").resize((600, 400))
+    screen = Image.new("RGB", (720, 1280), (245, 245, 245))
+    screen.paste(photo, (60, 380))
+    draw = ImageDraw.Draw(screen)
+    draw.rectangle((0, 0, 720, 90), fill=(30, 30, 30))
+    draw.text((40, 200), "Breaking: this happened today, share before it is deleted", fill=(0, 0, 0))
+    draw.text((40, 900), "12.3K likes   4,501 reposts", fill=(80, 80, 80))
+    m = best(library, screen)
+    assert m.is_match and m.known.sha256.startswith("koksan")
+    assert {MatchEdit.SCREENSHOT, MatchEdit.PADDED, MatchEdit.OVERLAID} & set(m.edits)
+
+
+def test_a_small_rotation_is_found_and_labelled(library):
+    img = Image.open(KNOWN["koksan-2010"]).convert("RGB")
+    m = best(library, img.rotate(4, resample=Image.Resampling.BICUBIC, expand=False))
+    assert m.is_match and MatchEdit.ROTATED in m.edits
+
+
 @pytest.mark.parametrize("name", ["x-motorcycle", "x-coins", "b-camera", "b-exif-hubble"])
-def test_unrelated_photos_do_not_match(index, name):
-    matches = index.search(perceptual.fingerprint(FIX / "images" / f"{name}.jpg"), k=4)
-    assert len(matches) == 4
-    assert not any(m.is_match for m in matches)
-    assert all(m.score > 0.25 for m in matches)
+def test_unrelated_photos_do_not_match(library, name):
+    matches = search(library, FIX / "images" / f"{name}.jpg", k=4)
+    assert matches and not any(m.is_match for m in matches)
 
 
-def test_flat_picture_refuses_to_match(index):
+def test_flat_picture_refuses_to_match(library):
     flat = Image.new("RGB", (300, 200), (120, 120, 120))
-    fp = perceptual.fingerprint_image(flat)
-    assert fp.quality < 0.03
-    assert not any(m.is_match for m in index.search(fp))
+    q = perceptual.query_print(flat)
+    assert q.quality < perceptual.QUALITY_FLOOR and q.codes == {}
+    assert search(library, flat) == []
 
 
 def test_empty_index():
-    assert LibraryIndex().search(perceptual.fingerprint(KNOWN["coffee-2025"])) == []
+    assert find_matches(perceptual.query_print(KNOWN["coffee-2025"]), LibraryIndex(), lambda e: None) == []
 
 
 def _jpeg(img, quality):

@@ -1,124 +1,443 @@
-"""Nearest known images by Hamming distance, with documented thresholds.
+"""Is this picture one we have seen before? Two stages.
 
-A known image matches when EVERY hash family is within its own threshold (pHash <= 10,
-dHash <= 14 of 64 bits): one family alone lets unrelated pictures with similar layouts
-through, both together did not in our fixture library. The query is also compared as its
-mirror image; a match that only the mirror explains is reported as `mirrored`.
+Stage 1, the index: every hash family's library codes sit in an in-memory binary index
+(faiss); the query's codes (whole picture, its photo regions, mirrored) pull out the library
+pictures within each family's threshold. Stage 2, the proof: a DCT256 code within 44 bits is
+accepted as it is; any other candidate (5 at most) must be confirmed by ORB keypoints with a
+RANSAC similarity transform (20+ one-to-one inliers), whose geometry also says what the
+reposter did: mirrored, cropped, rotated, padded, a caption bar, a screenshot around it.
 
-The library is held as one packed uint8 array per family so that a query is a handful
-of vectorised XOR/popcount passes, whatever the library size.
+Measured (benchmarks/robustness.py, 40 originals, 83 unrelated photos, 12 edit families):
+recall 0.98-1.00 per family, no wrong match, no false positive; plain pHash at <= 10 finds
+none of the mirrored, cropped, padded or screenshot copies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
+import cv2
+import faiss
 import numpy as np
 
-from postcheck.domain import Fingerprint, KnownImage, Match, MatchEdit
+from postcheck.domain import KnownImage, Match, MatchEdit
+from postcheck.verifiers import orb
 from postcheck.verifiers.families import families
+from postcheck.verifiers.perceptual import QueryPrint
+from postcheck.verifiers.regions import outside_uniformity
 
-# Colourfulness below this is a grayscale picture; above COLOUR_MIN a colour one.
-GRAYSCALE_MAX = 4.0
-COLOUR_MIN = 12.0
-# Every family at or under this many bits: the same picture, only re-encoded.
-NEAR_COPY_BITS = 2
+SHORTLIST = 5  # candidates verified with ORB, best first
+GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
 
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """What the index keeps of a known image: only what never changes (its provenance
-    lives in the store and is attached to the few matches a search returns)."""
+    """What the index keeps of a known picture: only what never changes. Its provenance
+    lives in the store and is attached to the few matches a search returns."""
 
     known_id: int
     sha256: str
-    hashes: dict[str, bytes]
+    codes: dict[str, bytes]  # 'family' or 'family@variant' -> code
     colourfulness: float = 0.0
 
 
-class LibraryIndex:
-    """Known images' hashes in memory, searched by vectorised Hamming distance."""
+class CodeTable:
+    """One family's codes: exact Hamming search in faiss's binary index; an IVF index (much
+    faster, approximate) once the table is large enough to need it."""
 
-    def __init__(self, entries: Iterable[IndexEntry] = ()) -> None:
-        self._families = families()
+    def __init__(self, bits: int, ivf_min_codes: int = 0, nprobe: int = 16) -> None:
+        self.bits = bits
+        self.flat = faiss.IndexBinaryFlat(bits)
+        self.owner = np.zeros(0, np.int64)
+        self.variants: list[str] = []
+        self.ivf_min_codes = ivf_min_codes
+        self.nprobe = nprobe
+        self.ivf: faiss.IndexBinaryIVF | None = None
+
+    def __len__(self) -> int:
+        return self.flat.ntotal
+
+    def add(self, codes: np.ndarray, owner: np.ndarray, variants: list[str]) -> None:
+        if not len(codes):
+            return
+        self.flat.add(codes)
+        self.owner = np.concatenate([self.owner, owner])
+        self.variants.extend(variants)
+        if self.ivf_min_codes and len(self) >= self.ivf_min_codes:
+            self.build_ivf()
+        elif self.ivf is not None:
+            self.ivf.add(codes)
+
+    def build_ivf(self) -> None:
+        codes = faiss.vector_to_array(self.flat.xb).reshape(len(self), self.bits // 8)
+        nlist = max(16, min(4096, int(4 * np.sqrt(len(self)))))
+        quantizer = faiss.IndexBinaryFlat(self.bits)
+        ivf = faiss.IndexBinaryIVF(quantizer, self.bits, nlist)
+        sample = codes[
+            np.random.default_rng(0).choice(len(codes), min(len(codes), 40 * nlist), replace=False)
+        ]
+        ivf.train(sample)
+        ivf.add(codes)
+        ivf.nprobe = self.nprobe
+        ivf.own_fields = True
+        quantizer.this.disown()
+        self.ivf = ivf
+
+    def within(self, queries: np.ndarray, radius: int) -> list[tuple[int, int, int]]:
+        """(query row, table row, distance) for every code at or under `radius`."""
+        if not len(self) or not len(queries):
+            return []
+        index = self.ivf if self.ivf is not None else self.flat
+        lims, dist, rows = index.range_search(np.ascontiguousarray(queries), radius + 1)
+        out = []
+        for q in range(len(queries)):
+            for j in range(lims[q], lims[q + 1]):
+                out.append((q, int(rows[j]), int(dist[j])))
+        return out
+
+    def nearest(self, queries: np.ndarray, k: int) -> list[tuple[int, int]]:
+        """(table row, distance) of the k codes closest to any of the query codes."""
+        if not len(self) or not len(queries):
+            return []
+        index = self.ivf if self.ivf is not None else self.flat
+        dist, rows = index.search(np.ascontiguousarray(queries), min(k, len(self)))
+        pairs = sorted(
+            (int(d), int(r)) for d, r in zip(dist.ravel(), rows.ravel(), strict=True) if r >= 0
+        )
+        return [(r, d) for d, r in pairs]
+
+
+@dataclass
+class Candidate:
+    entry: int
+    family: str
+    variant: str
+    box: str
+    flip: bool
+    distance: int
+    score: float  # distance / the family's threshold: lower is closer
+    distances: dict[str, int] = field(default_factory=dict)
+
+
+class LibraryIndex:
+    """Known pictures' codes in memory, one table per hash family."""
+
+    def __init__(self, entries: Iterable[IndexEntry] = (), ivf_min_codes: int = 0) -> None:
+        self.families = families()
         self.entries: list[IndexEntry] = []
-        self._arrays: dict[str, np.ndarray] = {}
-        self._colour = np.zeros(0)
+        self.tables = {n: CodeTable(f.bits, ivf_min_codes) for n, f in self.families.items()}
         self.extend(entries)
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def extend(self, entries: Iterable[IndexEntry]) -> None:
-        new = [e for e in entries if all(name in e.hashes for name in self._families)]
-        if not new:
-            return
-        self.entries.extend(new)
-        for name, family in self._families.items():
-            rows = np.frombuffer(b"".join(e.hashes[name] for e in new), dtype=np.uint8)
-            rows = rows.reshape(len(new), family.bits // 8)
-            old = self._arrays.get(name)
-            self._arrays[name] = rows if old is None else np.vstack([old, rows])
-        self._colour = np.concatenate([self._colour, [e.colourfulness for e in new]])
+        per_family: dict[str, tuple[list[bytes], list[int], list[str]]] = {
+            n: ([], [], []) for n in self.tables
+        }
+        for entry in entries:
+            index = len(self.entries)
+            self.entries.append(entry)
+            for key, code in entry.codes.items():
+                family, _, variant = key.partition("@")
+                if family in per_family and len(code) * 8 == self.families[family].bits:
+                    codes, owners, variants = per_family[family]
+                    codes.append(code)
+                    owners.append(index)
+                    variants.append(variant)
+        for family, (codes, owners, variants) in per_family.items():
+            if codes:
+                matrix = np.frombuffer(b"".join(codes), np.uint8).reshape(len(codes), -1)
+                self.tables[family].add(matrix, np.array(owners, np.int64), variants)
 
-    def _distances(self, hashes: dict[str, str]) -> dict[str, np.ndarray]:
-        out = {}
-        for name, rows in self._arrays.items():
-            query = np.frombuffer(bytes.fromhex(hashes[name]), dtype=np.uint8)
-            out[name] = np.bitwise_count(rows ^ query).sum(axis=1, dtype=np.int32)
+    def candidates(self, query: QueryPrint) -> dict[int, dict[str, Candidate]]:
+        """Per library picture and family, its closest code within the family's threshold."""
+        found: dict[int, dict[str, Candidate]] = {}
+        for name, codes in query.codes.items():
+            table, family = self.tables[name], self.families[name]
+            if not codes or not len(table):
+                continue
+            matrix = np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(
+                len(codes), -1
+            )
+            for q, row, dist in table.within(matrix, family.threshold):
+                entry = int(table.owner[row])
+                current = found.setdefault(entry, {}).get(name)
+                if current is None or dist < current.distance:
+                    found[entry][name] = Candidate(
+                        entry,
+                        name,
+                        table.variants[row],
+                        codes[q].box,
+                        codes[q].flip,
+                        dist,
+                        dist / family.threshold,
+                    )
+        return found
+
+    def nearest(self, query: QueryPrint, k: int) -> list[Candidate]:
+        """The closest library pictures by each family, matched or not (context for a report)."""
+        out = []
+        for name, codes in query.codes.items():
+            table = self.tables[name]
+            if not codes or not len(table):
+                continue
+            matrix = np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(
+                len(codes), -1
+            )
+            # Several codes per picture: ask for more rows than pictures wanted.
+            for row, dist in table.nearest(matrix, k * 20):
+                entry = int(table.owner[row])
+                out.append(
+                    Candidate(
+                        entry,
+                        name,
+                        table.variants[row],
+                        "full",
+                        False,
+                        dist,
+                        dist / self.families[name].threshold,
+                        {name: dist},
+                    )
+                )
         return out
 
-    def search(self, fp: Fingerprint, k: int = 3, sha256: str | None = None) -> list[Match]:
-        """The k nearest known images (matches first), each with its distances and edits."""
-        if not self.entries:
-            return []
-        plain = self._distances(fp.hashes)
-        mirror = self._distances({n: fp.hashes[f"{n}@mirror"] for n in self._families})
-        thresholds = {n: f.threshold for n, f in self._families.items()}
-        bits = {n: f.bits for n, f in self._families.items()}
-        # Score: mean fraction of differing bits, 0 = same picture, ~0.5 = unrelated.
-        score_plain = sum(plain[n] / bits[n] for n in plain) / len(plain)
-        score_mirror = sum(mirror[n] / bits[n] for n in mirror) / len(mirror)
-        use_mirror = score_mirror < score_plain
-        score = np.where(use_mirror, score_mirror, score_plain)
-        floor = max(f.quality_floor for f in self._families.values())
-        order = np.argsort(score, kind="stable")[:k]
-        matches = []
-        for i in order:
-            flipped = bool(use_mirror[i])
-            dist = mirror if flipped else plain
-            distances = {n: int(dist[n][i]) for n in dist}
-            is_match = fp.quality >= floor and all(distances[n] <= thresholds[n] for n in distances)
-            entry = self.entries[i]
-            edits = _edits(entry, distances, flipped, fp, sha256) if is_match else []
-            matches.append(
-                Match(
-                    known=KnownImage(id=entry.known_id, sha256=entry.sha256),
-                    distances=distances,
-                    score=round(float(score[i]), 4),
-                    edits=edits,
-                    is_match=is_match,
-                )
+
+FeatureSource = Callable[[IndexEntry], "orb.Features | None"]
+
+
+def match(
+    query: QueryPrint,
+    index: LibraryIndex,
+    library_features: FeatureSource,
+    sha256: str | None = None,
+    k: int = 3,
+) -> list[Match]:
+    """Every library picture proven to be this one (first), then the nearest others."""
+    per_entry = index.candidates(query).items()
+    ranked = sorted(per_entry, key=lambda item: min(c.score for c in item[1].values()))
+    proven: list[Match] = []
+    rejected: list[Candidate] = []
+    verified = 0
+    for position, by_family in ranked:
+        entry = index.entries[position]
+        distances = {name: c.distance for name, c in by_family.items()}
+        lead = min(by_family.values(), key=lambda c: c.score)
+        lead.distances = distances
+        fast = next(
+            (
+                c
+                for name, c in by_family.items()
+                if (t := index.families[name].fast_threshold) is not None and c.distance <= t
+            ),
+            None,
+        )
+        if sha256 is not None and sha256 == entry.sha256:
+            proven.append(_match(entry, lead, [MatchEdit.IDENTICAL], [], "the identical file"))
+            continue
+        if fast is not None:
+            fast.distances = distances
+            # A region explains an edit only if the whole picture was not already certain:
+            # natural flat areas (a sky, a wall) otherwise read as bars or borders.
+            whole = _whole_distance(index, query, entry, fast)
+            needed = whole is None or whole > index.families[fast.family].fast_threshold
+            edits, details = _region_edits(query, fast) if needed else _mirror_only(fast)
+            if set(edits) - {MatchEdit.MIRRORED}:
+                # A region says where the photo may be; keypoints say where it is. When
+                # they can, they have the last word on the label (not on the match).
+                lib = library_features(entry)
+                result, key = _verify(query, fast, lib)
+                if lib is not None and result.inliers >= orb.MIN_INLIERS:
+                    distances["orb_inliers"] = result.inliers
+                    edits, details = _geometry_edits(query, lib, result.transform, key[1])
+            edits += _grey(query, entry)
+            if not edits and fast.distance <= 10:
+                edits = [MatchEdit.NEAR_COPY]
+            stage = (
+                f"{fast.family} {fast.distance} bits ({_where(fast)}): certain without verification"
             )
-        matches.sort(key=lambda m: (not m.is_match, m.score))
-        return matches
+            proven.append(_match(entry, fast, edits, details, stage))
+            continue
+        if verified >= SHORTLIST:
+            rejected.append(lead)
+            continue
+        verified += 1
+        lib = library_features(entry)
+        result, key = _verify(query, lead, lib)
+        distances["orb_inliers"] = result.inliers
+        if result.inliers >= orb.MIN_INLIERS and lib is not None:
+            edits, details = _geometry_edits(query, lib, result.transform, key[1])
+            edits += _grey(query, entry)
+            stage = f"{lead.family} {lead.distance} bits ({_where(lead)}), confirmed by {result.inliers} ORB inliers"
+            proven.append(_match(entry, lead, edits, details, stage))
+        else:
+            rejected.append(lead)
+    if len(proven) + len(rejected) < k:
+        seen = {m.known.id for m in proven} | {index.entries[c.entry].known_id for c in rejected}
+        for near in sorted(index.nearest(query, k), key=lambda c: c.score):
+            if index.entries[near.entry].known_id not in seen:
+                seen.add(index.entries[near.entry].known_id)
+                rejected.append(near)
+    others = [
+        Match(
+            known=KnownImage(
+                id=index.entries[c.entry].known_id, sha256=index.entries[c.entry].sha256
+            ),
+            distances=c.distances,
+            score=round(min(1.0, c.score / 2), 4),
+            is_match=False,
+            stage=f"nearest by {c.family}, not proven the same picture",
+        )
+        for c in sorted(rejected, key=lambda c: c.score)
+    ]
+    proven.sort(key=lambda m: m.score)
+    return proven + others[: max(0, k - len(proven))]
 
 
-def _edits(
-    entry: IndexEntry,
-    distances: dict[str, int],
-    flipped: bool,
-    fp: Fingerprint,
-    sha256: str | None,
-) -> list[MatchEdit]:
-    if sha256 is not None and sha256 == entry.sha256:
-        return [MatchEdit.IDENTICAL]
-    edits = []
-    if flipped:
+def _match(
+    entry: IndexEntry, cand: Candidate, edits: list[MatchEdit], details: list[str], stage: str
+) -> Match:
+    return Match(
+        known=KnownImage(id=entry.known_id, sha256=entry.sha256),
+        distances=cand.distances or {cand.family: cand.distance},
+        score=round(min(1.0, cand.score / 2), 4),
+        edits=edits,
+        details=details,
+        is_match=True,
+        stage=stage,
+    )
+
+
+def _whole_distance(index: LibraryIndex, query: QueryPrint, entry: IndexEntry, cand: Candidate) -> int | None:
+    """Distance between the whole query (same orientation) and the whole library picture."""
+    family = index.families[cand.family]
+    library_code = entry.codes.get(cand.family)
+    query_code = next(
+        (c.code for c in query.codes.get(cand.family, []) if c.box == "full" and c.flip == cand.flip), None
+    )
+    if library_code is None or query_code is None:
+        return None
+    return family.distance(query_code, library_code)
+
+
+def _mirror_only(cand: Candidate) -> tuple[list[MatchEdit], list[str]]:
+    return ([MatchEdit.MIRRORED], ["mirrored"]) if cand.flip else ([], [])
+
+
+def _where(cand: Candidate) -> str:
+    query = cand.box + (" mirrored" if cand.flip else "")
+    return f"query {query} ~ library {cand.variant or 'whole'}"
+
+
+def _verify(
+    query: QueryPrint, cand: Candidate, lib: orb.Features | None
+) -> tuple[orb.Verification, tuple[str, bool]]:
+    """Try the region that found the candidate, then the whole picture both ways round."""
+    best, best_key = orb.Verification(0, None), ("full", False)
+    if lib is None:
+        return best, best_key
+    tried = set()
+    for key in (
+        (cand.box if not cand.flip else "full", cand.flip),
+        ("full", cand.flip),
+        ("full", not cand.flip),
+    ):
+        if key in tried or key not in query.view.features:
+            continue
+        tried.add(key)
+        result = orb.verify(query.view.features[key], lib)
+        if result.inliers > best.inliers:
+            best, best_key = result, key
+        if result.inliers >= orb.MIN_INLIERS:
+            break
+    return best, best_key
+
+
+def _grey(query: QueryPrint, entry: IndexEntry) -> list[MatchEdit]:
+    if query.colourfulness < GRAYSCALE_MAX and entry.colourfulness > COLOUR_MIN:
+        return [MatchEdit.GRAYSCALE]
+    return []
+
+
+def _region_label(
+    frac: float, box_frac: tuple[float, float, float, float], uniformity: float | None
+) -> tuple[MatchEdit, str]:
+    full_width = box_frac[0] <= 0.02 and box_frac[2] >= 0.98
+    full_height = box_frac[1] <= 0.02 and box_frac[3] >= 0.98
+    if uniformity is not None and uniformity >= 0.93:
+        return MatchEdit.PADDED, f"padded or bordered (the photo is {frac:.0%} of the post)"
+    if frac >= 0.6 and (full_width or full_height):
+        return (
+            MatchEdit.OVERLAID,
+            f"caption bar or added strip (the photo is {frac:.0%} of the post)",
+        )
+    return (
+        MatchEdit.SCREENSHOT,
+        f"inside a screenshot or another picture (the photo is {frac:.0%} of it)",
+    )
+
+
+def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], list[str]]:
+    edits, details = [], []
+    if cand.flip:
         edits.append(MatchEdit.MIRRORED)
-    if fp.colourfulness <= GRAYSCALE_MAX and entry.colourfulness >= COLOUR_MIN:
-        edits.append(MatchEdit.GRAYSCALE)
-    if not edits and all(d <= NEAR_COPY_BITS for d in distances.values()):
-        edits.append(MatchEdit.NEAR_COPY)
-    return edits
+        details.append("mirrored")
+    if cand.variant.startswith("win:"):
+        edits.append(MatchEdit.CROPPED)
+        details.append(f"cropped (matches the original's {cand.variant[4:]} window)")
+    box = query.view.boxes.get(cand.box)
+    if box is not None and cand.box != "full":
+        height, width = query.view.gray.shape
+        frac_box = (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
+        frac = (frac_box[2] - frac_box[0]) * (frac_box[3] - frac_box[1])
+        if frac < 0.97:
+            if cand.box == "trim":
+                edit, detail = (
+                    MatchEdit.PADDED,
+                    f"padded or bordered (the photo is {frac:.0%} of the post)",
+                )
+            else:
+                edit, detail = _region_label(
+                    frac, frac_box, outside_uniformity(query.view.small, frac_box)
+                )
+            edits.append(edit)
+            details.append(detail)
+    return edits, details
+
+
+def _geometry_edits(
+    query: QueryPrint, lib: orb.Features, transform: np.ndarray, flip: bool
+) -> tuple[list[MatchEdit], list[str]]:
+    """Read the edit off the transform from the post's picture to the original."""
+    edits, details = [], []
+    if flip:
+        edits.append(MatchEdit.MIRRORED)
+        details.append("mirrored")
+    angle = orb.rotation_degrees(transform)
+    if abs(angle) >= 1.5:
+        edits.append(MatchEdit.ROTATED)
+        details.append(f"rotated {angle:+.1f}°")
+    qh, qw = query.view.gray.shape
+    lh, lw = lib.shape
+    corners = np.float32([[0, 0], [qw, 0], [qw, qh], [0, qh]])
+    post_in_original = (transform[:, :2] @ corners.T).T + transform[:, 2]
+    kept = orb.clipped_area(post_in_original, lw, lh) / (lw * lh)
+    if kept < 0.92:
+        edits.append(MatchEdit.CROPPED)
+        details.append(f"cropped (keeps {kept:.0%} of the original)")
+    inverse = cv2.invertAffineTransform(transform)
+    original_corners = np.float32([[0, 0], [lw, 0], [lw, lh], [0, lh]])
+    original_in_post = (inverse[:, :2] @ original_corners.T).T + inverse[:, 2]
+    share = orb.clipped_area(original_in_post, qw, qh) / (qw * qh)
+    if share < 0.90 and MatchEdit.ROTATED not in edits:
+        xs, ys = np.clip(original_in_post[:, 0], 0, qw), np.clip(original_in_post[:, 1], 0, qh)
+        frac_box = (xs.min() / qw, ys.min() / qh, xs.max() / qw, ys.max() / qh)
+        if flip:
+            frac_box = (1 - frac_box[2], frac_box[1], 1 - frac_box[0], frac_box[3])
+        edit, detail = _region_label(
+            share, frac_box, outside_uniformity(query.view.small, frac_box)
+        )
+        edits.append(edit)
+        details.append(detail)
+    return edits, details

@@ -597,7 +597,7 @@ def thumbnail_distance(thumb: Image.Image, main: Image.Image) -> int:
     fams = [families()[name] for name in THUMBNAIL_FAMILIES]
 
     def dist(a: Image.Image, b: Image.Image) -> int:
-        return sum(f.distance(f.compute(a), f.compute(b)) for f in fams)
+        return sum(f.distance(f.code(a), f.code(b)) for f in fams)
 
     box = thumb.size
     return min(
@@ -621,6 +621,7 @@ def _decode_thumbnail(raw: bytes) -> tuple[Image.Image, tuple[int, int]]:
 
 
 def _compare_thumbnail(facts: MetadataFacts, raw: bytes, data: bytes, orientation: int | None):
+    from postcheck.domain import Fingerprint
     from postcheck.verifiers import imaging, perceptual
     from postcheck.verifiers.families import families
 
@@ -632,11 +633,14 @@ def _compare_thumbnail(facts: MetadataFacts, raw: bytes, data: bytes, orientatio
         return
     facts.has_thumbnail = True
     thumb = apply_orientation(thumb, orientation)
-    floor = max(families()[name].quality_floor for name in THUMBNAIL_FAMILIES)
-    if imaging.detail(thumb) < floor:
+    if imaging.detail(thumb) < perceptual.QUALITY_FLOOR:
         facts.thumbnail_error = "thumbnail too flat to compare (no detail)"
         return
-    facts.thumbnail_fingerprint = perceptual.fingerprint_image(trim_bars(thumb))
+    trimmed = trim_bars(thumb)
+    facts.thumbnail_fingerprint = Fingerprint(
+        hashes={name: families()[name].code(trimmed).hex() for name in THUMBNAIL_FAMILIES},
+        quality=imaging.detail(trimmed),
+    )
     try:
         main = imaging.open_for_hashing(data)
     except Exception as exc:

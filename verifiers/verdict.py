@@ -37,10 +37,13 @@ def first_seen_bound(known: KnownImage) -> datetime | None:
 def _describe(match: Match) -> str:
     known = match.known
     where = known.source_url or known.post_uri or f"known image #{known.id}"
-    dist = ", ".join(f"{k} {v}" for k, v in sorted(match.distances.items()))
-    edits = f"; edits: {', '.join(e.value for e in match.edits)}" if match.edits else ""
+    bits = ", ".join(f"{k} {v}" for k, v in sorted(match.distances.items()) if k != "orb_inliers")
+    inliers = match.distances.get("orb_inliers")
+    proof = f", {inliers} matching keypoints" if inliers and inliers >= 20 else ""
+    words = match.details or [e.value for e in match.edits]
+    edits = f"; {', '.join(words)}" if words else ""
     caption = f' "{known.caption}"' if known.caption else ""
-    return f"known image #{known.id}{caption} ({where}; distance {dist}{edits})"
+    return f"known image #{known.id}{caption} ({where}; distance {bits}{proof}{edits})"
 
 
 def image_verdict(

@@ -144,8 +144,6 @@ class Store:
         if fp is not None:
             for name, value in fp.hashes.items():
                 family, _, variant = name.partition("@")
-                if variant == "mirror":  # query-side only; the library keeps the picture as is
-                    continue
                 self._insert_ignore(
                     session,
                     MediaHashRow,
@@ -324,7 +322,7 @@ class Store:
             return session.scalar(select(func.count(KnownImageRow.id))) or 0
 
     def index_entries(self, after_id: int = 0) -> list[IndexEntry]:
-        """Known images (id > after_id) with their whole-picture hashes, for the index."""
+        """Known images (id > after_id) with all their codes, for the matcher's index."""
         with self.session() as session:
             rows = session.execute(
                 select(
@@ -332,19 +330,20 @@ class Store:
                     MediaRow.sha256,
                     MediaRow.colourfulness,
                     MediaHashRow.family,
+                    MediaHashRow.variant,
                     MediaHashRow.value,
                 )
                 .join(MediaRow, KnownImageRow.media_id == MediaRow.id)
                 .join(MediaHashRow, MediaHashRow.media_id == MediaRow.id)
-                .where(MediaHashRow.variant == "", KnownImageRow.id > after_id)
+                .where(KnownImageRow.id > after_id)
                 .order_by(KnownImageRow.id)
             )
             entries: dict[int, IndexEntry] = {}
-            for known_id, sha, colour, family, value in rows:
+            for known_id, sha, colour, family, variant, value in rows:
                 entry = entries.get(known_id)
                 if entry is None:
                     entry = entries[known_id] = IndexEntry(known_id, sha, {}, colour)
-                entry.hashes[family] = value
+                entry.codes[f"{family}@{variant}" if variant else family] = value
             return list(entries.values())
 
     # --- posts and checks ----------------------------------------------------------------

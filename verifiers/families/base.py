@@ -1,26 +1,41 @@
-"""What a hash family is (after ThreatExchange's SignalType): how to hash an image, how to
-compare two hashes under its own threshold, and the quality floor below which it refuses."""
+"""What a hash family is (after ThreatExchange's SignalType): how it hashes a picture, how two
+hashes compare under its own threshold, and which codes it keeps per library picture and
+tries per query. The matcher finds families in this package without edits elsewhere."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from PIL import Image
+
+if TYPE_CHECKING:
+    from postcheck.verifiers.perceptual import LibraryView, QueryView
+
+
+@dataclass(frozen=True)
+class QueryCode:
+    box: str  # which region of the query ('full', 'trim', 'band', 'content', …)
+    flip: bool  # hashed as its mirror image
+    code: bytes
 
 
 class HashFamily(ABC):
     name: ClassVar[str]
     bits: ClassVar[int]
-    # Distance at or under which two hashes of this family count as the same picture.
+    # At or under this distance a library code is a candidate for the second stage.
     threshold: ClassVar[int]
-    # Below this image detail (verifiers.imaging.detail) the hash is degenerate.
-    quality_floor: ClassVar[float] = 0.03
+    # At or under this distance the match is certain without geometric verification.
+    fast_threshold: ClassVar[int | None] = None
 
     @abstractmethod
-    def compute(self, image: Image.Image) -> bytes:
-        """Hash of an RGB image as big-endian packed bits, `bits // 8` bytes long."""
+    def library_codes(self, view: LibraryView) -> dict[str, bytes]:
+        """Codes to keep for a library picture, by variant ('' is the whole picture)."""
+
+    @abstractmethod
+    def query_codes(self, view: QueryView) -> list[QueryCode]:
+        """Codes to look up for a query picture."""
 
     def distance(self, a: bytes, b: bytes) -> int:
         return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()

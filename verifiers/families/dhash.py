@@ -1,21 +1,30 @@
-"""dHash: signs of horizontal gradients on a 9x8 grayscale copy (imagehash.dhash).
-Independent enough of pHash that requiring both cuts false matches."""
+"""dHash (imagehash.dhash): signs of horizontal gradients on a 9x8 grey copy. 64 bits of the
+whole picture and of its mirror."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 import imagehash
-from PIL import Image
+from PIL import ImageOps
 
-from postcheck.verifiers.families.base import HashFamily
+from postcheck.verifiers.families.base import HashFamily, QueryCode
 
 
 class DHash(HashFamily):
     name: ClassVar[str] = "dhash"
     bits: ClassVar[int] = 64
-    # Gradients flip more easily than DCT signs under recompression, so a wider cut-off.
+    # Gradients flip more easily than DCT signs under recompression: a wider cut.
     threshold: ClassVar[int] = 14
 
-    def compute(self, image: Image.Image) -> bytes:
+    def code(self, image) -> bytes:
         return self.pack(imagehash.dhash(image, hash_size=8).hash)
+
+    def library_codes(self, view) -> dict[str, bytes]:
+        return {"": self.code(view.image)}
+
+    def query_codes(self, view) -> list[QueryCode]:
+        return [
+            QueryCode("full", False, self.code(view.image)),
+            QueryCode("full", True, self.code(ImageOps.mirror(view.image))),
+        ]

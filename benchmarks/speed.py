@@ -1,0 +1,208 @@
+"""Speed: (1) hashing 12-megapixel JPEGs, postcheck against plain imagehash.phash;
+(2) one query against 10k, 100k and 1M known pictures (synthetic codes for the bulk of the
+library, the 40 real benchmark originals planted in it, real edited queries).
+
+    .venv/bin/python benchmarks/speed.py [--sizes 10000,100000,1000000] [--queries 100]
+
+Needs the benchmark photos and queries (benchmarks/robustness.py fetches and builds them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).parent
+# The real 12-megapixel photos of the set (baseline and progressive JPEG).
+BIG = [
+    "digikam__body-background.jpg",
+    "lomiri16__sunset_by_Aitzol_Berasategi.jpg",
+    "lomiri16__Dragonfly_by_Bolly.jpg",
+    "lomiri16__seeding_by_Clements_Engelhardt.jpg",
+    "lomiri20__Kleiber_by_Lukas_Baubkus.jpg",
+]
+
+
+def best_of(fn, path, repeat=3) -> float:
+    fn(path)  # warm the file cache
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(path)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def hashing(photos: Path, console: Console) -> None:
+    import imagehash
+
+    from postcheck.verifiers import imaging, perceptual
+    from postcheck.verifiers.families import families
+
+    phash = families()["phash"]
+
+    def plain(path):
+        return imagehash.phash(Image.open(path))
+
+    def ours_phash(path):
+        return phash.code(imaging.open_for_hashing(path))
+
+    def ours_library(path):
+        return perceptual.fingerprint(path)
+
+    table = Table(title="hashing one 12-megapixel JPEG (single thread, best of 3)")
+    for col in (
+        "photo",
+        "MP",
+        "progressive",
+        "imagehash.phash",
+        "postcheck pHash",
+        "x faster",
+        "full library fingerprint",
+        "x faster",
+    ):
+        table.add_column(col, justify="right")
+    for name in BIG:
+        path = photos / name
+        if not path.exists():
+            continue
+        with Image.open(path) as img:
+            mp = img.size[0] * img.size[1] / 1e6
+            progressive = bool(img.info.get("progressive") or img.info.get("progression"))
+        base, ph, lib = (best_of(f, path) for f in (plain, ours_phash, ours_library))
+        table.add_row(
+            name[:30],
+            f"{mp:.1f}",
+            "yes" if progressive else "no",
+            f"{base * 1000:.0f} ms",
+            f"{ph * 1000:.0f} ms",
+            f"{base / ph:.1f}",
+            f"{lib * 1000:.0f} ms",
+            f"{base / lib:.1f}",
+        )
+    console.print(table)
+
+
+def synthetic_entries(n: int, start: int, rng: np.random.Generator):
+    from postcheck.verifiers.matcher import IndexEntry
+    from postcheck.verifiers.regions import WINDOWS
+
+    variants = ["", "trim", *WINDOWS]
+    dct = rng.integers(0, 256, size=(n, len(variants), 32), dtype=np.uint8)
+    bow = rng.integers(0, 256, size=(n, 128), dtype=np.uint8)
+    ph = rng.integers(0, 256, size=(n, 2, 8), dtype=np.uint8)
+    for i in range(n):
+        codes = {
+            ("dct256@" + v if v else "dct256"): dct[i, j].tobytes() for j, v in enumerate(variants)
+        }
+        codes["bow1024"] = bow[i].tobytes()
+        codes["phash"], codes["dhash"] = ph[i, 0].tobytes(), ph[i, 1].tobytes()
+        yield IndexEntry(start + i, f"synthetic-{start + i}", codes, 10.0)
+
+
+def latency(data: Path, sizes: list[int], n_queries: int, console: Console) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    import faiss
+
+    from postcheck.verifiers import perceptual
+    from postcheck.verifiers.matcher import IndexEntry, LibraryIndex
+
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building the IVF index uses every core
+    manifest = json.loads((data / "queries" / "manifest.json").read_text())
+    originals = manifest["originals"]
+    with ProcessPoolExecutor() as pool:
+        prints = list(
+            pool.map(perceptual.fingerprint, [str(data / "photos" / f) for f in originals])
+        )
+    real = [
+        IndexEntry(
+            i + 1,
+            f"orig-{i + 1}",
+            {k: bytes.fromhex(v) for k, v in fp.hashes.items()},
+            fp.colourfulness,
+        )
+        for i, fp in enumerate(prints)
+    ]
+    rng = np.random.default_rng(0)
+    picked = [q for q in manifest["queries"] if q["truth"]]
+    picked = [
+        picked[i] for i in rng.choice(len(picked), min(n_queries, len(picked)), replace=False)
+    ]
+    queries = [
+        (perceptual.query_print(str(data / "queries" / q["file"])), originals.index(q["truth"]) + 1)
+        for q in picked
+    ]
+    table = Table(
+        title=f"one query (stage 1: every hash family's index), {len(queries)} real edited queries"
+    )
+    for col in (
+        "known pictures",
+        "codes",
+        "index",
+        "build s",
+        "median ms",
+        "p95 ms",
+        "true original found",
+    ):
+        table.add_column(col, justify="right")
+    for size in sizes:
+        t0 = time.perf_counter()
+        index = LibraryIndex(real)
+        index.extend(synthetic_entries(size - len(real), len(real) + 1, rng))
+        codes = sum(len(t) for t in index.tables.values())
+        runs = [("exact (faiss flat)", None)] if size <= 100_000 else []
+        runs += [(f"IVF, nprobe {n}", n) for n in (16, 64)]
+        build = time.perf_counter() - t0
+        for mode, nprobe in runs:
+            if nprobe is not None:
+                t0 = time.perf_counter()
+                for table_ in index.tables.values():
+                    if table_.ivf is None:
+                        table_.build_ivf()
+                    table_.ivf.nprobe = nprobe
+                build_ivf = time.perf_counter() - t0
+            times, found = [], 0
+            for query, truth in queries:
+                t0 = time.perf_counter()
+                candidates = index.candidates(query)
+                times.append(time.perf_counter() - t0)
+                found += any(index.entries[e].known_id == truth for e in candidates)
+            table.add_row(
+                f"{size:,}",
+                f"{codes:,}",
+                mode,
+                f"{build:.0f}" if nprobe is None else f"{build_ivf:.0f}",
+                f"{1000 * statistics.median(times):.1f}",
+                f"{1000 * float(np.percentile(times, 95)):.1f}",
+                f"{found}/{len(queries)}",
+            )
+            build_ivf = 0.0
+        del index
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--skip-hashing", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    if not args.skip_hashing:
+        hashing(args.data / "photos", console)
+    latency(args.data, [int(s) for s in args.sizes.split(",")], args.queries, console)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Where the photo is inside a picture: borders, caption bars, screenshot chrome.
+
+Reposts put the original inside something else (a letterbox, a meme caption, a phone's UI);
+the query is hashed on each plausible photo region as well as whole. All functions work on
+RGB uint8 arrays and return boxes (x0, y0, x1, y1) in pixels.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]
+
+# Sub-windows of a library picture (fractions of the border-trimmed original): a repost
+# cropped by up to a quarter of the area still contains one of them almost whole.
+WINDOWS: dict[str, tuple[float, float, float, float]] = {}
+for _side in (0.9, 0.8):
+    for _name, _w in (
+        ("tl", (0, 0, _side, _side)),
+        ("tr", (1 - _side, 0, 1, _side)),
+        ("bl", (0, 1 - _side, _side, 1)),
+        ("br", (1 - _side, 1 - _side, 1, 1)),
+    ):
+        WINDOWS[f"win:{_name}{int(_side * 100)}"] = _w
+WINDOWS.update(
+    {
+        "win:top85": (0, 0, 1, 0.85),
+        "win:bot85": (0, 0.15, 1, 1),
+        "win:left85": (0, 0, 0.85, 1),
+        "win:right85": (0.15, 0, 1, 1),
+        "win:mid85": (0.075, 0.075, 0.925, 0.925),
+        "win:mid70": (0.15, 0.15, 0.85, 0.85),
+    }
+)
+
+
+def near_colour(rgb: np.ndarray, colour: np.ndarray, tol: int) -> np.ndarray:
+    # Per channel on purpose: numpy's max over a size-3 axis is ~10x slower.
+    c = np.asarray(colour).astype(np.int16)
+    a = rgb.astype(np.int16)
+    return (
+        (np.abs(a[..., 0] - c[0]) <= tol)
+        & (np.abs(a[..., 1] - c[1]) <= tol)
+        & (np.abs(a[..., 2] - c[2]) <= tol)
+    )
+
+
+def trim_uniform(rgb: np.ndarray, frac: float = 0.97, tol: int = 28, min_keep: float = 0.2) -> Box:
+    """Strip edge bands whose rows/columns are at least `frac` the band's own colour (the
+    median of the outer 2 rows). frac 0.97: solid borders and padding; ~0.5: caption bars
+    with text on them, UI bars."""
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = 0, 0, width, height
+    for _ in range(2):
+        changed = False
+        for side in ("top", "bottom", "left", "right"):
+            sub = rgb[y0:y1, x0:x1]
+            h, w = sub.shape[:2]
+            if h < 8 or w < 8:
+                break
+            if side in ("top", "bottom"):
+                edge = sub[:2] if side == "top" else sub[-2:]
+                near = near_colour(sub, np.median(edge.reshape(-1, 3), 0), tol).mean(1)
+                limit = int(h * (1 - min_keep))
+            else:
+                edge = sub[:, :2] if side == "left" else sub[:, -2:]
+                near = near_colour(sub, np.median(edge.reshape(-1, 3), 0), tol).mean(0)
+                limit = int(w * (1 - min_keep))
+            if side in ("bottom", "right"):
+                near = near[::-1]
+            stop = np.nonzero(near[:limit] < frac)[0]
+            n = int(stop[0]) if len(stop) else limit
+            if n < 2:  # one-pixel noise is not a border
+                continue
+            changed = True
+            if side == "top":
+                y0 += n
+            elif side == "bottom":
+                y1 -= n
+            elif side == "left":
+                x0 += n
+            else:
+                x1 -= n
+        if not changed:
+            break
+    return (x0, y0, x1, y1)
+
+
+def _longest_run(mask: np.ndarray, gap: int) -> tuple[int, int] | None:
+    idx = np.nonzero(mask)[0]
+    if not len(idx):
+        return None
+    runs, start, prev = [], idx[0], idx[0]
+    for i in idx[1:]:
+        if i - prev > gap:
+            runs.append((start, prev + 1))
+            start = i
+        prev = i
+    runs.append((start, prev + 1))
+    return max(runs, key=lambda r: r[1] - r[0])
+
+
+def content_box(rgb: np.ndarray, tol: int = 24, thr: float = 0.5, min_run: float = 0.15) -> Box | None:
+    """The largest photo-like block: the background is the commonest colour of the outer
+    frame; photo rows are those mostly not background; take the longest run of them, then
+    the same over columns inside it (a screenshot's picture between its UI)."""
+    height, width = rgb.shape[:2]
+    frame = np.concatenate(
+        [rgb[:3].reshape(-1, 3), rgb[-3:].reshape(-1, 3), rgb[:, :3].reshape(-1, 3), rgb[:, -3:].reshape(-1, 3)]
+    )
+    q = (frame // 16).astype(np.int32)
+    keys = q[:, 0] * 256 + q[:, 1] * 16 + q[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    if counts.max() < 0.3 * len(frame):
+        return None
+    background = np.median(frame[keys == values[counts.argmax()]], 0)
+    is_bg = near_colour(rgb, background, tol)
+    rows = _longest_run(is_bg.mean(1) < thr, gap=max(2, height // 100))
+    if rows is None or rows[1] - rows[0] < min_run * height:
+        return None
+    cols = _longest_run(is_bg[rows[0] : rows[1]].mean(0) < thr, gap=max(2, width // 100))
+    if cols is None or cols[1] - cols[0] < min_run * width:
+        return None
+    return (int(cols[0]), int(rows[0]), int(cols[1]), int(rows[1]))
+
+
+def area_fraction(box: Box, shape: tuple[int, ...]) -> float:
+    x0, y0, x1, y1 = box
+    return (x1 - x0) * (y1 - y0) / float(shape[0] * shape[1])
+
+
+def crop(arr: np.ndarray, box: Box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return arr[y0:y1, x0:x1]
+
+
+def window(arr: np.ndarray, fractions: tuple[float, float, float, float]) -> np.ndarray:
+    height, width = arr.shape[:2]
+    a, b, c, d = fractions
+    y0, x0 = int(b * height), int(a * width)
+    return arr[y0 : max(y0 + 8, int(d * height)), x0 : max(x0 + 8, int(c * width))]
+
+
+def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
+    """Photo regions worth trying on a query (found on a <=256 px copy, scaled back)."""
+    height, width = rgb.shape[:2]
+    s = min(1.0, side / max(height, width))
+    small = (
+        cv2.resize(rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA)
+        if s < 1
+        else rgb
+    )
+    sh, sw = small.shape[:2]
+
+    def up(b: Box) -> Box:
+        return (round(b[0] * width / sw), round(b[1] * height / sh), round(b[2] * width / sw), round(b[3] * height / sh))
+
+    found: dict[str, Box] = {
+        "full": (0, 0, width, height),
+        "trim": up(trim_uniform(small, 0.97)),  # borders, padding
+        "band": up(trim_uniform(small, 0.5)),  # caption bars, UI strips
+        "band2": up(trim_uniform(small, 0.5, tol=10)),
+    }
+    for name, tol in (("content", 24), ("content2", 10)):  # a photo inside a screenshot
+        box = content_box(small, tol=tol)
+        if box is not None:
+            found[name] = up(box)
+    kept: dict[str, Box] = {}
+    for name, box in found.items():
+        if area_fraction(box, rgb.shape) < 0.08:
+            continue
+        if any(max(abs(box[i] - k[i]) for i in range(4)) <= 0.01 * max(height, width) for k in kept.values()):
+            continue
+        kept[name] = box
+    return kept
+
+
+def outside_uniformity(small: np.ndarray, box_frac: tuple[float, float, float, float]) -> float | None:
+    """Share of the pixels outside the photo that have the commonest colour (1.0 = plain
+    padding, lower = text or UI around it)."""
+    height, width = small.shape[:2]
+    x0, y0, x1, y1 = (
+        round(box_frac[0] * width),
+        round(box_frac[1] * height),
+        round(box_frac[2] * width),
+        round(box_frac[3] * height),
+    )
+    mask = np.ones((height, width), bool)
+    mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
+    pixels = small[mask]
+    if len(pixels) < 10:
+        return None
+    q = (pixels // 16).astype(np.int32)
+    return float(np.bincount(q[:, 0] * 256 + q[:, 1] * 16 + q[:, 2]).max() / len(q))
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Mean channel disagreement on a sparse sample; ~0 for grayscale pictures."""
+    a = rgb[::4, ::4].astype(np.int16)
+    return float(np.mean(np.abs(a[..., 0] - a[..., 1])) + np.mean(np.abs(a[..., 1] - a[..., 2])))
