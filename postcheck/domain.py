@@ -57,6 +57,10 @@ class MediaRef(BaseModel):
     expected_sha256: str | None = Field(
         None, description="Digest the platform vouches for (a Bluesky blob CID), if any."
     )
+    video_url: str | None = Field(None, description="The video itself (MP4 or HLS playlist).")
+    video_fallback_urls: list[str] = Field(default_factory=list)
+    video_expected_sha256: str | None = None
+    duration_ms: int | None = None
 
 
 class Post(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -148,6 +149,27 @@ def store_image_bytes(store: MediaStore, data: bytes, settings: Settings) -> Sto
             os.unlink(tmp)
 
 
+class _Sink:
+    """Where downloaded bytes go: one file, one digest, one byte cap and one deadline for
+    everything written (an HLS video's segments share them)."""
+
+    def __init__(self, fh, max_bytes: int, deadline_s: float, what: str) -> None:
+        self.fh, self.max_bytes, self.what = fh, max_bytes, what
+        self.deadline_s = deadline_s
+        self.deadline = time.monotonic() + deadline_s
+        self.digest = hashlib.sha256()
+        self.total = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.total > self.max_bytes:
+            raise BadMedia(f"{self.what}: too large (over {self.max_bytes:,} bytes)")
+        if time.monotonic() > self.deadline:
+            raise TransientError(f"{self.what}: download exceeded {self.deadline_s:.0f} s")
+        self.digest.update(chunk)
+        self.fh.write(chunk)
+
+
 def download_image(
     url: str,
     settings: Settings,
@@ -160,18 +182,32 @@ def download_image(
     image. MediaUnavailable on 403/404/410, TransientError on timeouts/5xx/429, BadMedia
     when the bytes are not an acceptable image, FetchError otherwise."""
     what = f"media {short(url, 100)}"
+
+    def keep(tmp: str, sha: str) -> StoredMedia:
+        try:
+            return _keep_if_image(store, tmp, sha, settings)
+        except BadMedia as exc:
+            raise BadMedia(f"{what}: {exc}") from None
+
+    return _download(url, settings, store, settings.max_image_bytes, keep, expected_sha256, client)
+
+
+def _download(url, settings, store, max_bytes, keep, expected_sha256, client, hls: bool = False):
+    what = f"media {short(url, 100)}"
     own = client is None
     client = client or http.client(settings)
     fd, tmp = store._tmp()
     try:
         with os.fdopen(fd, "wb") as fh, http.network_errors(what):
-            sha = _stream(client, url, fh, settings, what)
+            sink = _Sink(fh, max_bytes, settings.download_deadline, what)
+            if hls:
+                _stream_hls(client, url, sink, what)
+            else:
+                _stream(client, url, sink, what)
+        sha = sink.digest.hexdigest()
         if expected_sha256 and sha != expected_sha256:
             raise FetchError(f"{what}: content does not match its CID (sha256 {sha[:12]}…)")
-        try:
-            return _keep_if_image(store, tmp, sha, settings)
-        except BadMedia as exc:
-            raise BadMedia(f"{what}: {exc}") from None
+        return keep(tmp, sha)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -179,35 +215,151 @@ def download_image(
             client.close()
 
 
-def _stream(client: httpx.Client, url: str, fh, settings: Settings, what: str) -> str:
-    deadline = time.monotonic() + settings.download_deadline
+def _open_stream(client: httpx.Client, url: str, what: str):
+    """GET with redirects followed by hand (each hop passes the address guard); the caller
+    closes the response."""
     for _ in range(MAX_REDIRECTS + 1):
         if urlsplit(url).scheme not in {"http", "https"}:
             raise FetchError(f"{what}: refused non-HTTP URL")
-        with client.stream("GET", url, follow_redirects=False) as response:
-            if response.is_redirect:
-                url = urljoin(str(response.url), response.headers.get("location", ""))
-                continue
-            status = response.status_code
-            if status in (403, 404, 410):
-                raise MediaUnavailable(f"{what}: gone (HTTP {status})")
+        response = client.send(
+            client.build_request("GET", url), stream=True, follow_redirects=False
+        )
+        if response.is_redirect:
+            response.close()
+            url = urljoin(str(response.url), response.headers.get("location", ""))
+            continue
+        status = response.status_code
+        if status in (403, 404, 410):
+            response.close()
+            raise MediaUnavailable(f"{what}: gone (HTTP {status})")
+        try:
             http.check_status(response, what)
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > settings.max_image_bytes:
-                raise BadMedia(
-                    f"{what}: too large ({int(declared):,} bytes, limit {settings.max_image_bytes:,})"
-                )
-            digest = hashlib.sha256()
-            total = 0
-            for chunk in response.iter_bytes():  # as it arrives: the deadline sees slow drips
-                total += len(chunk)
-                if total > settings.max_image_bytes:
-                    raise BadMedia(f"{what}: too large (over {settings.max_image_bytes:,} bytes)")
-                if time.monotonic() > deadline:
-                    raise TransientError(
-                        f"{what}: download exceeded {settings.download_deadline:.0f} s"
-                    )
-                digest.update(chunk)
-                fh.write(chunk)
-            return digest.hexdigest()
+        except Exception:
+            response.close()
+            raise
+        return response
     raise FetchError(f"{what}: more than {MAX_REDIRECTS} redirects")
+
+
+def _stream(client: httpx.Client, url: str, sink: _Sink, what: str) -> None:
+    response = _open_stream(client, url, what)
+    try:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > sink.max_bytes - sink.total:
+            raise BadMedia(f"{what}: too large ({int(declared):,} bytes, limit {sink.max_bytes:,})")
+        for chunk in response.iter_bytes():  # as it arrives: the deadline sees slow drips
+            sink.write(chunk)
+    finally:
+        response.close()
+
+
+MAX_PLAYLIST_BYTES = 1024 * 1024
+HLS_MIN_SHORT_SIDE = 240
+
+
+def _playlist(client: httpx.Client, url: str, what: str) -> tuple[str, list[str]]:
+    response = _open_stream(client, url, what)
+    try:
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_PLAYLIST_BYTES:
+                raise BadMedia(f"{what}: playlist too large")
+        final = str(response.url)
+    finally:
+        response.close()
+    lines = [line.strip() for line in body.decode("utf-8", "replace").splitlines() if line.strip()]
+    if not lines or lines[0] != "#EXTM3U":
+        raise BadMedia(f"{what}: not an HLS playlist")
+    return final, lines
+
+
+def _stream_hls(client: httpx.Client, url: str, sink: _Sink, what: str) -> None:
+    """An HLS video as one file: the variant with the smallest picture that is still big
+    enough to hash, its init section (fMP4) and its segments in order."""
+    url, lines = _playlist(client, url, what)
+    if any(line.startswith("#EXT-X-STREAM-INF") for line in lines):
+        variants = []
+        for i, line in enumerate(lines[:-1]):
+            if line.startswith("#EXT-X-STREAM-INF"):
+                res = re.search(r"RESOLUTION=(\d+)x(\d+)", line)
+                rate = re.search(r"BANDWIDTH=(\d+)", line)
+                short_side = min(int(res.group(1)), int(res.group(2))) if res else 0
+                variants.append(
+                    (short_side, int(rate.group(1)) if rate else 0, urljoin(url, lines[i + 1]))
+                )
+        variants.sort()
+        enough = [v for v in variants if v[0] >= HLS_MIN_SHORT_SIDE] or variants[-1:]
+        if not enough:
+            raise BadMedia(f"{what}: HLS playlist lists no variant")
+        url, lines = _playlist(client, enough[0][2], what)
+    if any(line.startswith("#EXT-X-KEY") and "METHOD=NONE" not in line for line in lines):
+        raise BadMedia(f"{what}: encrypted HLS is not supported")
+    for line in lines:
+        if line.startswith("#EXT-X-MAP"):
+            init = re.search(r'URI="([^"]+)"', line)
+            if init:
+                _stream(client, urljoin(url, init.group(1)), sink, what)
+        elif not line.startswith("#"):
+            _stream(client, urljoin(url, line), sink, what)
+
+
+def is_playlist_url(url: str) -> bool:
+    return urlsplit(url).path.lower().endswith(".m3u8")
+
+
+def download_video(
+    url: str,
+    settings: Settings,
+    store: MediaStore,
+    *,
+    expected_sha256: str | None = None,
+    client: httpx.Client | None = None,
+) -> StoredMedia:
+    """Stream a video (an MP4 or an HLS playlist's segments) into the store under the
+    video byte cap and deadline; it must probe as a video within the caps."""
+    from postcheck.verifiers import video
+
+    what = f"video {short(url, 100)}"
+
+    def keep(tmp: str, sha: str) -> StoredMedia:
+        try:
+            info = video.probe(
+                tmp, max_duration=settings.max_video_seconds, max_pixels=settings.max_image_pixels
+            )
+        except BadMedia as exc:
+            raise BadMedia(f"{what}: {exc}") from None
+        stored = StoredMedia(
+            sha256=sha,
+            path=str(store.path_for(sha)),
+            size=Path(tmp).stat().st_size,
+            format=info.container.upper(),
+            mime=VIDEO_MIME.get(info.container, "video/mp4"),
+            width=info.width,
+            height=info.height,
+        )
+        store._commit(tmp, sha)
+        return stored
+
+    return _download(
+        url,
+        settings,
+        store,
+        settings.max_video_bytes,
+        keep,
+        expected_sha256,
+        client,
+        hls=is_playlist_url(url),
+    )
+
+
+VIDEO_MIME = {
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "matroska": "video/x-matroska",
+    "mpegts": "video/mp2t",
+    "avi": "video/x-msvideo",
+    "flv": "video/x-flv",
+    "mpeg": "video/mpeg",
+    "ogg": "video/ogg",
+}

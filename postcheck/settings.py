@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     x_tco_url: str = "https://t.co"
     x_pic_url: str = "https://pic.twitter.com"
 
+    # Videos: byte and duration caps, and how densely frames are sampled (every keyframe,
+    # every scene change, and at least one frame per interval).
+    max_video_bytes: int = 300 * 1024 * 1024
+    max_video_seconds: float = 15 * 60
+    video_min_interval: float = 2.0
+    video_max_frames: int = 400
+    known_video_max_frames: int = 120
+
     # Media, pages and short links are fetched from public addresses only. Networks listed
     # here are allowed too (the tests and the demo allow the fixture server's 127.0.0.1);
     # given in the environment as JSON: POSTCHECK_ALLOWED_NETWORKS='["127.0.0.1/32"]'.

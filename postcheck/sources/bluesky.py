@@ -179,10 +179,21 @@ class BlueskySource(Source):
             cid = _blob_cid(blob) if blob is not None else None
             ratio = _get(image, "aspect_ratio")
             fullsize = _get(image, "fullsize")
-            kind = "video" if _get(image, "playlist") else "photo"
-            if kind == "video":
+            video: dict[str, Any] = {}
+            if _get(image, "playlist"):  # app.bsky.embed.video#view: the poster is the thumbnail
                 fullsize = _get(image, "thumbnail")
-                cid = None  # the blob is the video itself; the poster is the thumbnail
+                video_cid = _get(image, "cid")
+                if not video_cid and record_images:
+                    video_cid = _blob_cid(_get(record_images[0], "video"))
+                video = {"video_url": _get(image, "playlist"), "video_fallback_urls": []}
+                if pds and video_cid:  # the original MP4 blob first, the HLS rendition after
+                    video = {
+                        "video_url": f"{pds}/xrpc/com.atproto.sync.getBlob?"
+                        + urlencode({"did": did, "cid": video_cid}),
+                        "video_fallback_urls": [_get(image, "playlist")],
+                        "video_expected_sha256": sha256_of_cid(video_cid),
+                    }
+                cid = None  # the poster has no blob of its own
             if not fullsize:
                 continue
             url, fallbacks, expected = fullsize, [], None
@@ -192,14 +203,15 @@ class BlueskySource(Source):
             media.append(
                 MediaRef(
                     position=i,
-                    kind=kind,
+                    kind="video" if video else "photo",
                     url=url,
                     fallback_urls=fallbacks,
                     alt_text=_get(image, "alt") or None,
                     width=_get(ratio, "width"),
                     height=_get(ratio, "height"),
-                    platform_key=cid,
+                    platform_key=cid or _get(image, "cid"),
                     expected_sha256=expected,
+                    **video,
                 )
             )
         quoted = self._quoted_uri(view.embed)
@@ -230,7 +242,7 @@ class BlueskySource(Source):
         if view_type.startswith("app.bsky.embed.images"):
             return list(_get(embed_view, "images") or []), list(_get(record_embed, "images") or [])
         if view_type.startswith("app.bsky.embed.video"):
-            return [embed_view], []
+            return [embed_view], [record_embed]
         return [], []
 
     @staticmethod

@@ -87,6 +87,35 @@ def _kind(media_type: str) -> str:
     return {"photo": "photo", "video": "video", "animated_gif": "gif"}.get(media_type, "photo")
 
 
+# Frames are hashed at 320 px or less: the smallest MP4 whose short side reaches this is
+# enough, and far cheaper to fetch and decode than the largest.
+VIDEO_MIN_SHORT_SIDE = 240
+_RESOLUTION = re.compile(r"/(\d{2,5})x(\d{2,5})/")
+
+
+def pick_video(variants: list[dict[str, Any]]) -> tuple[str | None, list[str]]:
+    """(best URL, fallbacks) among X's variants: the smallest MP4 with a short side of at
+    least VIDEO_MIN_SHORT_SIDE (the largest if none reaches it), then the larger MP4s, then
+    the HLS playlist."""
+    mp4s, playlists = [], []
+    for v in variants:
+        url = v.get("url") or v.get("src")
+        ctype = v.get("content_type") or v.get("type") or ""
+        if not url:
+            continue
+        if ctype == "video/mp4":
+            size = _RESOLUTION.search(url)
+            short = min(int(size.group(1)), int(size.group(2))) if size else 0
+            bitrate = v.get("bitrate") or v.get("bit_rate") or 0
+            mp4s.append((short, bitrate, url))
+        elif "mpegurl" in ctype.lower():
+            playlists.append(url)
+    mp4s.sort()
+    enough = [m for m in mp4s if m[0] >= VIDEO_MIN_SHORT_SIDE] or mp4s[-1:]
+    order = [m[2] for m in enough] + [m[2] for m in reversed(mp4s) if m not in enough] + playlists
+    return (order[0], order[1:]) if order else (None, [])
+
+
 def _media_ref(position: int, kind: str, url: str, **extra: Any) -> MediaRef:
     orig = original_photo_url(url)
     fallbacks = [u for u in (url,) if u != orig]
@@ -179,6 +208,8 @@ class XSource(Source):
             media = []
             for i, item in enumerate(data.get("mediaDetails") or []):
                 info = item.get("original_info") or {}
+                video = item.get("video_info") or {}
+                video_url, video_fallbacks = pick_video(video.get("variants") or [])
                 media.append(
                     _media_ref(
                         i,
@@ -188,6 +219,9 @@ class XSource(Source):
                         width=info.get("width"),
                         height=info.get("height"),
                         platform_key=item.get("media_key") or item.get("id_str"),
+                        video_url=video_url,
+                        video_fallback_urls=video_fallbacks,
+                        duration_ms=video.get("duration_millis"),
                     )
                 )
             quoted = data.get("quoted_tweet") or {}
@@ -303,6 +337,7 @@ class XSource(Source):
             url = m.url if m.type == "photo" else m.preview_image_url
             if not url:
                 continue
+            video_url, video_fallbacks = pick_video(m.variants or [])
             media.append(
                 _media_ref(
                     i,
@@ -312,6 +347,9 @@ class XSource(Source):
                     width=m.width,
                     height=m.height,
                     platform_key=key,
+                    video_url=video_url,
+                    video_fallback_urls=video_fallbacks,
+                    duration_ms=m.duration_ms,
                 )
             )
         if tweet.withheld and not media and not tweet.text:
