@@ -88,7 +88,7 @@ def query_item(path: str):
     t0 = time.perf_counter()
     query = perceptual.query_print(path)
     t1 = time.perf_counter()
-    matches = match(query, _INDEX, lambda e: _FEATURES[e.known_id], k=1)
+    matches = match(query, _INDEX, lambda e, v: _FEATURES[e.known_id], k=1)
     t2 = time.perf_counter()
     found = [(m.known.id, [e.value for e in m.edits]) for m in matches if m.is_match]
     return found, t1 - t0, t2 - t1

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
-from postcheck.domain import CheckReport, MediaRef, Verdict
+from postcheck.domain import CheckReport, ImageReport, MediaRef, StoredMedia, Verdict
 from postcheck.errors import BadMedia, PostcheckError
 from postcheck.flows.tasks import (
     analyse_image,
+    check_video,
     download_media,
+    download_video_task,
     image_failure,
     publish_report,
     record_check,
     with_retry_settings,
 )
-from postcheck.library import parse_first_seen
-from postcheck.media import store_image_bytes
+from postcheck.library import VIDEO_SUFFIXES, parse_first_seen
+from postcheck.media import store_image_bytes, store_video_file
 from postcheck.services import services
 
 
@@ -31,6 +34,41 @@ def is_url(source: str) -> bool:
 def run_name() -> str:
     source = str(flow_run.parameters.get("source", ""))
     return f"check {source if is_url(source) else Path(source).name}"[:120]
+
+
+AUDIO_SUFFIXES = {".m4a", ".mp3", ".aac", ".wav", ".ogg", ".opus"}  # refused as videos, clearly
+_IMAGE_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def is_video(source: str) -> bool:
+    """By its name, or for a local file by its first bytes (an MP4 named .jpg)."""
+    path = urlsplit(source).path if is_url(source) else source
+    if Path(path).suffix.lower() in VIDEO_SUFFIXES | AUDIO_SUFFIXES or path.lower().endswith(
+        ".m3u8"
+    ):
+        return True
+    if is_url(source):
+        return False
+    try:
+        with open(Path(source).expanduser(), "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    mp4 = head[4:8] == b"ftyp" and head[8:12] not in _IMAGE_BRANDS
+    return mp4 or head.startswith(b"\x1a\x45\xdf\xa3")  # MP4/MOV, Matroska/WebM
+
+
+def local_video(source: str) -> StoredMedia:
+    svc = services()
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise BadMedia(f"{source}: no such file")
+    try:
+        return store_video_file(svc.media, path, svc.settings)
+    except BadMedia as exc:
+        raise BadMedia(f"{path.name}: {exc}") from None
+    except OSError as exc:
+        raise BadMedia(f"{source}: cannot read ({exc.strerror or exc})") from None
 
 
 def read_local(source: str, max_bytes: int) -> bytes:
@@ -49,7 +87,7 @@ def read_local(source: str, max_bytes: int) -> bytes:
 
 @flow(name="check-image", flow_run_name=run_name)
 def check_image(source: str, claimed_date: str | None = None) -> State:
-    """Match one picture against the known library. With `claimed_date` (when the picture
+    """Match one picture or video (a file, or a URL) against the known library. With `claimed_date` (when the picture
     is said to have been taken or first published), an older known image makes it
     `recycled`."""
     started = datetime.now(UTC)
@@ -58,20 +96,29 @@ def check_image(source: str, claimed_date: str | None = None) -> State:
         claimed = parse_first_seen(claimed_date)
     except ValueError as exc:
         return Failed(message=f"bad claimed date: {exc}")
-    media = MediaRef(position=0, kind="photo", url=source)
     fingerprints, metadata = {}, {}
-    try:
-        if is_url(source):
-            [download] = with_retry_settings(download_media)
-            stored = download(media)
-        else:
-            stored = store_image_bytes(
-                svc.media, read_local(source, svc.settings.max_image_bytes), svc.settings
-            )
-        image, fp, meta = analyse_image(stored, media, claimed, None)
-        fingerprints[stored.sha256], metadata[stored.sha256] = fp, meta
-    except PostcheckError as exc:
-        image = image_failure(media, exc)
+    if is_video(source):
+        media = MediaRef(position=0, kind="video", url=source, video_url=source)
+        base = ImageReport(
+            position=0, kind="video", source_url=source, verdict=Verdict.NO_KNOWN_MATCH
+        )
+        [download_video] = with_retry_settings(download_video_task)
+        fetch = download_video if is_url(source) else lambda m: local_video(source)
+        image = check_video(base, media, claimed, None, fetch)
+    else:
+        media = MediaRef(position=0, kind="photo", url=source)
+        try:
+            if is_url(source):
+                [download] = with_retry_settings(download_media)
+                stored = download(media)
+            else:
+                stored = store_image_bytes(
+                    svc.media, read_local(source, svc.settings.max_image_bytes), svc.settings
+                )
+            image, fp, meta = analyse_image(stored, media, claimed, None)
+            fingerprints[stored.sha256], metadata[stored.sha256] = fp, meta
+        except PostcheckError as exc:
+            image = image_failure(media, exc)
     report = CheckReport(
         url=source,
         verdict=image.verdict,
@@ -81,7 +128,8 @@ def check_image(source: str, claimed_date: str | None = None) -> State:
         checked_at=datetime.now(UTC),
     )
     report.check_id = record_check(report, None, started, fingerprints, metadata)
-    key = f"image-{image.media.sha256[:16]}" if image.media else "image-unreadable"
+    checked = image.media or (image.video.media if image.video else None)
+    key = f"image-{checked.sha256[:16]}" if checked else "image-unreadable"
     publish_report(report, key)
     summary = f"{report.verdict.value}: {'; '.join(report.reasons)}"[:500]
     get_run_logger().info("%s", summary)

@@ -21,16 +21,25 @@ from postcheck.domain import (
     PostRef,
     StoredMedia,
     Verdict,
+    VideoEvidence,
 )
-from postcheck.errors import FetchError, MediaUnavailable, PostcheckError, TransientError
-from postcheck.media import download_image
+from postcheck.errors import (
+    BadMedia,
+    FetchError,
+    MediaUnavailable,
+    PostcheckError,
+    TransientError,
+)
+from postcheck.library import video_fingerprint
+from postcheck.media import download_image, download_video
 from postcheck.report import markdown_report, match_rows
 from postcheck.services import services
 from postcheck.sources import source_for
-from postcheck.verifiers import perceptual
+from postcheck.verifiers import imaging, perceptual, video
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
-from postcheck.verifiers.verdict import image_verdict
+from postcheck.verifiers.verdict import image_verdict, post_verdict
+from postcheck.verifiers.video_match import FrameResult, gather
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -106,6 +115,75 @@ def download_media(media: MediaRef) -> StoredMedia:
             except MediaUnavailable:
                 continue
         raise
+
+
+@task(name="download-video", task_run_name="download video {media.position}", **NETWORK_TASK)
+def download_video_task(media: MediaRef) -> StoredMedia:
+    svc = services()
+    urls = [media.video_url, *media.video_fallback_urls]
+    last: PostcheckError | None = None
+    for i, url in enumerate(urls):
+        try:
+            expected = media.video_expected_sha256 if i == 0 else None
+            return download_video(url, svc.settings, svc.media, expected_sha256=expected)
+        except TransientError as exc:
+            honour_retry_after(exc)
+            raise
+        except PostcheckError as exc:  # the original failed for good: try the next rendition
+            last = exc
+    raise last or BadMedia("no video URL")
+
+
+@task(name="analyse-video", task_run_name="match the frames of video {media.position}")
+def analyse_video(stored: StoredMedia, media: MediaRef) -> tuple[VideoEvidence, list[Match]]:
+    """Sample the video's frames (keyframes, scene changes, every few seconds) and match
+    each one against the library; gather the matches per known picture or video."""
+    svc = services()
+    settings = svc.settings
+    results: list[FrameResult] = []
+    with video.sample_frames(
+        stored.path,
+        max_duration=settings.max_video_seconds,
+        min_interval=settings.video_min_interval,
+        max_frames=settings.video_max_frames,
+        max_pixels=settings.max_image_pixels,
+    ) as frames:
+        for frame in frames:
+            found = [m for m in svc.library.search(frame.image, k=1) if m.is_match]
+            thumb = imaging.data_uri(frame.image, 120) if found else None
+            results.append(FrameResult(frame.t, found, thumb))
+        info, note = frames.info, frames.note
+    evidence, matches = gather(results, info, len(results), note)
+    evidence.media = stored
+    return evidence, matches
+
+
+def check_video(
+    image: ImageReport, media: MediaRef, created_at: datetime | None, post_uri: str | None, download
+) -> ImageReport:
+    """Add what the video itself shows to its poster's report: frames matched against the
+    library, the verdict taken over the poster's and the frames' matches together."""
+    try:
+        stored = download(media)
+        evidence, frame_matches = analyse_video(stored, media)
+    except PostcheckError as exc:
+        failed = Verdict.UNAVAILABLE if isinstance(exc, MediaUnavailable) else Verdict.ERROR
+        return image.model_copy(
+            update={
+                "verdict": post_verdict([image.verdict, failed]),
+                "reasons": [*image.reasons, f"video: {exc}"],
+            }
+        )
+    seen = {m.known.id for m in frame_matches}
+    matches = frame_matches + [m for m in image.matches if m.known.id not in seen or not m.is_match]
+    matches.sort(key=lambda m: (not m.is_match, m.score))
+    verdict, reasons = image_verdict(matches, image.findings, created_at, post_uri)
+    if image.media is None:  # the poster could not be had: say so beside the video's verdict
+        verdict = post_verdict([verdict, image.verdict])
+        reasons = [*reasons, *image.reasons]
+    return image.model_copy(
+        update={"video": evidence, "matches": matches, "verdict": verdict, "reasons": reasons}
+    )
 
 
 @task(name="hash-media")
@@ -195,23 +273,31 @@ def record_check(
 
 @task(name="learn-images")
 def learn_images(post: Post, images: list[ImageReport]) -> int:
-    """Every picture a post showed enters the library with the post as its provenance, so
-    a later post reusing it is caught as `recycled` pointing at this one."""
+    """Every picture and video a post showed enters the library with the post as its
+    provenance, so a later post reusing it is caught as `recycled` pointing at this one."""
     svc = services()
     learned = 0
     for image in images:
-        if image.media is None or image.fingerprint is None:
-            continue
-        _, created = svc.store.add_known(
-            image.media,
-            image.fingerprint,
-            image.metadata,
-            source_url=post.url,
-            first_seen=post.created_at,
-            origin="learned",
-            post_uri=post.uri,
-        )
-        learned += created
+        known = []
+        if image.media is not None and image.fingerprint is not None:
+            known.append((image.media, image.fingerprint, image.metadata))
+        if image.video is not None and image.video.media is not None:
+            try:  # a known video is indexed frame by frame, more densely than it was checked
+                fp = video_fingerprint(image.video.media.path, svc.settings)
+                known.append((image.video.media, fp, None))
+            except BadMedia:
+                pass
+        for stored, fp, meta in known:
+            _, created = svc.store.add_known(
+                stored,
+                fp,
+                meta,
+                source_url=post.url,
+                first_seen=post.created_at,
+                origin="learned",
+                post_uri=post.uri,
+            )
+            learned += created
     return learned
 
 

@@ -12,7 +12,9 @@ from postcheck.domain import CheckReport, Fingerprint, ImageReport, MetadataFact
 from postcheck.errors import BadURL, PostcheckError, PostUnavailable
 from postcheck.flows.tasks import (
     analyse_image,
+    check_video,
     download_media,
+    download_video_task,
     fetch_post,
     image_failure,
     learn_images,
@@ -44,7 +46,9 @@ def verify_post(url: str) -> State:
         ref = parse_post_url(url)
     except BadURL as exc:
         return Failed(message=f"bad URL: {exc}")
-    fetch, download = with_retry_settings(fetch_post, download_media)
+    fetch, download, download_video = with_retry_settings(
+        fetch_post, download_media, download_video_task
+    )
 
     post: Post | None = None
     images: list[ImageReport] = []
@@ -64,15 +68,16 @@ def verify_post(url: str) -> State:
         for media, future in zip(post.media, downloads, strict=True):
             try:
                 image, fp, meta = analyse_image(future.result(), media, post.created_at, post.uri)
+                fingerprints[image.media.sha256], metadata[image.media.sha256] = fp, meta
             except Exception as exc:  # one image failing never sinks the others
                 if not isinstance(exc, PostcheckError):  # a bug: keep its traceback in the run log
                     get_run_logger().error(
                         "image %d: internal error", media.position + 1, exc_info=exc
                     )
-                images.append(image_failure(media, exc))
-                continue
+                image = image_failure(media, exc)
+            if media.video_url:  # a video or GIF: its frames, not only its poster
+                image = check_video(image, media, post.created_at, post.uri, download_video)
             images.append(image)
-            fingerprints[image.media.sha256], metadata[image.media.sha256] = fp, meta
         verdict = post_verdict([i.verdict for i in images])
         reasons = _post_reasons(images)
 

@@ -196,11 +196,26 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
                 else "—",
                 f"{best.known.first_seen:%Y-%m-%d}" if best and best.known.first_seen else "—",
                 ", ".join(f"{k} {v}" for k, v in sorted(best.distances.items())) if best else "—",
-                ", ".join(best.details or [e.value for e in best.edits]) if best and best.edits else "—",
+                ", ".join(best.details or [e.value for e in best.edits])
+                if best and best.edits
+                else "—",
                 "; ".join(image.reasons),
             )
         out.print(table)
         for image in report.images:
+            if image.video is not None:
+                v = image.video
+                out.print(
+                    f"  image {image.position + 1} video: {v.duration:.1f} s, {v.width}×{v.height}, "
+                    f"{v.frames_examined} frames examined" + (f" ({v.note})" if v.note else ""),
+                    highlight=False,
+                )
+                for m in v.matches:
+                    kind = "known video" if m.known_is_video else "known picture"
+                    out.print(
+                        f"    {kind} #{m.known.id} {m.known.caption or ''}: {'; '.join(m.details)}",
+                        highlight=False,
+                    )
             shown = [f for f in image.findings if f.red_flag or f.code not in QUIET_FINDINGS]
             if shown:
                 notes = "; ".join(

@@ -144,11 +144,14 @@ class KnownImage(BaseModel):
 class Match(BaseModel):
     known: KnownImage
     distances: dict[str, int]
-    score: float = Field(description="Distance against the family's threshold: 0 same, 0.5 at the cut, 1 far.")
+    score: float = Field(
+        description="Distance against the family's threshold: 0 same, 0.5 at the cut, 1 far."
+    )
     edits: list[MatchEdit] = Field(default_factory=list)
     details: list[str] = Field(default_factory=list, description="The edits in words.")
     is_match: bool = Field(description="Proven the same picture (see stage).")
     stage: str | None = Field(None, description="Which code found it and what proved it.")
+    known_time: float | None = Field(None, description="Seconds into the known video, if one.")
 
 
 class MetadataFacts(BaseModel):
@@ -263,6 +266,37 @@ class Finding(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
+class FrameMatch(BaseModel):
+    t: float = Field(description="Seconds into the post's video.")
+    known_t: float | None = Field(None, description="Seconds into the known video, if one.")
+    distances: dict[str, int] = Field(default_factory=dict)
+    thumbnail: str | None = Field(None, description="The frame, small, as a data: URI.")
+
+
+class VideoMatch(BaseModel):
+    """A known picture or video found in the post's video, and where."""
+
+    known: KnownImage
+    known_is_video: bool = False
+    frames: list[FrameMatch] = Field(default_factory=list)
+    span: tuple[float, float] = Field(description="First and last matching frame, seconds.")
+    known_span: tuple[float, float] | None = None
+    offset: float | None = Field(None, description="Known time minus post time (videos).")
+    edits: list[MatchEdit] = Field(default_factory=list)
+    details: list[str] = Field(default_factory=list)
+
+
+class VideoEvidence(BaseModel):
+    media: StoredMedia | None = Field(None, description="The video file that was checked.")
+    duration: float
+    width: int
+    height: int
+    fps: float
+    frames_examined: int
+    note: str | None = Field(None, description="Truncated, or stopped at a cap.")
+    matches: list[VideoMatch] = Field(default_factory=list)
+
+
 class ImageReport(BaseModel):
     position: int
     kind: MediaKind = "photo"
@@ -273,6 +307,7 @@ class ImageReport(BaseModel):
     matches: list[Match] = Field(default_factory=list)
     metadata: MetadataFacts | None = None
     findings: list[Finding] = Field(default_factory=list)
+    video: VideoEvidence | None = None
     verdict: Verdict
     reasons: list[str] = Field(default_factory=list)
 

@@ -13,11 +13,14 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from PIL import Image
+
 from postcheck.domain import Match
 from postcheck.media import MediaStore
 from postcheck.store import Store
-from postcheck.verifiers import orb, perceptual
-from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match
+from postcheck.verifiers import orb, perceptual, video
+from postcheck.verifiers.imaging import WORK_SIDE
+from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match, split_variant
 
 FEATURE_CACHE = 256
 
@@ -48,24 +51,37 @@ class IndexCache:
             self._version = version
             return self._index
 
-    def features(self, entry: IndexEntry) -> orb.Features | None:
+    def features(self, entry: IndexEntry, variant: str = "") -> orb.Features | None:
+        """ORB features of a known picture, or of the frame of a known video a variant
+        names ('t12.50/...'), from its file in the media store."""
+        t, _ = split_variant(variant)
+        key = entry.sha256 if t is None else f"{entry.sha256}@{t:.2f}"
         with self._features_lock:
-            if entry.sha256 in self._features:
-                self._features.move_to_end(entry.sha256)
-                return self._features[entry.sha256]
+            if key in self._features:
+                self._features.move_to_end(key)
+                return self._features[key]
         path = self.media.path_for(entry.sha256)
-        feats = perceptual.library_view(path).features if path.exists() else None
+        feats = None
+        if path.exists():
+            source = path if t is None else video.frame_at(path, t, max_side=WORK_SIDE)
+            feats = perceptual.library_view(source).features if source is not None else None
         with self._features_lock:
-            self._features[entry.sha256] = feats
+            self._features[key] = feats
             while len(self._features) > FEATURE_CACHE:
                 self._features.popitem(last=False)
         return feats
 
-    def search(self, source: Path | str, sha256: str | None = None, k: int = 3) -> list[Match]:
+    def search(
+        self, source: Path | str | Image.Image, sha256: str | None = None, k: int = 3
+    ) -> list[Match]:
         """Known pictures proven to be this one, then the nearest others, with their
         current provenance from the store."""
         query = perceptual.query_print(source)
         matches = match(query, self.index(), self.features, sha256=sha256, k=k)
         known = self.store.known_by_ids([m.known.id for m in matches])
         # A known picture removed since the index was read simply drops out.
-        return [m.model_copy(update={"known": known[m.known.id]}) for m in matches if m.known.id in known]
+        return [
+            m.model_copy(update={"known": known[m.known.id]})
+            for m in matches
+            if m.known.id in known
+        ]

@@ -17,13 +17,28 @@ from typing import Any
 
 from postcheck.domain import Fingerprint, KnownImage, MetadataFacts, StoredMedia
 from postcheck.errors import BadMedia
-from postcheck.media import MediaStore, store_image_bytes
+from postcheck.media import MediaStore, store_image_bytes, store_video_file
 from postcheck.services import Services
 from postcheck.settings import Settings
-from postcheck.verifiers import perceptual
+from postcheck.verifiers import perceptual, video
+from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.metadata import read_metadata
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".png",
+    ".webp",
+    ".gif",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+    ".avif",
+}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".ts", ".flv"}
 MANIFEST_FIELDS = ("path", "source_url", "first_seen", "caption", "credit", "tags")
 
 
@@ -139,12 +154,15 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Image files under a folder (by suffix), sorted, hidden files skipped."""
+    """Image and video files under a folder (by suffix), sorted, hidden files skipped."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
+            if (
+                not name.startswith(".")
+                and Path(name).suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+            ):
                 found.append((Path(root) / name).resolve())
     return found
 
@@ -167,14 +185,18 @@ def _sha_job(path: Path) -> tuple[Path, str | None, str | None]:
         return path, None, f"cannot read ({exc.strerror or exc})"
 
 
-def prepare_file(path: Path, media_root: str, max_bytes: int, max_pixels: int) -> Prepared:
-    """Validate, store (content-addressed), fingerprint and read the metadata of one file."""
+def prepare_file(path: Path, media_root: str, settings: Settings) -> Prepared:
+    """Validate, store (content-addressed), fingerprint and read the metadata of one file:
+    a picture, or a video (indexed as its frames)."""
     try:
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            return prepare_video(path, MediaStore(Path(media_root)), settings)
         size = path.stat().st_size
-        if size > max_bytes:
-            return Prepared(path, error=f"too large ({size:,} bytes, limit {max_bytes:,})")
+        if size > settings.max_image_bytes:
+            return Prepared(
+                path, error=f"too large ({size:,} bytes, limit {settings.max_image_bytes:,})"
+            )
         data = path.read_bytes()
-        settings = Settings(max_image_bytes=max_bytes, max_image_pixels=max_pixels)
         stored = store_image_bytes(MediaStore(Path(media_root)), data, settings)
         return Prepared(
             path,
@@ -189,6 +211,49 @@ def prepare_file(path: Path, media_root: str, max_bytes: int, max_pixels: int) -
         return Prepared(path, error=f"cannot read ({exc.strerror or exc})")
     except Exception as exc:  # a decoder bug on one file must not stop an archive import
         return Prepared(path, error=f"could not hash ({type(exc).__name__}: {str(exc)[:80]})")
+
+
+def prepare_video(path: Path, store: MediaStore, settings: Settings) -> Prepared:
+    """A known video: its file in the store, and the codes of its frames (sampled densely,
+    every keyframe and scene change and at least every 0.5 s), each code's variant naming
+    the frame's time ('t12.50', 't12.50/win:tl90')."""
+    stored = store_video_file(store, path, settings)
+    return Prepared(
+        path,
+        sha256=stored.sha256,
+        stored=stored,
+        fingerprint=video_fingerprint(stored.path, settings),
+    )
+
+
+def video_fingerprint(path: str | Path, settings: Settings) -> Fingerprint:
+    hashes: dict[str, str] = {}
+    qualities, colours = [], []
+    with video.sample_frames(
+        path,
+        max_duration=settings.max_video_seconds,
+        max_side=WORK_SIDE,
+        min_interval=0.5,
+        max_frames=settings.known_video_max_frames,
+        max_pixels=settings.max_image_pixels,
+    ) as frames:
+        for frame in frames:
+            fp = perceptual.fingerprint(frame.image)
+            qualities.append(fp.quality)
+            colours.append(fp.colourfulness)
+            for key, code in fp.hashes.items():
+                family, _, variant = key.partition("@")
+                hashes[f"{family}@t{frame.t:.2f}" + (f"/{variant}" if variant else "")] = code
+        info = frames.info
+    if not hashes:
+        raise BadMedia("no frame with enough detail to index")
+    return Fingerprint(
+        hashes=hashes,
+        quality=max(qualities, default=0.0),
+        colourfulness=sum(colours) / len(colours) if colours else 0.0,
+        width=info.width if info else None,
+        height=info.height if info else None,
+    )
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -224,13 +289,12 @@ def add_known_file(
     credit: str | None = None,
     tags: list[str] | None = None,
 ) -> tuple[KnownImage, bool]:
-    """Validate, store, fingerprint and record one known image. BadMedia if it is not one."""
+    """Validate, store, fingerprint and record one known picture or video. BadMedia if it
+    is neither."""
     path = Path(path)
     if not path.is_file():
         raise BadMedia(f"{path}: no such file")
-    prepared = prepare_file(
-        path, str(svc.media.root), svc.settings.max_image_bytes, svc.settings.max_image_pixels
-    )
+    prepared = prepare_file(path, str(svc.media.root), svc.settings)
     if prepared.error:
         raise BadMedia(f"{path.name}: {prepared.error}")
     prov = Provenance(source_url, first_seen, caption, credit, list(tags or []))
@@ -298,12 +362,7 @@ def import_folder(
                 todo.append(path)
         root = str(svc.media.root)
         jobs = pool.map(
-            prepare_file,
-            todo,
-            [root] * len(todo),
-            [svc.settings.max_image_bytes] * len(todo),
-            [svc.settings.max_image_pixels] * len(todo),
-            chunksize=4,
+            prepare_file, todo, [root] * len(todo), [svc.settings] * len(todo), chunksize=4
         )
         for prepared in jobs:
             if prepared.error:

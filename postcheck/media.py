@@ -304,6 +304,44 @@ def _stream_hls(client: httpx.Client, url: str, sink: _Sink, what: str) -> None:
             _stream(client, urljoin(url, line), sink, what)
 
 
+def video_stored(store: MediaStore, tmp: str, sha256: str, settings: Settings) -> StoredMedia:
+    """Probe the staged file; only a video within the caps enters the store."""
+    from postcheck.verifiers import video
+
+    info = video.probe(
+        tmp, max_duration=settings.max_video_seconds, max_pixels=settings.max_image_pixels
+    )
+    stored = StoredMedia(
+        sha256=sha256,
+        path=str(store.path_for(sha256)),
+        size=Path(tmp).stat().st_size,
+        format=info.container.upper(),
+        mime=VIDEO_MIME.get(info.container, "video/mp4"),
+        width=info.width,
+        height=info.height,
+    )
+    store._commit(tmp, sha256)
+    return stored
+
+
+def store_video_file(store: MediaStore, path: Path, settings: Settings) -> StoredMedia:
+    """Copy a local video into the store (streamed, under the byte cap)."""
+    size = path.stat().st_size
+    if size > settings.max_video_bytes:
+        raise BadMedia(f"too large ({size:,} bytes, limit {settings.max_video_bytes:,})")
+    fd, tmp = store._tmp()
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, path.open("rb") as src:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+        return video_stored(store, tmp, digest.hexdigest(), settings)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def is_playlist_url(url: str) -> bool:
     return urlsplit(url).path.lower().endswith(".m3u8")
 
@@ -318,28 +356,13 @@ def download_video(
 ) -> StoredMedia:
     """Stream a video (an MP4 or an HLS playlist's segments) into the store under the
     video byte cap and deadline; it must probe as a video within the caps."""
-    from postcheck.verifiers import video
-
     what = f"video {short(url, 100)}"
 
     def keep(tmp: str, sha: str) -> StoredMedia:
         try:
-            info = video.probe(
-                tmp, max_duration=settings.max_video_seconds, max_pixels=settings.max_image_pixels
-            )
+            return video_stored(store, tmp, sha, settings)
         except BadMedia as exc:
             raise BadMedia(f"{what}: {exc}") from None
-        stored = StoredMedia(
-            sha256=sha,
-            path=str(store.path_for(sha)),
-            size=Path(tmp).stat().st_size,
-            format=info.container.upper(),
-            mime=VIDEO_MIME.get(info.container, "video/mp4"),
-            width=info.width,
-            height=info.height,
-        )
-        store._commit(tmp, sha)
-        return stored
 
     return _download(
         url,

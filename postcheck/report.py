@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from postcheck.domain import CheckReport, ImageReport, PostRef, Verdict
+from postcheck.domain import CheckReport, ImageReport, PostRef, Verdict, VideoEvidence
+from postcheck.errors import BadMedia
+from postcheck.media import MediaStore
+from postcheck.verifiers import video
+from postcheck.verifiers.imaging import data_uri
+from postcheck.verifiers.video_match import clock
 
 if TYPE_CHECKING:
     from postcheck.articles import ArticleReport
-from postcheck.media import MediaStore
-from postcheck.verifiers.imaging import to_rgb
 
 THUMB_SIDE = 160  # px; keeps a report with a few images far below Prefect Cloud's 5 MiB
 
@@ -39,17 +40,19 @@ def artifact_key(ref: PostRef | str) -> str:
     return f"post-{slug}"[:200]
 
 
-def thumbnail_data_uri(path: Path | str, side: int = THUMB_SIDE) -> str | None:
+def thumbnail_data_uri(
+    path: Path | str, side: int = THUMB_SIDE, at: float | None = None
+) -> str | None:
+    """A picture file (or the frame at `at` seconds of a video file) as a small data: URI."""
     try:
+        if at is not None:
+            frame = video.frame_at(path, at, max_side=side * 2)
+            return data_uri(frame, side) if frame is not None else None
         with Image.open(path) as img:
             img.draft("RGB", (side * 2, side * 2))
-            img = to_rgb(img)
-            img.thumbnail((side, side))
-            buf = io.BytesIO()
-            img.save(buf, "JPEG", quality=70)
-    except (OSError, ValueError):
+            return data_uri(img, side)
+    except (OSError, ValueError, BadMedia):
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _img(uri: str | None, alt: str) -> str:
@@ -133,8 +136,45 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
                 f"| #{m.known.id} {_md_escape(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {'yes' if m.is_match else 'no'} |"
             )
         out.append("")
+    if image.video is not None:
+        out += _video_section(image.video, media)
     if image.findings:
         out += ["**Metadata:** " + "; ".join(_md_escape(f.message) for f in image.findings), ""]
+    return out
+
+
+def _video_section(video: VideoEvidence, media: MediaStore) -> list[str]:
+    """The video: what was examined, and for each match a strip of the post's matching
+    keyframes (with their times) beside the known picture or the known video's frame."""
+    out = [
+        f"**Video:** {video.duration:.1f} s, {video.width}×{video.height}, {video.fps:g} fps; "
+        f"{video.frames_examined} frames examined (keyframes, scene changes, every few seconds)"
+        + (f"; {_md_escape(video.note)}" if video.note else ""),
+        "",
+    ]
+    for match in video.matches:
+        known = match.known
+        what = "known video" if match.known_is_video else "known picture"
+        out.append(
+            f"- {what} #{known.id} {_md_escape(known.caption or '')}: "
+            + "; ".join(_md_escape(d) for d in match.details)
+        )
+        strip = [
+            f"{_img(f.thumbnail, f'frame at {f.t:.1f} s')}<br/>{clock(f.t)}"
+            for f in match.frames
+            if f.thumbnail
+        ]
+        path = media.path_for(known.sha256)
+        at = match.frames[0].known_t if match.known_is_video and match.frames else None
+        known_thumb = thumbnail_data_uri(path, at=at) if path.exists() else None
+        label = f"known, at {clock(at)}" if at is not None else "known"
+        out += [
+            "",
+            "| " + " | ".join(["post's video"] * len(strip) + [label]) + " |",
+            "|" + "---|" * (len(strip) + 1),
+            "| " + " | ".join([*strip, _img(known_thumb, "known")]) + " |",
+            "",
+        ]
     return out
 
 

@@ -38,7 +38,7 @@ def library():
 
 def search(library, img, **kw):
     index, feats = library
-    return find_matches(perceptual.query_print(img), index, lambda e: feats[e.sha256], **kw)
+    return find_matches(perceptual.query_print(img), index, lambda e, v: feats[e.sha256], **kw)
 
 
 def best(library, img):
@@ -133,7 +133,7 @@ def test_flat_picture_refuses_to_match(library):
 
 
 def test_empty_index():
-    assert find_matches(perceptual.query_print(KNOWN["coffee-2025"]), LibraryIndex(), lambda e: None) == []
+    assert find_matches(perceptual.query_print(KNOWN["coffee-2025"]), LibraryIndex(), lambda e, v: None) == []
 
 
 def _jpeg(img, quality):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
@@ -86,3 +87,12 @@ def detail(img: Image.Image) -> float:
     degenerate hashes that 'match' each other, so families refuse below a floor."""
     small = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.BILINEAR), dtype=float)
     return float(min(1.0, small.std() / 64.0))
+
+
+def data_uri(img: Image.Image, side: int = 160, quality: int = 70) -> str:
+    """A small JPEG of the picture as a data: URI (reports embed these as thumbnails)."""
+    small = to_rgb(img)
+    small.thumbnail((side, side))
+    buf = io.BytesIO()
+    small.save(buf, "JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

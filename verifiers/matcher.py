@@ -46,7 +46,7 @@ class CodeTable:
     """One family's codes: exact Hamming search in faiss's binary index; an IVF index (much
     faster, approximate) once the table is large enough to need it."""
 
-    def __init__(self, bits: int, ivf_min_codes: int = 0, nprobe: int = 16) -> None:
+    def __init__(self, bits: int, ivf_min_codes: int = 0, nprobe: int = 64) -> None:
         self.bits = bits
         self.flat = faiss.IndexBinaryFlat(bits)
         self.owner = np.zeros(0, np.int64)
@@ -106,6 +106,18 @@ class CodeTable:
             (int(d), int(r)) for d, r in zip(dist.ravel(), rows.ravel(), strict=True) if r >= 0
         )
         return [(r, d) for d, r in pairs]
+
+
+def split_variant(variant: str) -> tuple[float | None, str]:
+    """'t12.50/win:tl90' -> (12.5, 'win:tl90'); 'win:tl90' -> (None, 'win:tl90'). Frames of
+    a known video carry their time: 't<seconds>' alone is the whole frame."""
+    if variant.startswith("t") and variant[1:2].isdigit():
+        time_part, _, region = variant.partition("/")
+        try:
+            return float(time_part[1:]), region
+        except ValueError:
+            return None, variant
+    return None, variant
 
 
 @dataclass
@@ -204,7 +216,8 @@ class LibraryIndex:
         return out
 
 
-FeatureSource = Callable[[IndexEntry], "orb.Features | None"]
+# The ORB features of a library picture (of a known video's frame, for a 't…' variant).
+FeatureSource = Callable[[IndexEntry, str], "orb.Features | None"]
 
 
 def match(
@@ -246,7 +259,7 @@ def match(
             if set(edits) - {MatchEdit.MIRRORED}:
                 # A region says where the photo may be; keypoints say where it is. When
                 # they can, they have the last word on the label (not on the match).
-                lib = library_features(entry)
+                lib = library_features(entry, fast.variant)
                 result, key = _verify(query, fast, lib)
                 if lib is not None and result.inliers >= orb.MIN_INLIERS:
                     distances["orb_inliers"] = result.inliers
@@ -263,7 +276,7 @@ def match(
             rejected.append(lead)
             continue
         verified += 1
-        lib = library_features(entry)
+        lib = library_features(entry, lead.variant)
         result, key = _verify(query, lead, lib)
         distances["orb_inliers"] = result.inliers
         if result.inliers >= orb.MIN_INLIERS and lib is not None:
@@ -306,15 +319,24 @@ def _match(
         details=details,
         is_match=True,
         stage=stage,
+        known_time=split_variant(cand.variant)[0],
     )
 
 
-def _whole_distance(index: LibraryIndex, query: QueryPrint, entry: IndexEntry, cand: Candidate) -> int | None:
+def _whole_distance(
+    index: LibraryIndex, query: QueryPrint, entry: IndexEntry, cand: Candidate
+) -> int | None:
     """Distance between the whole query (same orientation) and the whole library picture."""
     family = index.families[cand.family]
-    library_code = entry.codes.get(cand.family)
+    t, _ = split_variant(cand.variant)
+    library_code = entry.codes.get(cand.family if t is None else f"{cand.family}@t{t:.2f}")
     query_code = next(
-        (c.code for c in query.codes.get(cand.family, []) if c.box == "full" and c.flip == cand.flip), None
+        (
+            c.code
+            for c in query.codes.get(cand.family, [])
+            if c.box == "full" and c.flip == cand.flip
+        ),
+        None,
     )
     if library_code is None or query_code is None:
         return None
@@ -327,7 +349,9 @@ def _mirror_only(cand: Candidate) -> tuple[list[MatchEdit], list[str]]:
 
 def _where(cand: Candidate) -> str:
     query = cand.box + (" mirrored" if cand.flip else "")
-    return f"query {query} ~ library {cand.variant or 'whole'}"
+    t, region = split_variant(cand.variant)
+    where = f"frame at {t:.1f} s, {region or 'whole'}" if t is not None else region or "whole"
+    return f"query {query} ~ library {where}"
 
 
 def _verify(
@@ -383,9 +407,10 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
     if cand.flip:
         edits.append(MatchEdit.MIRRORED)
         details.append("mirrored")
-    if cand.variant.startswith("win:"):
+    region = split_variant(cand.variant)[1]
+    if region.startswith("win:"):
         edits.append(MatchEdit.CROPPED)
-        details.append(f"cropped (matches the original's {cand.variant[4:]} window)")
+        details.append(f"cropped (matches the original's {region[4:]} window)")
     box = query.view.boxes.get(cand.box)
     if box is not None and cand.box != "full":
         height, width = query.view.gray.shape

@@ -42,19 +42,30 @@ def _detector() -> cv2.ORB:
     orb = getattr(_local, "orb", None)
     if orb is None:
         orb = _local.orb = cv2.ORB_create(
-            nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=10
+            nfeatures=N_FEATURES,
+            scaleFactor=1.2,
+            nlevels=8,
+            edgeThreshold=15,
+            patchSize=31,
+            fastThreshold=10,
         )
     return orb
 
 
-def features(gray: np.ndarray, side: int = ORB_SIDE, offset: tuple[float, float] = (0.0, 0.0)) -> Features:
+def features(
+    gray: np.ndarray, side: int = ORB_SIDE, offset: tuple[float, float] = (0.0, 0.0)
+) -> Features:
     """ORB on `gray` rescaled to max side `side` (small thumbnails are enlarged: ORB needs
     pixels); keypoints come back in `gray`'s coordinates (+ offset)."""
     height, width = gray.shape
     scale = side / max(height, width)
     if abs(scale - 1) > 0.02:
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        gray = cv2.resize(gray, (max(8, round(width * scale)), max(8, round(height * scale))), interpolation=interp)
+        gray = cv2.resize(
+            gray,
+            (max(8, round(width * scale)), max(8, round(height * scale))),
+            interpolation=interp,
+        )
     keypoints, des = _detector().detectAndCompute(gray, None)
     if des is None:
         return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), (height, width))
@@ -63,7 +74,9 @@ def features(gray: np.ndarray, side: int = ORB_SIDE, offset: tuple[float, float]
 
 
 class Vocabulary:
-    def __init__(self, centers: np.ndarray, idf: np.ndarray, centre: np.ndarray, projection: np.ndarray) -> None:
+    def __init__(
+        self, centers: np.ndarray, idf: np.ndarray, centre: np.ndarray, projection: np.ndarray
+    ) -> None:
         self.centers = centers
         self.size = len(centers)
         self.index = faiss.IndexBinaryFlat(256)
@@ -120,7 +133,12 @@ def verify(query: Features, library: Features) -> Verification:
     src = np.float32([query.xy[m.queryIdx] for m in good])
     dst = np.float32([library.xy[m.trainIdx] for m in good])
     transform, inliers = cv2.estimateAffinePartial2D(
-        src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=2000, confidence=0.995
+        src,
+        dst,
+        method=cv2.RANSAC,
+        ransacReprojThreshold=REPROJECTION_PX,
+        maxIters=2000,
+        confidence=0.995,
     )
     if transform is None:
         return Verification(0, None)

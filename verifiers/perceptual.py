@@ -31,7 +31,11 @@ class LibraryView:
 
 
 def library_view(source: Path | str | bytes | Image.Image) -> LibraryView:
-    image = source if isinstance(source, Image.Image) else imaging.open_for_hashing(source, imaging.WORK_SIDE)
+    image = (
+        source
+        if isinstance(source, Image.Image)
+        else imaging.open_for_hashing(source, imaging.WORK_SIDE)
+    )
     image = imaging.fit(image.convert("RGB"), imaging.WORK_SIDE)
     rgb = np.asarray(image)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -49,7 +53,9 @@ class QueryView:
 
 
 def query_view(source: Path | str | bytes | Image.Image) -> QueryView:
-    image = source if isinstance(source, Image.Image) else imaging.open_for_hashing(source, QUERY_SIDE)
+    image = (
+        source if isinstance(source, Image.Image) else imaging.open_for_hashing(source, QUERY_SIDE)
+    )
     image = imaging.fit(image.convert("RGB"), QUERY_SIDE)
     rgb = np.asarray(image)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -60,7 +66,9 @@ def query_view(source: Path | str | bytes | Image.Image) -> QueryView:
     feats[("full", True)] = orb.features(np.ascontiguousarray(gray[:, ::-1]))
     height, width = rgb.shape[:2]
     s = min(1.0, 128 / max(height, width))
-    small = cv2.resize(rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA
+    )
     return QueryView(image, rgb, gray, boxes, feats, small)
 
 

@@ -101,13 +101,20 @@ def _longest_run(mask: np.ndarray, gap: int) -> tuple[int, int] | None:
     return max(runs, key=lambda r: r[1] - r[0])
 
 
-def content_box(rgb: np.ndarray, tol: int = 24, thr: float = 0.5, min_run: float = 0.15) -> Box | None:
+def content_box(
+    rgb: np.ndarray, tol: int = 24, thr: float = 0.5, min_run: float = 0.15
+) -> Box | None:
     """The largest photo-like block: the background is the commonest colour of the outer
     frame; photo rows are those mostly not background; take the longest run of them, then
     the same over columns inside it (a screenshot's picture between its UI)."""
     height, width = rgb.shape[:2]
     frame = np.concatenate(
-        [rgb[:3].reshape(-1, 3), rgb[-3:].reshape(-1, 3), rgb[:, :3].reshape(-1, 3), rgb[:, -3:].reshape(-1, 3)]
+        [
+            rgb[:3].reshape(-1, 3),
+            rgb[-3:].reshape(-1, 3),
+            rgb[:, :3].reshape(-1, 3),
+            rgb[:, -3:].reshape(-1, 3),
+        ]
     )
     q = (frame // 16).astype(np.int32)
     keys = q[:, 0] * 256 + q[:, 1] * 16 + q[:, 2]
@@ -147,14 +154,21 @@ def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
     height, width = rgb.shape[:2]
     s = min(1.0, side / max(height, width))
     small = (
-        cv2.resize(rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA)
+        cv2.resize(
+            rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA
+        )
         if s < 1
         else rgb
     )
     sh, sw = small.shape[:2]
 
     def up(b: Box) -> Box:
-        return (round(b[0] * width / sw), round(b[1] * height / sh), round(b[2] * width / sw), round(b[3] * height / sh))
+        return (
+            round(b[0] * width / sw),
+            round(b[1] * height / sh),
+            round(b[2] * width / sw),
+            round(b[3] * height / sh),
+        )
 
     found: dict[str, Box] = {
         "full": (0, 0, width, height),
@@ -170,13 +184,18 @@ def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
     for name, box in found.items():
         if area_fraction(box, rgb.shape) < 0.08:
             continue
-        if any(max(abs(box[i] - k[i]) for i in range(4)) <= 0.01 * max(height, width) for k in kept.values()):
+        if any(
+            max(abs(box[i] - k[i]) for i in range(4)) <= 0.01 * max(height, width)
+            for k in kept.values()
+        ):
             continue
         kept[name] = box
     return kept
 
 
-def outside_uniformity(small: np.ndarray, box_frac: tuple[float, float, float, float]) -> float | None:
+def outside_uniformity(
+    small: np.ndarray, box_frac: tuple[float, float, float, float]
+) -> float | None:
     """Share of the pixels outside the photo that have the commonest colour (1.0 = plain
     padding, lower = text or UI around it)."""
     height, width = small.shape[:2]

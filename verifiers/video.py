@@ -394,6 +394,16 @@ class FrameSampler:
     def __next__(self) -> SampledFrame:
         return next(self._iter)
 
+    def close(self) -> None:
+        """Stop early and close the file (also done when the sampler is dropped)."""
+        self._iter.close()
+
+    def __enter__(self) -> FrameSampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def truncated(self) -> bool:
         return self.stopped == "truncated"
@@ -624,3 +634,38 @@ def align_matches(
         query_span=(queries[0], queries[-1]),
         known_span=(round(knowns[0], 3), round(knowns[-1], 3)),
     )
+
+
+def frame_at(path: Path | str, t: float, max_side: int = 512) -> Image.Image | None:
+    """The frame shown at `t` seconds (the first one at or after it), upright RGB at most
+    `max_side` pixels; None if the video has no frame there. Seeks to the keyframe before
+    `t` and decodes from there, never from the start."""
+    container, _ = _open(Path(path))
+    try:
+        stream = _video_stream(container)
+        stream.thread_type = "AUTO"
+        time_base = float(stream.time_base) if stream.time_base else 0.0
+        if time_base > 0:
+            container.seek(
+                max(0, int(t / time_base)), stream=stream, backward=True, any_frame=False
+            )
+        fps = float(stream.average_rate) if stream.average_rate else 25.0
+        last = None
+        for frame in container.decode(stream):
+            if frame.time is None:
+                continue
+            last = frame
+            if frame.time >= t - 0.5 / fps:
+                break
+        if last is None:
+            return None
+        image = last.to_image()
+        rotation = _rotation(last)
+        if rotation:
+            image = image.rotate(rotation, expand=True)
+        image.thumbnail((max_side, max_side))
+        return image.convert("RGB")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise BadMedia(f"corrupt or truncated video ({_reason(exc)})") from None
+    finally:
+        container.close()

@@ -403,6 +403,11 @@ class Store:
                     )
                     if post_row is not None:
                         self._link_media(session, post_row.id, media_id, image, now)
+                if image.video is not None and image.video.media is not None:
+                    video_id = self._media_id(session, image.video.media, None, None)
+                    if post_row is not None:
+                        self._link_media(session, post_row.id, video_id, image, now, kind="video")
+                    media_id = media_id or video_id
                 best = next((m for m in image.matches if m.is_match), None)
                 session.add(
                     CheckImageRow(
@@ -461,7 +466,13 @@ class Store:
         return row
 
     def _link_media(
-        self, session: Session, post_id: int, media_id: int, image: Any, now: datetime
+        self,
+        session: Session,
+        post_id: int,
+        media_id: int,
+        image: Any,
+        now: datetime,
+        kind: str | None = None,
     ) -> None:
         self._insert_ignore(
             session,
@@ -470,7 +481,7 @@ class Store:
                 "post_id": post_id,
                 "media_id": media_id,
                 "position": image.position,
-                "kind": image.kind,
+                "kind": kind or image.kind,
                 "source_url": image.source_url,
                 "alt_text": image.alt_text,
                 "first_seen_at": now,
