@@ -23,7 +23,7 @@ from postcheck.prefect_local import LocalPrefectServer
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,

@@ -3,6 +3,7 @@ is now; what changed is recorded as transitions. Scheduled nightly (nightly-rech
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from prefect import flow, get_client, get_run_logger, tags, task
@@ -119,13 +120,20 @@ def recheck(platform: str | None = None, limit: int | None = None) -> State:
     progress = create_progress_artifact(
         progress=0.0, description=f"rechecking {len(posts)} watched posts"
     )
-    futures = [recheck_post.submit(p) for p in posts]
+    futures = {recheck_post.submit(p): p for p in posts}
     outcomes: list[Outcome] = []
     step = max(1, len(posts) // 50)
-    for done, future in enumerate(as_completed(futures), start=1):
-        outcomes.append(future.result())
+    for done, future in enumerate(as_completed(list(futures)), start=1):
+        post = futures[future]
+        try:
+            outcomes.append(future.result())
+        except Exception as exc:  # one post failing (even the API failing) never sinks the rest
+            logger.error("recheck of %s failed", post.url, exc_info=exc)
+            message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
+            outcomes.append(Outcome(post.url, post.platform, "error", True, message=message))
         if done % step == 0 or done == len(posts):
-            update_progress_artifact(progress, progress=100.0 * done / len(posts))
+            with suppress(Exception):  # the progress bar is a courtesy, not the job
+                update_progress_artifact(progress, progress=100.0 * done / len(posts))
     if not posts:
         update_progress_artifact(progress, progress=100.0)
     create_markdown_artifact(

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     # may be asked (Prefect global concurrency limits with slot decay).
     recheck_cron: str = "0 3 * * *"
     recheck_timezone: str = "UTC"
-    recheck_concurrency: int = 4
+    # Measured on 2 cores with a SQLite-backed Prefect server (benchmarks/recheck_200.py):
+    # more at once only adds database-lock waits on the server; raise it with PostgreSQL.
+    recheck_concurrency: int = 2
     x_requests_per_second: float = 0.5
     bsky_requests_per_second: float = 5.0
     # How many runs `postcheck serve` runs at once.

@@ -93,3 +93,24 @@ def test_unwatched_posts_are_left_alone(verified):
     assert len(urls) == 4 and SEED not in urls
     assert verified.store.set_watched(parse_post_url(SEED), True)
     assert SEED in {o.url for o in recheck(return_state=True).result()}
+
+
+def test_one_post_breaking_the_recheck_never_sinks_the_others(verified, monkeypatch):
+    """Even an exception escaping a post's recheck (an API outage, a bug) is recorded as
+    'not fetched' for that post; the others are rechecked."""
+    import postcheck.flows.recheck as recheck_module
+
+    real = recheck_module.verify_post
+
+    def flaky(url, **kw):
+        if "1841391417553846349" in url:
+            raise RuntimeError("Prefect API answered 503")
+        return real(url, **kw)
+
+    monkeypatch.setattr(recheck_module, "verify_post", flaky)
+    state = recheck_module.recheck(return_state=True)
+    assert state.is_completed()
+    outcomes = {o.url: o for o in state.result()}
+    broken = outcomes["https://x.com/fixture_news/status/1841391417553846349"]
+    assert broken.failed and "503" in broken.message
+    assert sum(not o.failed for o in outcomes.values()) == 4

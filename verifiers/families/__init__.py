@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from functools import cache
 
@@ -18,7 +19,7 @@ def families() -> dict[str, HashFamily]:
             if (
                 isinstance(obj, type)
                 and issubclass(obj, HashFamily)
-                and obj is not HashFamily
+                and not inspect.isabstract(obj)
                 and obj.__module__ == module.__name__
             ):
                 found[obj.name] = obj()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from PIL import Image, ImageOps
 
 if TYPE_CHECKING:
     from postcheck.verifiers.perceptual import LibraryView, QueryView
@@ -43,3 +44,20 @@ class HashFamily(ABC):
     @staticmethod
     def pack(bits: np.ndarray) -> bytes:
         return np.packbits(np.asarray(bits, dtype=bool).ravel()).tobytes()
+
+
+class WholePictureFamily(HashFamily):
+    """A family with one small code of the whole picture, looked up as it is and mirrored."""
+
+    @abstractmethod
+    def code(self, image: Image.Image) -> bytes:
+        """The code of a PIL image."""
+
+    def library_codes(self, view: LibraryView) -> dict[str, bytes]:
+        return {"": self.code(view.image)}
+
+    def query_codes(self, view: QueryView) -> list[QueryCode]:
+        return [
+            QueryCode("full", False, self.code(view.image)),
+            QueryCode("full", True, self.code(ImageOps.mirror(view.image))),
+        ]

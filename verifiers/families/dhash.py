@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import imagehash
-from PIL import ImageOps
 
-from postcheck.verifiers.families.base import HashFamily, QueryCode
+from postcheck.verifiers.families.base import WholePictureFamily
 
 
-class DHash(HashFamily):
+class DHash(WholePictureFamily):
     name: ClassVar[str] = "dhash"
     bits: ClassVar[int] = 64
     # Gradients flip more easily than DCT signs under recompression: a wider cut.
@@ -19,12 +18,3 @@ class DHash(HashFamily):
 
     def code(self, image) -> bytes:
         return self.pack(imagehash.dhash(image, hash_size=8).hash)
-
-    def library_codes(self, view) -> dict[str, bytes]:
-        return {"": self.code(view.image)}
-
-    def query_codes(self, view) -> list[QueryCode]:
-        return [
-            QueryCode("full", False, self.code(view.image)),
-            QueryCode("full", True, self.code(ImageOps.mirror(view.image))),
-        ]

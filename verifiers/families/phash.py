@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import imagehash
-from PIL import ImageOps
 
-from postcheck.verifiers.families.base import HashFamily, QueryCode
+from postcheck.verifiers.families.base import WholePictureFamily
 
 
-class PHash(HashFamily):
+class PHash(WholePictureFamily):
     name: ClassVar[str] = "phash"
     bits: ClassVar[int] = 64
     # Unrelated photos sit around 32 bits apart; imagehash's customary near-duplicate cut.
@@ -19,12 +18,3 @@ class PHash(HashFamily):
 
     def code(self, image) -> bytes:
         return self.pack(imagehash.phash(image, hash_size=8).hash)
-
-    def library_codes(self, view) -> dict[str, bytes]:
-        return {"": self.code(view.image)}
-
-    def query_codes(self, view) -> list[QueryCode]:
-        return [
-            QueryCode("full", False, self.code(view.image)),
-            QueryCode("full", True, self.code(ImageOps.mirror(view.image))),
-        ]
