@@ -3,6 +3,7 @@
 library, the 40 real benchmark originals planted in it, real edited queries).
 
     .venv/bin/python benchmarks/speed.py [--sizes 10000,100000,1000000] [--queries 100]
+        [--rounds 4] [--skip-hashing]
 
 Needs the benchmark photos and queries (benchmarks/robustness.py fetches and builds them).
 """
@@ -89,6 +90,87 @@ def hashing(photos: Path, console: Console) -> None:
             f"{lib * 1000:.0f} ms",
             f"{base / lib:.1f}",
         )
+    console.print(table)
+
+
+def _plain_phash(path: str) -> str:
+    import imagehash
+
+    return str(imagehash.phash(Image.open(path)))
+
+
+def _ours_phash(path: str) -> bytes:
+    from postcheck.verifiers import imaging
+    from postcheck.verifiers.families import families
+
+    return families()["phash"].code(imaging.open_for_hashing(path))
+
+
+def _ours_library(path: str):
+    from postcheck.verifiers import perceptual
+
+    return perceptual.fingerprint(path).hashes
+
+
+def camera_quality_copies(photos: Path, out: Path) -> list[Path]:
+    """The big photos re-saved at JPEG quality 85, 4:2:0: what phone cameras write. The set's
+    own files are wallpapers saved at quality 95+, whose entropy decoding (which draft mode
+    cannot skip) costs twice as much."""
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    for name in BIG:
+        src, dst = photos / name, out / f"q85-{name}"
+        if src.exists():
+            if not dst.exists():
+                with Image.open(src) as img:
+                    img.convert("RGB").save(dst, "JPEG", quality=85, subsampling=2)
+            made.append(dst)
+    return made
+
+
+def throughput(photos: Path, console: Console, rounds: int) -> None:
+    """Images per second over the big JPEGs, one process and a pool on every core (the pool
+    `postcheck known import` uses)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    sets = {
+        "set's own files": [photos / n for n in BIG if (photos / n).exists()],
+        "re-saved at q85 (camera-like)": camera_quality_copies(photos, photos.parent / "q85"),
+    }
+    workers = os.cpu_count() or 1
+    table = Table(title=f"hashing throughput on 12-20 MP JPEGs, images/s ({rounds} rounds)")
+    for col in ("files", "method", "1 process", "x plain", f"{workers} processes", "x plain"):
+        table.add_column(col, justify="right")
+    for label, files in sets.items():
+        if not files:
+            continue
+        jobs = [str(f) for f in files] * rounds
+        base = None  # plain imagehash.phash, (1 process, every core)
+        for method, fn in (
+            ("imagehash.phash", _plain_phash),
+            ("postcheck pHash", _ours_phash),
+            ("postcheck full fingerprint", _ours_library),
+        ):
+            for f in files:  # warm the file cache
+                fn(str(f))
+            t0 = time.perf_counter()
+            for j in jobs:
+                fn(j)
+            one = len(jobs) / (time.perf_counter() - t0)
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(fn, [str(f) for f in files] * workers))  # start and warm workers
+                t0 = time.perf_counter()
+                list(pool.map(fn, jobs))
+                many = len(jobs) / (time.perf_counter() - t0)
+            base = base or (one, many)
+            table.add_row(
+                label,
+                method,
+                f"{one:.1f}",
+                f"{one / base[0]:.1f}",
+                f"{many:.1f}",
+                f"{many / base[1]:.1f}",
+            )
     console.print(table)
 
 
@@ -197,10 +279,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--skip-hashing", action="store_true")
+    parser.add_argument("--rounds", type=int, default=4, help="passes over the big JPEGs")
     args = parser.parse_args()
     console = Console()
     if not args.skip_hashing:
         hashing(args.data / "photos", console)
+        throughput(args.data / "photos", console, args.rounds)
     latency(args.data, [int(s) for s in args.sizes.split(",")], args.queries, console)
 
 
