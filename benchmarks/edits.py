@@ -14,7 +14,46 @@ import sys
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-WORDS = ["this", "is", "the", "real", "photo", "from", "yesterday", "share", "before", "they", "delete", "it", "breaking", "news", "wow", "look", "at", "this", "unbelievable", "scene", "you", "will", "not", "believe", "what", "happened", "next", "everyone", "needs", "to", "see", "this", "amazing", "moment", "caught", "on", "camera", "today"]
+WORDS = [
+    "this",
+    "is",
+    "the",
+    "real",
+    "photo",
+    "from",
+    "yesterday",
+    "share",
+    "before",
+    "they",
+    "delete",
+    "it",
+    "breaking",
+    "news",
+    "wow",
+    "look",
+    "at",
+    "this",
+    "unbelievable",
+    "scene",
+    "you",
+    "will",
+    "not",
+    "believe",
+    "what",
+    "happened",
+    "next",
+    "everyone",
+    "needs",
+    "to",
+    "see",
+    "this",
+    "amazing",
+    "moment",
+    "caught",
+    "on",
+    "camera",
+    "today",
+]
 
 
 def font(size):

@@ -2,7 +2,12 @@
 local Prefect server, with the per-platform rate limits set high (the fixture server is
 local; real limits are a setting).
 
-    .venv/bin/python benchmarks/recheck_200.py [--posts 200] [--concurrency 4]
+    .venv/bin/python benchmarks/recheck_200.py [--posts 200] [--concurrency 2]
+
+The Prefect server keeps its state in SQLite unless PREFECT_API_DATABASE_CONNECTION_URL
+names a PostgreSQL database; with Debian's PostgreSQL, a throwaway one:
+
+    pg_virtualenv sh -c 'PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE .venv/bin/python benchmarks/recheck_200.py'
 """
 
 from __future__ import annotations
@@ -77,8 +82,11 @@ def main() -> None:
             rows.append(
                 (f"second recheck of {watched} posts", time.perf_counter() - t0, state.message)
             )
+    database = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL", "sqlite")
+    backend = "PostgreSQL" if database.startswith("postgresql") else "SQLite"
     table = Table(
-        title=f"recheck benchmark: {args.posts} posts, {args.concurrency} at once, 2-core machine"
+        title=f"recheck benchmark: {args.posts} posts, {args.concurrency} at once, "
+        f"{os.cpu_count()} cores, Prefect server on {backend}"
     )
     for col in ("run", "seconds", "posts/s", "result"):
         table.add_column(col)

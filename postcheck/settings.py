@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     # may be asked (Prefect global concurrency limits with slot decay).
     recheck_cron: str = "0 3 * * *"
     recheck_timezone: str = "UTC"
-    # Measured on 2 cores with a SQLite-backed Prefect server (benchmarks/recheck_200.py):
-    # more at once only adds database-lock waits on the server; raise it with PostgreSQL.
+    # Measured on 2 cores (benchmarks/recheck_200.py, 200 posts): with a SQLite-backed
+    # Prefect server more at once only adds database-lock waits; with a PostgreSQL-backed
+    # one 4 at once gained 10% over 2 (118 s against 130 s), the cores being full.
     recheck_concurrency: int = 2
     x_requests_per_second: float = 0.5
     bsky_requests_per_second: float = 5.0

@@ -91,7 +91,9 @@ def test_index_follows_the_library(svc):
 
     query = FIX / "images" / "x-seed-koksan.jpg"
     assert svc.library.search(query) == []
-    known, _ = add_known_file(svc, FIX / "known" / "koksan-2010.jpg", first_seen=datetime(2010, 10, 10, tzinfo=UTC))
+    known, _ = add_known_file(
+        svc, FIX / "known" / "koksan-2010.jpg", first_seen=datetime(2010, 10, 10, tzinfo=UTC)
+    )
     [m] = svc.library.search(query)
     assert m.is_match and m.known.id == known.id and m.known.first_seen.year == 2010
     add_known_file(svc, FIX / "known" / "coffee-2025.jpg")

@@ -31,7 +31,14 @@ def library():
         view = perceptual.library_view(path)
         fp = perceptual.library_fingerprint(view)
         codes = {k: bytes.fromhex(h) for k, h in fp.hashes.items()}
-        entries.append(IndexEntry(known_id=i, sha256=known(i, name).sha256, codes=codes, colourfulness=fp.colourfulness))
+        entries.append(
+            IndexEntry(
+                known_id=i,
+                sha256=known(i, name).sha256,
+                codes=codes,
+                colourfulness=fp.colourfulness,
+            )
+        )
         feats[known(i, name).sha256] = view.features
     return LibraryIndex(entries), feats
 
@@ -53,8 +60,13 @@ def test_families_are_discovered():
 
 def test_library_keeps_regions_of_each_picture():
     fp = perceptual.fingerprint(KNOWN["koksan-2010"])
-    assert {"phash", "dhash", "dct256", "bow1024", "dct256@win:tl90", "dct256@win:mid70"} <= set(fp.hashes)
-    assert len(bytes.fromhex(fp.hashes["dct256"])) == 32 and len(bytes.fromhex(fp.hashes["bow1024"])) == 128
+    assert {"phash", "dhash", "dct256", "bow1024", "dct256@win:tl90", "dct256@win:mid70"} <= set(
+        fp.hashes
+    )
+    assert (
+        len(bytes.fromhex(fp.hashes["dct256"])) == 32
+        and len(bytes.fromhex(fp.hashes["bow1024"])) == 128
+    )
 
 
 def test_draft_decoding_keeps_the_hash(tmp_path):
@@ -106,7 +118,9 @@ def test_a_screenshot_with_ui_is_found(library):
     screen.paste(photo, (60, 380))
     draw = ImageDraw.Draw(screen)
     draw.rectangle((0, 0, 720, 90), fill=(30, 30, 30))
-    draw.text((40, 200), "Breaking: this happened today, share before it is deleted", fill=(0, 0, 0))
+    draw.text(
+        (40, 200), "Breaking: this happened today, share before it is deleted", fill=(0, 0, 0)
+    )
     draw.text((40, 900), "12.3K likes   4,501 reposts", fill=(80, 80, 80))
     m = best(library, screen)
     assert m.is_match and m.known.sha256.startswith("koksan")
@@ -133,7 +147,12 @@ def test_flat_picture_refuses_to_match(library):
 
 
 def test_empty_index():
-    assert find_matches(perceptual.query_print(KNOWN["coffee-2025"]), LibraryIndex(), lambda e, v: None) == []
+    assert (
+        find_matches(
+            perceptual.query_print(KNOWN["coffee-2025"]), LibraryIndex(), lambda e, v: None
+        )
+        == []
+    )
 
 
 def _jpeg(img, quality):
