@@ -25,6 +25,7 @@ from postcheck.flows.tasks import (
 from postcheck.library import VIDEO_SUFFIXES, parse_first_seen
 from postcheck.media import store_image_bytes, store_video_file
 from postcheck.services import services
+from postcheck.verifiers.place import parse_claimed_place
 
 
 def is_url(source: str) -> bool:
@@ -86,16 +87,23 @@ def read_local(source: str, max_bytes: int) -> bytes:
 
 
 @flow(name="check-image", flow_run_name=run_name)
-def check_image(source: str, claimed_date: str | None = None) -> State:
-    """Match one picture or video (a file, or a URL) against the known library. With `claimed_date` (when the picture
-    is said to have been taken or first published), an older known image makes it
-    `recycled`."""
+def check_image(
+    source: str, claimed_date: str | None = None, claimed_place: str | None = None
+) -> State:
+    """Match one picture or video (a file, or a URL) against the known library. With
+    `claimed_date` (when the picture is said to have been taken or first published), an
+    older known image makes it `recycled`; with `claimed_place` ("LAT,LON[,KM]"), a GPS
+    position in the file farther away than KM (default 50) is a metadata conflict."""
     started = datetime.now(UTC)
     svc = services()
     try:
         claimed = parse_first_seen(claimed_date)
     except ValueError as exc:
         return Failed(message=f"bad claimed date: {exc}")
+    try:
+        place = parse_claimed_place(claimed_place)
+    except ValueError as exc:
+        return Failed(message=f"bad {exc}")
     fingerprints, metadata = {}, {}
     if is_video(source):
         media = MediaRef(position=0, kind="video", url=source, video_url=source)
@@ -115,7 +123,7 @@ def check_image(source: str, claimed_date: str | None = None) -> State:
                 stored = store_image_bytes(
                     svc.media, read_local(source, svc.settings.max_image_bytes), svc.settings
                 )
-            image, fp, meta = analyse_image(stored, media, claimed, None)
+            image, fp, meta = analyse_image(stored, media, claimed, None, place)
             fingerprints[stored.sha256], metadata[stored.sha256] = fp, meta
         except PostcheckError as exc:
             image = image_failure(media, exc)

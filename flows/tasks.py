@@ -38,6 +38,7 @@ from postcheck.sources import source_for
 from postcheck.verifiers import imaging, perceptual, video
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
+from postcheck.verifiers.place import ClaimedPlace, place_findings
 from postcheck.verifiers.verdict import image_verdict, post_verdict
 from postcheck.verifiers.video_match import FrameResult, gather
 
@@ -206,6 +207,7 @@ def analyse_image(
     media: MediaRef,
     created_at: datetime | None,
     post_uri: str | None,
+    claimed_place: ClaimedPlace | None = None,
 ) -> tuple[ImageReport, Fingerprint, MetadataFacts]:
     """Fingerprint, match and read one stored picture, and judge it."""
     fp = hash_media(stored)
@@ -213,6 +215,7 @@ def analyse_image(
     meta = read_media_metadata(stored)
     findings = metadata_findings(meta, created_at, services().settings.capture_date_margin_days)
     findings += compare_with_matched_original(meta, matches, post_uri)
+    findings += place_findings(meta, claimed_place)
     verdict, reasons = image_verdict(matches, findings, created_at, post_uri)
     report = ImageReport(
         position=media.position,

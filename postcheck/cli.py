@@ -145,9 +145,17 @@ def check(
             help="When the picture is claimed to be from (YYYY-MM-DD): an older match makes it recycled."
         ),
     ] = None,
+    claimed_place: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the picture is claimed to show, LAT,LON[,KM] in decimal degrees: a GPS "
+            "position in the file farther than KM (default 50) is a metadata conflict."
+        ),
+    ] = None,
 ) -> None:
     """Check one picture (file or URL) against the known library."""
     from postcheck.library import parse_first_seen
+    from postcheck.verifiers.place import parse_claimed_place
 
     if (
         not source.lower().startswith(("http://", "https://"))
@@ -156,9 +164,11 @@ def check(
         fail(f"{source}: no such file")
     try:
         parse_first_seen(claimed_date)
+        parse_claimed_place(claimed_place)
     except ValueError as exc:
         fail(str(exc))
-    emit(*run_flow("check-image", source=source, claimed_date=claimed_date), as_json)
+    params = {"source": source, "claimed_date": claimed_date, "claimed_place": claimed_place}
+    emit(*run_flow("check-image", **params), as_json)
 
 
 def print_report(report: CheckReport, link: str | None = None) -> None:

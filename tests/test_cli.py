@@ -89,6 +89,10 @@ def test_check_that_failed_exits_nonzero(cli):
             ["known", "add", str(FIX / "known" / "coffee-2025.jpg"), "--first-seen", "yesterday"],
             "error: not a date",
         ),
+        (
+            ["check", str(FIX / "known" / "coffee-2025.jpg"), "--claimed-place", "Kursk"],
+            "error: claimed place 'Kursk': give LAT,LON",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):

@@ -184,3 +184,16 @@ def test_a_match_is_compared_with_the_known_originals_metadata(prefect_api, svc,
     flags = [f for f in report.images[0].findings if f.red_flag]
     assert any(f.code == "camera_differs" and f.source == "known-original" for f in flags)
     assert report.verdict is Verdict.METADATA_CONFLICT
+
+
+def test_check_with_a_claimed_place_far_from_the_files_gps(prefect_api, svc):
+    from postcheck.flows.check_image import check_image
+
+    photo = str(FIX / "metadata" / "camera-original.jpg")  # GPS: Kyiv
+    report = check_image(photo, claimed_place="51.7373,36.1873", return_state=True).result()
+    assert report.verdict is Verdict.METADATA_CONFLICT
+    assert any("km from the claimed place" in r for r in report.reasons)
+    report = check_image(photo, claimed_place="50.45,30.52,25", return_state=True).result()
+    assert "gps_near_claimed_place" in {f.code for f in report.images[0].findings}
+    state = check_image(photo, claimed_place="somewhere", return_state=True)
+    assert state.is_failed() and "bad claimed place" in state.message

@@ -632,3 +632,59 @@ def test_capture_time_comparisons():
         _facts(capture_time=t, capture_subsec="10"), _facts(capture_time=t, capture_subsec="90")
     )
     assert "capture_time_close" in codes(sub)
+
+
+# --- GPS against the claimed place ---------------------------------------------------------------
+
+KYIV = "50.4501,30.5234"  # camera-original.jpg was taken here (50.45501, 30.52340)
+
+
+def test_gps_near_the_claimed_place_is_a_fact():
+    from postcheck.verifiers.place import parse_claimed_place, place_findings
+
+    [found] = place_findings(facts("camera-original.jpg"), parse_claimed_place(KYIV))
+    assert found.code == "gps_near_claimed_place" and not found.red_flag
+    assert found.fields["distance_km"] < 1
+
+
+def test_gps_far_from_the_claimed_place_is_a_conflict():
+    from postcheck.verifiers.place import parse_claimed_place, place_findings
+
+    kursk = parse_claimed_place("51.7373,36.1873")
+    [found] = place_findings(facts("camera-original.jpg"), kursk)
+    assert found.code == "gps_far_from_claimed_place" and found.red_flag
+    assert 400 < found.fields["distance_km"] < 440  # Kyiv to Kursk: about 420 km
+    assert "420 km from the claimed place" in found.message
+    verdict, _ = image_verdict([], [found], POST_TIME, None)
+    assert verdict is Verdict.METADATA_CONFLICT
+    # A wider radius, for a vaguer claim, accepts it.
+    [wide] = place_findings(
+        facts("camera-original.jpg"), parse_claimed_place("51.7373,36.1873,500")
+    )
+    assert not wide.red_flag
+
+
+def test_no_gps_to_compare_is_said_plainly():
+    from postcheck.verifiers.place import parse_claimed_place, place_findings
+
+    [found] = place_findings(facts("no-exif.jpg"), parse_claimed_place(KYIV))
+    assert found.code == "gps_absent_for_claimed_place" and not found.red_flag
+    assert place_findings(facts("camera-original.jpg"), None) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kursk", "give LAT,LON or LAT,LON,KM"),
+        ("51.7,abc", "not numbers"),
+        ("91,30", "latitude -90..90"),
+        ("50,181", "longitude -180..180"),
+        ("50,30,0", "radius must be between"),
+        ("50,30,nan", "not finite"),
+    ],
+)
+def test_bad_claimed_places_get_one_line(text, message):
+    from postcheck.verifiers.place import parse_claimed_place
+
+    with pytest.raises(ValueError, match=message):
+        parse_claimed_place(text)
