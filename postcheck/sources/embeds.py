@@ -120,15 +120,7 @@ class EmbedClaim(BaseModel):
     @property
     def key(self) -> str:
         """Identity for de-duplication: x:<id>, bluesky:<actor>/<rkey>, short:…, claim:…."""
-        return _claim_key(
-            self.platform,
-            self.url,
-            self.post_id,
-            self.short_links,
-            self.author_handle,
-            self.date,
-            self.date_text,
-        )
+        return _claim_key(self)
 
 
 def extract_embeds(
@@ -188,15 +180,7 @@ class _Draft:
     did: str | None = None  # Bluesky DID the embed names, for handle -> DID merging
 
     def key(self) -> str:
-        return _claim_key(
-            self.platform,
-            self.url,
-            self.post_id,
-            self.short_links,
-            self.author_handle,
-            self.date,
-            self.date_text,
-        )
+        return _claim_key(self)
 
     def set_date(self, date_text: str | None) -> None:
         date_text = _norm(date_text)
@@ -204,24 +188,17 @@ class _Draft:
         self.date = parse_date(date_text) if date_text else None
 
 
-def _claim_key(
-    platform: Platform | None,
-    url: str | None,
-    post_id: str | None,
-    short_links: list[str],
-    handle: str | None,
-    day: dt.date | None,
-    date_text: str | None,
-) -> str:
-    if url is not None and post_id:
-        if platform is Platform.X:
-            return f"x:{post_id}"
-        if platform is Platform.BLUESKY:
-            return f"bluesky:{_bsky_actor(url)}/{post_id}"
-    if short_links:
-        return f"short:{short_links[0]}"
-    when = day.isoformat() if day is not None else (date_text or "")
-    return f"claim:{(handle or '').lower()}:{when}"
+def _claim_key(claim: EmbedClaim | _Draft) -> str:
+    """One identity for a finished claim and a draft: both carry these fields."""
+    if claim.url is not None and claim.post_id:
+        if claim.platform is Platform.X:
+            return f"x:{claim.post_id}"
+        if claim.platform is Platform.BLUESKY:
+            return f"bluesky:{_bsky_actor(claim.url)}/{claim.post_id}"
+    if claim.short_links:
+        return f"short:{claim.short_links[0]}"
+    when = claim.date.isoformat() if claim.date is not None else (claim.date_text or "")
+    return f"claim:{(claim.author_handle or '').lower()}:{when}"
 
 
 def _bsky_actor(url: str) -> str:
