@@ -350,7 +350,11 @@ def _decode(
 
 
 class FrameSampler:
-    """Iterator of SampledFrame; after (or during) iteration it says how decoding went.
+    """Stream the video once; yield (as SampledFrame) every keyframe, every scene change and
+    at least one frame every `min_interval` seconds (near-duplicates of the last kept frame
+    dropped), until the end, `max_duration` seconds or `max_frames` frames. BadMedia if the
+    file is refused or not a single frame decodes; a truncated file yields what decodes.
+    After (or during) iteration the sampler says how decoding went.
 
     `stopped` is "end" (the whole video), "truncated" (decoding ended early: a cut or
     damaged file; what decoded was yielded), "max_duration", "max_frames" or "frame_cap"
@@ -555,34 +559,8 @@ class FrameSampler:
         return image
 
 
-def sample_frames(
-    path: Path | str,
-    *,
-    max_duration: float,
-    max_side: int = 320,
-    min_interval: float = 2.0,
-    scene_threshold: float = SCENE_THRESHOLD,
-    max_frames: int = 400,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_fps: float = DEFAULT_MAX_FPS,
-    all_frames: bool = False,
-) -> FrameSampler:
-    """Stream the video once; yield every keyframe, every scene change and at least one
-    frame every `min_interval` seconds (near-duplicates of the last kept frame dropped),
-    until the end, `max_duration` seconds or `max_frames` frames. BadMedia if the file is
-    refused or not a single frame decodes; a truncated file yields what decodes and the
-    returned FrameSampler then says `truncated` (see FrameSampler)."""
-    return FrameSampler(
-        path,
-        max_duration=max_duration,
-        max_side=max_side,
-        min_interval=min_interval,
-        scene_threshold=scene_threshold,
-        max_frames=max_frames,
-        max_pixels=max_pixels,
-        max_fps=max_fps,
-        all_frames=all_frames,
-    )
+# The name callers use: a sampler is made and iterated in one go.
+sample_frames = FrameSampler
 
 
 # ----------------------------------------------------------------------------- alignment
