@@ -144,39 +144,31 @@ def _claim_generator(manifest: dict[str, Any]) -> str | None:
     return _text(manifest.get("claim_generator")) or None
 
 
+def _failure(item: dict[str, Any]) -> dict[str, str]:
+    code = str(item.get("code", ""))
+    return {
+        "code": code,
+        "explanation": str(item.get("explanation", "")),
+        "meaning": FAILURE_MEANING.get(code, ""),
+        "url": str(item.get("url", "")),
+    }
+
+
 def _facts_from_store(store: dict[str, Any], state: str | None, sdk: str) -> ProvenanceFacts:
     manifests = store.get("manifests") or {}
     label = store.get("active_manifest")
     active = manifests.get(label) or {}
     sig = active.get("signature_info") or {}
-    failures: list[dict[str, str]] = []
     results = (store.get("validation_results") or {}).get("activeManifest") or {}
     raw_failures = results.get("failure")
     if raw_failures is None:  # older readers only give the flat status list
         raw_failures = store.get("validation_status") or []
-    for item in raw_failures:
-        code = str(item.get("code", ""))
-        failures.append(
-            {
-                "code": code,
-                "explanation": str(item.get("explanation", "")),
-                "meaning": FAILURE_MEANING.get(code, ""),
-                "url": str(item.get("url", "")),
-            }
-        )
+    raw_failures = list(raw_failures)
     # Ingredients' own manifests fail under `ingredientDeltas`; a broken parent is a
     # broken chain too.
     for delta in (store.get("validation_results") or {}).get("ingredientDeltas") or []:
-        for item in (delta.get("validationDeltas") or {}).get("failure") or []:
-            code = str(item.get("code", ""))
-            failures.append(
-                {
-                    "code": code,
-                    "explanation": str(item.get("explanation", "")),
-                    "meaning": FAILURE_MEANING.get(code, ""),
-                    "url": str(item.get("url", "")),
-                }
-            )
+        raw_failures += (delta.get("validationDeltas") or {}).get("failure") or []
+    failures = [_failure(item) for item in raw_failures]
     serious = [f for f in failures if f["code"] not in TRUST_ONLY]
     if state is None:
         state = "Invalid" if serious else "Valid"
