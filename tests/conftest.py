@@ -106,6 +106,18 @@ def known_library(svc):
     return svc
 
 
+@pytest.fixture
+def run(prefect_api, known_library):
+    """verify_post on the fixture server against the known library: (state, report)."""
+    from postcheck.flows.verify_post import verify_post
+
+    def _run(url):
+        state = verify_post(url, return_state=True)
+        return state, state.result(raise_on_failure=False)
+
+    return _run
+
+
 # --- database backends -------------------------------------------------------------------
 
 PG_URL = os.environ.get("POSTCHECK_TEST_DATABASE_URL", "")

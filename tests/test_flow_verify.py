@@ -16,17 +16,6 @@ TWO_PHOTOS = "https://x.com/fixture_news/status/1841391417553846349"
 BSKY_EXIF = "https://bsky.app/profile/photoguy.example.org/post/3lddyx7tqyc2a"
 
 
-@pytest.fixture
-def run(prefect_api, known_library):
-    from postcheck.flows.verify_post import verify_post
-
-    def _run(url):
-        state = verify_post(url, return_state=True)
-        return state, state.result(raise_on_failure=False)
-
-    return _run
-
-
 def artifacts(key, flow_run_id):
     """Artifacts with this key made by this run (the same key versions across runs)."""
     from prefect.client.orchestration import get_client

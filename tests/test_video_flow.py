@@ -41,17 +41,6 @@ def test_bluesky_video_original_blob_then_hls(env, server, settings):
     assert media.url.endswith("/thumbnail.jpg")
 
 
-@pytest.fixture
-def run(prefect_api, known_library):
-    from postcheck.flows.verify_post import verify_post
-
-    def _run(url):
-        state = verify_post(url, return_state=True)
-        return state, state.result(raise_on_failure=False)
-
-    return _run
-
-
 def test_a_known_photo_inside_a_new_video(run, server):
     _, report = run(X_VIDEO)
     assert report.verdict is Verdict.RECYCLED
