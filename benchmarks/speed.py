@@ -17,10 +17,14 @@ import statistics
 import time
 from pathlib import Path
 
+import imagehash
 import numpy as np
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
+
+from postcheck.verifiers import imaging, perceptual
+from postcheck.verifiers.families import families
 
 HERE = Path(__file__).parent
 # The real 12-megapixel photos of the set (baseline and progressive JPEG).
@@ -43,23 +47,20 @@ def best_of(fn, path, repeat=3) -> float:
     return min(times)
 
 
+# Module level, so the throughput run's worker processes can be handed them.
+def _plain_phash(path: str) -> str:
+    return str(imagehash.phash(Image.open(path)))
+
+
+def _ours_phash(path: str) -> bytes:
+    return families()["phash"].code(imaging.open_for_hashing(path))
+
+
+def _ours_library(path: str):
+    return perceptual.fingerprint(path).hashes
+
+
 def hashing(photos: Path, console: Console) -> None:
-    import imagehash
-
-    from postcheck.verifiers import imaging, perceptual
-    from postcheck.verifiers.families import families
-
-    phash = families()["phash"]
-
-    def plain(path):
-        return imagehash.phash(Image.open(path))
-
-    def ours_phash(path):
-        return phash.code(imaging.open_for_hashing(path))
-
-    def ours_library(path):
-        return perceptual.fingerprint(path)
-
     table = Table(title="hashing one 12-megapixel JPEG (single thread, best of 3)")
     for col in (
         "photo",
@@ -79,7 +80,7 @@ def hashing(photos: Path, console: Console) -> None:
         with Image.open(path) as img:
             mp = img.size[0] * img.size[1] / 1e6
             progressive = bool(img.info.get("progressive") or img.info.get("progression"))
-        base, ph, lib = (best_of(f, path) for f in (plain, ours_phash, ours_library))
+        base, ph, lib = (best_of(f, path) for f in (_plain_phash, _ours_phash, _ours_library))
         table.add_row(
             name[:30],
             f"{mp:.1f}",
@@ -91,25 +92,6 @@ def hashing(photos: Path, console: Console) -> None:
             f"{base / lib:.1f}",
         )
     console.print(table)
-
-
-def _plain_phash(path: str) -> str:
-    import imagehash
-
-    return str(imagehash.phash(Image.open(path)))
-
-
-def _ours_phash(path: str) -> bytes:
-    from postcheck.verifiers import imaging
-    from postcheck.verifiers.families import families
-
-    return families()["phash"].code(imaging.open_for_hashing(path))
-
-
-def _ours_library(path: str):
-    from postcheck.verifiers import perceptual
-
-    return perceptual.fingerprint(path).hashes
 
 
 def camera_quality_copies(photos: Path, out: Path) -> list[Path]:
@@ -196,7 +178,6 @@ def latency(data: Path, sizes: list[int], n_queries: int, console: Console) -> N
 
     import faiss
 
-    from postcheck.verifiers import perceptual
     from postcheck.verifiers.matcher import IndexEntry, LibraryIndex
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # building the IVF index uses every core
