@@ -182,3 +182,62 @@ def test_engine_is_sqlite_wal(env):
     svc = services()
     with svc.store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_deadlocked_transaction_is_run_again(db_url):
+    """Two transactions that lock two rows in opposite orders: PostgreSQL aborts one as a
+    deadlock, and retry_transaction runs it again instead of losing the write."""
+    import threading
+
+    from sqlalchemy import text
+
+    from postcheck.store.store import retry_transaction
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row-level deadlocks are PostgreSQL's; SQLite locks the whole file")
+    store = Store(db_url)
+    with store.session() as s:
+        s.execute(text("CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)"))
+        s.execute(text("INSERT INTO counters VALUES (1, 0), (2, 0)"))
+    both_hold_one = threading.Barrier(2)
+    attempts: list[int] = []
+
+    @retry_transaction
+    def bump(first: int, second: int) -> None:
+        attempts.append(first)
+        with store.session() as s:
+            s.execute(text("UPDATE counters SET n = n + 1 WHERE id = :i"), {"i": first})
+            if len(attempts) <= 2:  # only the first two attempts meet, so they deadlock
+                both_hold_one.wait(timeout=30)
+            s.execute(text("UPDATE counters SET n = n + 1 WHERE id = :i"), {"i": second})
+
+    threads = [threading.Thread(target=bump, args=ab) for ab in [(1, 2), (2, 1)]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with store.session() as s:
+        counts = dict(s.execute(text("SELECT id, n FROM counters")).all())
+    store.close()
+    assert len(attempts) == 3  # one of the two ran twice
+    assert counts == {1: 2, 2: 2}  # and each transaction's writes landed exactly once
+
+
+def test_other_database_errors_are_not_retried(db_url):
+    from sqlalchemy.exc import IntegrityError
+
+    from postcheck.store.store import retry_transaction
+
+    store = Store(db_url)
+    calls: list[int] = []
+
+    @retry_transaction
+    def insert_twice() -> None:
+        calls.append(1)
+        with store.session() as s:
+            s.execute(Base.metadata.tables["library_state"].insert().values(id=1, version=0))
+
+    with pytest.raises(IntegrityError):
+        insert_twice()
+    store.close()
+    assert calls == [1]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from postcheck.domain import (
@@ -36,6 +40,36 @@ from postcheck.store.models import (
     utcnow,
 )
 from postcheck.verifiers.matcher import IndexEntry
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# PostgreSQL's "deadlock detected" and "serialization failure": the server rolled the whole
+# transaction back, and running it again is the documented remedy.
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+TRANSACTION_ATTEMPTS = 5
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+def retry_transaction(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a one-transaction store method again when the database aborted it to break a
+    deadlock. Each attempt is a fresh transaction, so nothing half-written survives."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                return method(*args, **kwargs)
+            except DBAPIError as exc:
+                if attempt == TRANSACTION_ATTEMPTS or not _is_retryable(exc):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # jitter breaks lockstep
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -159,6 +193,7 @@ class Store:
 
     # --- known images ------------------------------------------------------------------
 
+    @retry_transaction
     def add_known(
         self,
         stored: StoredMedia,
@@ -368,6 +403,7 @@ class Store:
             )
         )
 
+    @retry_transaction
     def record_check(
         self,
         report: CheckReport,
@@ -381,6 +417,7 @@ class Store:
         metadata = metadata or {}
         now = utcnow()
         with self.session() as session:
+            media_ids = self._media_ids_in_order(session, report, fingerprints, metadata)
             post_row = self._upsert_post(session, report, ref, now)
             check = CheckRow(
                 post_id=post_row.id if post_row else None,
@@ -397,14 +434,11 @@ class Store:
             for image in report.images:
                 media_id = None
                 if image.media is not None:
-                    sha = image.media.sha256
-                    media_id = self._media_id(
-                        session, image.media, fingerprints.get(sha), metadata.get(sha)
-                    )
+                    media_id = media_ids[image.media.sha256]
                     if post_row is not None:
                         self._link_media(session, post_row.id, media_id, image, now)
                 if image.video is not None and image.video.media is not None:
-                    video_id = self._media_id(session, image.video.media, None, None)
+                    video_id = media_ids[image.video.media.sha256]
                     if post_row is not None:
                         self._link_media(session, post_row.id, video_id, image, now, kind="video")
                     media_id = media_id or video_id
@@ -424,6 +458,27 @@ class Store:
             report.check_id = check.id
             check.report = report.model_dump(mode="json")
             return check.id
+
+    def _media_ids_in_order(
+        self,
+        session: Session,
+        report: CheckReport,
+        fingerprints: dict[str, Fingerprint],
+        metadata: dict[str, MetadataFacts],
+    ) -> dict[str, int]:
+        """Insert the check's media rows first and in sha256 order. Two checks that share
+        pictures then take their row locks in the same order, so neither can wait on the
+        other in a cycle (PostgreSQL would abort one of them as a deadlock)."""
+        files: dict[str, StoredMedia] = {}
+        for image in report.images:
+            if image.media is not None:
+                files[image.media.sha256] = image.media
+            if image.video is not None and image.video.media is not None:
+                files.setdefault(image.video.media.sha256, image.video.media)
+        return {
+            sha: self._media_id(session, files[sha], fingerprints.get(sha), metadata.get(sha))
+            for sha in sorted(files)
+        }
 
     def _upsert_post(
         self, session: Session, report: CheckReport, ref: PostRef, now: datetime
