@@ -39,7 +39,10 @@ def record_many(db_url: str, payload: str, checks: int, worker: int, forever: bo
         done += 1
         i += 1
         if forever:
-            Path(data["progress"]).write_text(str(done))
+            # Written aside and renamed, so the watching test never reads a half-written file.
+            progress = Path(data["progress"])
+            progress.with_suffix(".tmp").write_text(str(done))
+            progress.with_suffix(".tmp").replace(progress)
             time.sleep(0.001)
     store.close()
     return done
