@@ -8,6 +8,7 @@ import re
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -181,19 +182,32 @@ def download_image(
     """Stream `url` into the store under the byte cap and deadline; the bytes must be an
     image. MediaUnavailable on 403/404/410, TransientError on timeouts/5xx/429, BadMedia
     when the bytes are not an acceptable image, FetchError otherwise."""
-    what = f"media {short(url, 100)}"
+    return _download(
+        url,
+        settings,
+        store,
+        what=f"media {short(url, 100)}",
+        max_bytes=settings.max_image_bytes,
+        keep=_keep_if_image,
+        expected_sha256=expected_sha256,
+        client=client,
+    )
 
-    def keep(tmp: str, sha: str) -> StoredMedia:
-        try:
-            return _keep_if_image(store, tmp, sha, settings)
-        except BadMedia as exc:
-            raise BadMedia(f"{what}: {exc}") from None
 
-    return _download(url, settings, store, settings.max_image_bytes, keep, expected_sha256, client)
-
-
-def _download(url, settings, store, max_bytes, keep, expected_sha256, client, hls: bool = False):
-    what = f"media {short(url, 100)}"
+def _download(
+    url: str,
+    settings: Settings,
+    store: MediaStore,
+    *,
+    what: str,
+    max_bytes: int,
+    keep: Callable[[MediaStore, str, str, Settings], StoredMedia],
+    expected_sha256: str | None,
+    client: httpx.Client | None,
+    hls: bool = False,
+) -> StoredMedia:
+    """Stream into a staged file under the cap and deadline; `keep` decides whether the
+    bytes enter the store (it raises BadMedia when they may not)."""
     own = client is None
     client = client or http.client(settings)
     fd, tmp = store._tmp()
@@ -207,7 +221,10 @@ def _download(url, settings, store, max_bytes, keep, expected_sha256, client, hl
         sha = sink.digest.hexdigest()
         if expected_sha256 and sha != expected_sha256:
             raise FetchError(f"{what}: content does not match its CID (sha256 {sha[:12]}…)")
-        return keep(tmp, sha)
+        try:
+            return keep(store, tmp, sha, settings)
+        except BadMedia as exc:
+            raise BadMedia(f"{what}: {exc}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -356,22 +373,15 @@ def download_video(
 ) -> StoredMedia:
     """Stream a video (an MP4 or an HLS playlist's segments) into the store under the
     video byte cap and deadline; it must probe as a video within the caps."""
-    what = f"video {short(url, 100)}"
-
-    def keep(tmp: str, sha: str) -> StoredMedia:
-        try:
-            return video_stored(store, tmp, sha, settings)
-        except BadMedia as exc:
-            raise BadMedia(f"{what}: {exc}") from None
-
     return _download(
         url,
         settings,
         store,
-        settings.max_video_bytes,
-        keep,
-        expected_sha256,
-        client,
+        what=f"video {short(url, 100)}",
+        max_bytes=settings.max_video_bytes,
+        keep=video_stored,
+        expected_sha256=expected_sha256,
+        client=client,
         hls=is_playlist_url(url),
     )
 
