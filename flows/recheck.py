@@ -22,12 +22,13 @@ from postcheck.domain import CheckReport, Transition
 from postcheck.flows.verify_post import verify_post
 from postcheck.runner import ui_run_url
 from postcheck.services import services
+from postcheck.sources import platform_named, platforms
 from postcheck.store.store import WatchedPost
 from postcheck.verifiers.changes import compare_checks, failed_fetch
 
 
 def limit_name(platform: str) -> str:
-    return f"postcheck-{platform}"
+    return platform_named(platform).rate_limit_name
 
 
 @task(name="ensure-rate-limits")
@@ -36,12 +37,10 @@ def ensure_rate_limits() -> None:
     platform, slots decaying at the configured requests per second."""
     settings = services().settings
     with get_client(sync_client=True) as client:
-        for platform, per_second in (
-            ("x", settings.x_requests_per_second),
-            ("bluesky", settings.bsky_requests_per_second),
-        ):
+        for platform in platforms().values():
+            per_second = platform.requests_per_second(settings)
             client.upsert_global_concurrency_limit_by_name(
-                limit_name(platform),
+                platform.rate_limit_name,
                 limit=max(1, int(per_second * 2)),
                 slot_decay_per_second=per_second,
             )
@@ -63,8 +62,9 @@ def recheck_post(post: WatchedPost) -> Outcome:
     store = services().store
     baseline = store.baseline_check(post.id)
     rate_limit(limit_name(post.platform), strict=True)
+    url = platform_named(post.platform).refetch_url(post.uri, post.url)
     with tags(post.platform, "recheck"):
-        state = verify_post(post.url, return_state=True)
+        state = verify_post(url, return_state=True)
     report = state.result(raise_on_failure=False)
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if not isinstance(report, CheckReport):

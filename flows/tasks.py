@@ -34,7 +34,7 @@ from postcheck.library import video_fingerprint
 from postcheck.media import download_image, download_video
 from postcheck.report import markdown_report, match_rows
 from postcheck.services import services
-from postcheck.sources import source_for
+from postcheck.sources import fetch_post as fetch_from_platform
 from postcheck.verifiers import imaging, perceptual, video
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
@@ -89,7 +89,7 @@ def honour_retry_after(exc: TransientError) -> None:
 @task(name="fetch-post", task_run_name="fetch {ref.key}", **NETWORK_TASK)
 def fetch_post(ref: PostRef) -> Post:
     try:
-        return source_for(ref, services().settings).fetch(ref)
+        return fetch_from_platform(ref, services().settings)
     except TransientError as exc:
         honour_retry_after(exc)
         raise
@@ -217,6 +217,8 @@ def analyse_image(
     findings += compare_with_matched_original(meta, matches, post_uri)
     findings += place_findings(meta, claimed_place)
     verdict, reasons = image_verdict(matches, findings, created_at, post_uri)
+    if media.note:  # what the platform gave instead (a video's thumbnail only, say)
+        reasons = [*reasons, media.note]
     report = ImageReport(
         position=media.position,
         kind=media.kind,
@@ -259,7 +261,7 @@ def image_failure(media: MediaRef, exc: BaseException) -> ImageReport:
         source_url=media.url,
         alt_text=media.alt_text,
         verdict=verdict,
-        reasons=[message],
+        reasons=[message, *([media.note] if media.note else [])],
     )
 
 

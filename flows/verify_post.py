@@ -35,7 +35,7 @@ def run_name() -> str:
     except BadURL:
         return "verify bad-url"
     who = f" @{ref.author}" if ref.author else ""
-    return f"verify {ref.platform.value}{who} {ref.post_id}"
+    return f"verify {ref.platform}{who} {ref.post_id}"
 
 
 @flow(name="verify-post", flow_run_name=run_name)
@@ -93,7 +93,7 @@ def verify_post(url: str) -> State:
     report.check_id = record_check(report, ref, started, fingerprints, metadata)
     if post is not None and services().settings.learn_from_verify:
         learn_images(post, images)
-    publish_report(report, artifact_key(post.uri if post else ref))
+    publish_report(report, artifact_key(ref.platform, post.uri if post else ref.key))
     summary = f"{verdict.value}: {'; '.join(reasons)}"[:500]
     get_run_logger().info("%s", summary)
     if verdict is Verdict.ERROR:

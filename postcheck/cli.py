@@ -84,7 +84,7 @@ def _run_state(name: str, **params):
         from postcheck.flows.verify_post import verify_post as fn
         from postcheck.sources import parse_post_url
 
-        labels = [parse_post_url(params["url"]).platform.value]
+        labels = [parse_post_url(params["url"]).platform]
     elif name == "check-image":
         from postcheck.flows.check_image import check_image as fn
 
@@ -125,7 +125,7 @@ def emit(
 
 @app.command()
 def verify(
-    url: Annotated[str, typer.Argument(help="Post URL (X/Twitter or Bluesky, or an at:// URI).")],
+    url: Annotated[str, typer.Argument(help="Post URL (see README: accepted URL forms).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check the pictures of one post against the known library; record the verdict."""
@@ -172,6 +172,8 @@ def check(
 
 
 def print_report(report: CheckReport, link: str | None = None) -> None:
+    from postcheck.report import post_facts
+
     post = report.post
     if post is not None:
         who = f"@{post.author_handle}" if post.author_handle else (post.author_id or "?")
@@ -182,6 +184,8 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
         out.print(f"[link={post.url}]{post.url}[/link]", highlight=False)
         if post.text:
             out.print(f"[italic]{post.text}[/italic]", highlight=False)
+        for line in post_facts(post):
+            out.print(f"[dim]{line}[/]", highlight=False)
     else:
         out.print(report.url, highlight=False)
     if report.images:
@@ -350,10 +354,19 @@ def unwatch(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
 
 @app.command()
 def recheck(
-    platform: Annotated[str | None, typer.Option(help="Only this platform (x or bluesky).")] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Only this platform (its name: postcheck platforms).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N watched posts.")] = None,
 ) -> None:
     """Recheck every watched post now (what the nightly deployment does)."""
+    if platform is not None:
+        from postcheck.sources import platform_named
+
+        try:
+            platform_named(platform)
+        except PostcheckError as exc:
+            fail(str(exc))
     state = _run_state("recheck", platform=platform, limit=limit)
     outcomes = state.result(raise_on_failure=False)
     if not isinstance(outcomes, list):
@@ -362,6 +375,17 @@ def recheck(
         for t in o.transitions:
             out.print(f"{o.url}: [bold]{t.kind}[/] — {t.message}", highlight=False)
     out.print(state.message or "", highlight=False)
+
+
+@app.command()
+def platforms() -> None:
+    """The platforms postcheck reads, and the post URLs each accepts."""
+    from postcheck.sources import platforms as registered
+
+    table = Table("name", "platform", "accepted post URLs")
+    for platform in registered().values():
+        table.add_row(platform.name, platform.title, "\n".join(platform.url_forms))
+    out.print(table)
 
 
 @app.command()

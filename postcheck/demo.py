@@ -38,6 +38,7 @@ def run_demo(
     from postcheck.fixtures.server import FixtureServer
     from postcheck.services import reset_services, services
     from postcheck.settings import get_settings
+    from postcheck.sources import platform_titles
 
     scenarios = load_scenarios()
     server = FixtureServer().start()
@@ -48,9 +49,7 @@ def run_demo(
     reset_services()
     try:
         svc = services()
-        console.print(
-            f"Fixture server: {server.base_url} (X embed endpoint, X API v2, Bluesky AppView/PLC/PDS/CDN)"
-        )
+        console.print(f"Fixture server: {server.base_url} (answers like {platform_titles()})")
         n = load_known_manifest(svc, fixtures_dir() / scenarios["known_manifest"])
         console.print(f"Known library: {n} images from the fixture archive ({data_dir})")
         console.print("Starting Prefect (a temporary local server unless PREFECT_API_URL is set)…")
@@ -67,7 +66,7 @@ def run_demo(
         results = []
         for item in scenarios["posts"]:
             ref = parse_post_url(item["url"])
-            label = f"{ref.platform.value} @{ref.author or '?'}"
+            label = f"{ref.platform} @{ref.author or '?'}"
             t0 = time.perf_counter()
             report, message, run_id = run_verify(item["url"])
             took = time.perf_counter() - t0

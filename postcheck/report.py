@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from postcheck.domain import CheckReport, ImageReport, PostRef, Verdict, VideoEvidence
+from postcheck.domain import CheckReport, ImageReport, Post, Verdict, VideoEvidence
 from postcheck.errors import BadMedia
 from postcheck.media import MediaStore
+from postcheck.sources import platform_named
+from postcheck.sources.base import slug
 from postcheck.verifiers import video
 from postcheck.verifiers.imaging import data_uri
 from postcheck.verifiers.video_match import clock
@@ -31,13 +33,23 @@ VERDICT_ICON = {
 }
 
 
-def artifact_key(ref: PostRef | str) -> str:
-    """Prefect artifact keys allow only [a-z0-9-]: 'post-x-<id>', 'post-bluesky-<did>-<rkey>'."""
-    raw = ref.key if isinstance(ref, PostRef) else ref
-    raw = raw.removeprefix("at://").replace("/app.bsky.feed.post/", "-")
-    slug = "x-" + raw[2:] if raw.startswith("x:") else "bluesky-" + raw
-    slug = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
-    return f"post-{slug}"[:200]
+def artifact_key(platform: str, key_or_uri: str) -> str:
+    """Prefect artifact keys allow only [a-z0-9-]: 'post-' and the platform's slug of the
+    post ('post-x-<id>', 'post-bluesky-<did>-<rkey>', …)."""
+    return f"post-{slug(platform_named(platform).artifact_slug(key_or_uri))}"[:200]
+
+
+def post_facts(post: Post) -> list[str]:
+    """What the platform says about the post beyond author, time and text, one line each:
+    an edit, where it was forwarded from, what it replies to."""
+    lines = []
+    if post.edited_at is not None:
+        lines.append(f"Edited: {post.edited_at:%Y-%m-%d %H:%M UTC}")
+    if post.edit_of:
+        lines.append(f"Earlier versions: {', '.join(post.edit_of)}")
+    for name, value in post.facts.items():
+        lines.append(f"{name.replace('_', ' ').capitalize()}: {value}")
+    return lines
 
 
 def thumbnail_data_uri(
@@ -73,7 +85,8 @@ def markdown_report(report: CheckReport, media: MediaStore) -> str:
             f"**Post:** [{post.url}]({post.url})  ",
             f"**Author:** {name}({who})  ",
             f"**Created:** {post.created_at:%Y-%m-%d %H:%M UTC}  ",
-            f"**Fetched via:** {post.fetched_via}",
+            f"**Fetched via:** {post.fetched_via}" + ("  " if post_facts(post) else ""),
+            *[f"**{_md_escape(line)}**  " for line in post_facts(post)],
             "",
             "> " + _md_escape(post.text).replace("\n", "\n> ") if post.text else "> (no text)",
             "",

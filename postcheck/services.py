@@ -37,10 +37,10 @@ def services() -> Services:
 
 def reset_services() -> None:
     """Forget opened services (after settings changed, e.g. in tests or the demo)."""
-    from postcheck.sources.bluesky import _plc_resolver
+    from postcheck.sources import reset_platforms
 
     if services.cache_info().currsize:
         services().store.close()
     services.cache_clear()
     get_settings.cache_clear()
-    _plc_resolver.cache_clear()  # DID documents cached by the last settings' directory
+    reset_platforms()  # e.g. identity caches of the last settings' directories

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from postcheck.domain import CheckReport, ImageReport, Platform, Post, Verdict
+from postcheck.domain import CheckReport, ImageReport, Post, Verdict
 from postcheck.media import MediaStore, store_image_bytes
 from postcheck.settings import Settings
 from postcheck.store import Store
@@ -35,7 +35,7 @@ def payload(tmp_path: Path) -> tuple[str, list[str]]:
     reports = []
     for k in range(POSTS):
         post = Post(
-            platform=Platform.X,
+            platform="x",
             uri=f"x:{1000 + k}",
             url=f"https://x.com/u/status/{1000 + k}",
             post_id=str(1000 + k),

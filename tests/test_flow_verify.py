@@ -57,7 +57,7 @@ def test_seed_post_report_and_artifacts(run, svc):
     assert best.distances["phash"] <= 10
     assert "first seen 2010-10-10" in image.reasons[0]
 
-    key = artifact_key("x:1857106849690673728")
+    key = artifact_key("x", "x:1857106849690673728")
     assert key == "post-x-1857106849690673728"
     run_id = state.state_details.flow_run_id
     [md] = artifacts(key, run_id)
@@ -161,12 +161,12 @@ def test_rate_limit_without_headers_backs_off_and_retries(run, server):
 
 def test_an_internal_error_is_recorded_not_lost(run, svc, monkeypatch):
     """A bug in a source still ends in a recorded `error` check with its reason."""
-    from postcheck.sources.x import XSource
+    from postcheck.sources.x.platform import XPlatform
 
-    def broken(self, ref):
+    def broken(self, ref, settings):
         raise TypeError("a bug")
 
-    monkeypatch.setattr(XSource, "fetch", broken)
+    monkeypatch.setattr(XPlatform, "fetch", broken)
     state, report = run(SEED)
     assert state.is_failed() and report.verdict is Verdict.ERROR
     assert report.reasons == ["internal error while fetching: TypeError"]

@@ -21,7 +21,6 @@ from postcheck.domain import (
     Fingerprint,
     KnownImage,
     MetadataFacts,
-    Platform,
     PostRef,
     StoredMedia,
     Transition,
@@ -392,12 +391,15 @@ class Store:
                 return row
         if ref is None:
             return None
-        if ref.platform is Platform.X:
-            return session.scalar(select(PostRow).where(PostRow.uri == ref.key))
-        author = ref.author or ""
+        row = session.scalar(select(PostRow).where(PostRow.uri == ref.key))
+        if row is not None or not ref.author:
+            return row
+        # The URL names the post through something the fetch resolves (a Bluesky handle):
+        # the same post id by that author, whether the URL gave their id or their name.
+        author = ref.author
         return session.scalar(
             select(PostRow).where(
-                PostRow.platform == ref.platform.value,
+                PostRow.platform == ref.platform,
                 PostRow.post_id == ref.post_id,
                 (PostRow.author_id == author) | (PostRow.author_handle == author),
             )
@@ -497,7 +499,7 @@ class Store:
                 PostRow,
                 {
                     "uri": post.uri,
-                    "platform": post.platform.value,
+                    "platform": post.platform,
                     "url": post.url,
                     "post_id": post.post_id,
                     "created_at": post.created_at,
@@ -577,11 +579,7 @@ class Store:
                 query = query.where(PostRow.platform == platform)
             if limit:
                 query = query.limit(limit)
-            return [
-                # Bluesky by its AT-URI: the DID survives handle changes.
-                WatchedPost(r.id, r.uri, r.uri if r.uri.startswith("at://") else r.url, r.platform)
-                for r in session.scalars(query)
-            ]
+            return [WatchedPost(r.id, r.uri, r.url, r.platform) for r in session.scalars(query)]
 
     def set_watched(self, ref: PostRef, watched: bool) -> bool:
         """Watch or unwatch a post already checked; False if we never saw it."""

@@ -4,19 +4,15 @@ Pure: no network, no I/O. The answer is a list of `EmbedClaim`s, one per post, e
 what the article itself claims about the post (author, date, text) so that a later step can
 compare those claims with the post as the platform serves it.
 
-Forms recognised in HTML (reference README section 4):
+Forms: each platform declares its own (its package's ``embeds`` module, an
+``embeds.forms.EmbedForms``: blockquotes, iframes, data attributes, embed scripts, URL
+shapes, short links); every platform shares three more:
 
-* ``x-blockquote``: ``blockquote.twitter-tweet`` / ``.twitter-video`` (with the
-  "— Name (@handle) <a href=…/status/<id>>date</a>" footer, or only a placeholder link);
-* ``x-iframe``: what widgets.js leaves behind, ``iframe[data-tweet-id]`` and iframes of
-  ``platform.twitter.com/embed/Tweet.html?…&id=<id>``;
-* ``x-data-attr``: publisher markup ``[data-tweet-id]`` / ``[data-tweetid]``;
-* ``bluesky-blockquote`` / ``bluesky-iframe``: the official Bluesky snippet and
-  ``embed.bsky.app/embed/<did>/app.bsky.feed.post/<rkey>`` iframes;
 * ``link``: plain links (or bare URLs in text) to a post;
 * ``script-json``: post URLs inside inline ``<script>`` bodies (JSON strings, ``\\/`` escaped);
-* ``copied-text``: an embed copied as text, "<post text> pic.twitter.com/…" followed by
-  "— Name (@handle) Month D, YYYY" (the seed article's form).
+* ``copied-text``: an embed copied as text, "<post text> <short link>" followed by
+  "— Name (@handle) Month D, YYYY" (the seed article's form), the platform told by the
+  short link or by the handle's shape.
 
 Decisions (the reference lists prose links and image credits as "not embeds"; they are
 still references to posts, so they are returned, distinguishable by ``form``):
@@ -56,13 +52,13 @@ bounded besides: at most max(2000, 20 * limit) findings are read before de-dupli
 
 from __future__ import annotations
 
-from postcheck.sources.embeds.claims import FORMS, EmbedClaim, _Draft
+from postcheck.sources.embeds.claims import EmbedClaim, _Draft
 from postcheck.sources.embeds.html import _scan_html
 from postcheck.sources.embeds.merge import _merge_all
 from postcheck.sources.embeds.plaintext import _is_html, _scan_text
 from postcheck.sources.embeds.textutil import parse_date
 
-__all__ = ["FORMS", "EmbedClaim", "extract_embeds", "parse_date"]
+__all__ = ["EmbedClaim", "extract_embeds", "parse_date"]
 
 
 def extract_embeds(

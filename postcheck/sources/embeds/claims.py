@@ -8,40 +8,18 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
-from postcheck.domain import Platform, PostRef
+from postcheck.domain import PostRef
 from postcheck.errors import BadURL
-from postcheck.sources import parse_post_url
+from postcheck.sources import parse_post_url, platform_named
 from postcheck.sources.embeds.textutil import _norm, parse_date
-
-# Forms, best first: when the same post is found twice, the better form's fields win.
-FORMS: tuple[str, ...] = (
-    "x-blockquote",
-    "bluesky-blockquote",
-    "x-iframe",
-    "bluesky-iframe",
-    "x-data-attr",
-    "copied-text",
-    "link",
-    "script-json",
-)
-_RANK = {
-    "x-blockquote": 0,
-    "bluesky-blockquote": 0,
-    "x-iframe": 1,
-    "bluesky-iframe": 1,
-    "x-data-attr": 2,
-    "copied-text": 3,
-    "link": 4,
-    "script-json": 5,
-}
 
 
 class EmbedClaim(BaseModel):
     """One post an article embeds or links, with what the embed itself claims."""
 
-    platform: Platform | None = Field(description="None only when nothing tells.")
+    platform: str | None = Field(description="Platform name; None only when nothing tells.")
     url: str | None = Field(description="Canonical post URL, when the post is identified.")
-    post_id: str | None = Field(description="Tweet id or Bluesky record key.")
+    post_id: str | None = Field(description="The post's id on its platform.")
     author_handle: str | None = Field(description="Handle as the embed claims it, no '@'.")
     author_name: str | None = Field(description="Display name as the embed claims it.")
     date_text: str | None = Field(description="Date as written in the embed.")
@@ -49,10 +27,10 @@ class EmbedClaim(BaseModel):
     text: str | None = Field(description="The post's text as the embed shows it.")
     short_links: list[str] = Field(
         default_factory=list,
-        description="pic.twitter.com / t.co links standing for an unresolved post.",
+        description="Short links (X: pic.twitter.com / t.co) standing for an unresolved post.",
     )
-    form: str = Field(description="Which embed form it was found in (see FORMS).")
-    cid: str | None = Field(None, description="data-bluesky-cid, when present.")
+    form: str = Field(description="Which embed form it was found in (see forms.all_forms).")
+    cid: str | None = Field(None, description="Content id the embed names (data-bluesky-cid).")
 
     @property
     def resolved(self) -> bool:
@@ -60,7 +38,8 @@ class EmbedClaim(BaseModel):
 
     @property
     def key(self) -> str:
-        """Identity for de-duplication: x:<id>, bluesky:<actor>/<rkey>, short:…, claim:…."""
+        """Identity for de-duplication: the platform's claim key (x:<id>,
+        bluesky:<actor>/<rkey>, …), else short:<link>, else claim:<handle>:<date>."""
         return _claim_key(self)
 
 
@@ -73,7 +52,7 @@ class _Draft:
     pos: int
     phase: int = 0  # 0 element, 1 text: an element sorts before text at the same offset
     seq: int = 0
-    platform: Platform | None = None
+    platform: str | None = None
     url: str | None = None
     post_id: str | None = None
     author_handle: str | None = None
@@ -84,7 +63,8 @@ class _Draft:
     short_links: list[str] = field(default_factory=list)
     pic_codes: list[str] = field(default_factory=list)
     cid: str | None = None
-    did: str | None = None  # Bluesky DID the embed names, for handle -> DID merging
+    # An author id the embed names (a Bluesky DID), to merge links written with the name.
+    author_id: str | None = None
 
     def key(self) -> str:
         return _claim_key(self)
@@ -98,19 +78,13 @@ class _Draft:
 def _claim_key(claim: EmbedClaim | _Draft) -> str:
     """One identity for a finished claim and a draft: both carry these fields."""
     if claim.url is not None and claim.post_id:
-        if claim.platform is Platform.X:
-            return f"x:{claim.post_id}"
-        if claim.platform is Platform.BLUESKY:
-            return f"bluesky:{_bsky_actor(claim.url)}/{claim.post_id}"
+        ref = _post_ref(claim.url)
+        if ref is not None:
+            return platform_named(ref.platform).claim_key(ref)
     if claim.short_links:
         return f"short:{claim.short_links[0]}"
     when = claim.date.isoformat() if claim.date is not None else (claim.date_text or "")
     return f"claim:{(claim.author_handle or '').lower()}:{when}"
-
-
-def _bsky_actor(url: str) -> str:
-    rest = url.split("/profile/", 1)[-1]
-    return rest.split("/post/", 1)[0]
 
 
 @lru_cache(maxsize=4096)
@@ -130,8 +104,8 @@ def _draft_from_ref(ref: PostRef, form: str, pos: int, phase: int = 0) -> _Draft
     draft.url = ref.url
     draft.post_id = ref.post_id
     if ref.author:
-        if ref.author.startswith("did:"):
-            draft.did = ref.author
+        if platform_named(ref.platform).author_is_id(ref.author):
+            draft.author_id = ref.author
         else:
             # The URL's user part is a claim too ("twitter.com/<user>/status/…").
             draft.author_handle = ref.author

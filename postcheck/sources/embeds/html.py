@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urljoin, urlsplit
+from functools import cache
+from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from postcheck.domain import Platform, PostRef
+from postcheck.domain import PostRef
 from postcheck.sources.embeds.claims import _Draft, _draft_from_ref, _post_ref
+from postcheck.sources.embeds.forms import all_forms
 from postcheck.sources.embeds.plaintext import _HANDLE_PAREN, _NAME_MAX, _find_urls, _last_dash
 from postcheck.sources.embeds.textutil import _clean_post_text, _norm, parse_date
 
@@ -17,41 +19,23 @@ from postcheck.sources.embeds.textutil import _clean_post_text, _norm, parse_dat
 
 # Areas whose links are not the article's: matched on words of class/id.
 _ZONE_WORDS = ("sidebar", "widget", "related", "share", "sharing", "social", "follow", "trending")
-_BUTTON_CLASSES = frozenset(
-    {
-        "twitter-tweet-btn",
-        "twitter-share-button",
-        "twitter-follow-button",
-        "twitter-hashtag-button",
-        "twitter-mention-button",
-        "twitter-timeline",
-    }
-)
 _MODIFIER_WORDS = frozenset(
     {"has", "with", "without", "no", "not", "show", "hide", "enabled", "disabled", "layout"}
     | {"page", "body", "template", "theme", "is"}
 )
-_EMBED_WORDS = frozenset({"embed", "embeds", "embedded", "oembed", "tweet", "post"})
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_ZONE_SELECTOR = ", ".join(
-    ["nav"]
-    + [f"[class*={w} i], [id*={w} i]" for w in _ZONE_WORDS]
-    + [f"[class*={c} i]" for c in sorted(_BUTTON_CLASSES)]
-)
-_EMBED_CLASSES = frozenset({"twitter-tweet", "twitter-video", "bluesky-embed"})
-_CANDIDATE_SELECTOR = ", ".join(
-    [
-        "a[href]",
-        "script",
-        "iframe",
-        "blockquote.twitter-tweet",
-        "blockquote.twitter-video",
-        "blockquote.bluesky-embed",
-        "[data-bluesky-uri]",
-        "[data-tweet-id]",
-        "[data-tweetid]",
-    ]
-)
+
+
+@cache
+def _zone_selector() -> str:
+    # Share/follow buttons are the platforms' (forms.EmbedForms.button_classes).
+    return ", ".join(
+        ["nav"]
+        + [f"[class*={w} i], [id*={w} i]" for w in _ZONE_WORDS]
+        + [f"[class*={c} i]" for c in sorted(all_forms().button_classes)]
+    )
+
+
 _INLINE_TAGS = frozenset(
     {"a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font"}
     | {"i", "img", "ins", "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strong"}
@@ -61,12 +45,13 @@ _RAW_TAGS = frozenset({"script", "style", "template", "textarea", "title", "nofr
 
 
 def _zone_token(token: str) -> bool:
-    if token.lower() in _BUTTON_CLASSES:
+    forms = all_forms()
+    if token.lower() in forms.button_classes:
         return True
     words = [w.lower() for w in _WORD.findall(token)]
     if not any(z in w for w in words for z in _ZONE_WORDS):
         return False
-    return not any(w in _MODIFIER_WORDS or w in _EMBED_WORDS for w in words)
+    return not any(w in _MODIFIER_WORDS or w in forms.embed_words for w in words)
 
 
 def _is_zone(node: LexborNode) -> bool:
@@ -77,9 +62,10 @@ def _is_zone(node: LexborNode) -> bool:
         return False
     attrs = node.attributes
     classes = (attrs.get("class") or "").split()
-    if any(c.lower() in _EMBED_CLASSES for c in classes):
+    forms = all_forms()
+    if any(c.lower() in forms.embed_classes for c in classes):
         return False
-    if "data-tweet-id" in attrs or "data-tweetid" in attrs or "data-bluesky-uri" in attrs:
+    if any(a in attrs for a in forms.embed_attrs):
         return False
     ident = attrs.get("id")
     tokens = [*classes, ident] if ident else classes
@@ -106,8 +92,8 @@ def _scan_html(html: str, base_url: str | None, drafts: list[_Draft], budget: in
     root = tree.root
     if root is None:
         return ""
-    zones = {n.mem_id for n in tree.css(_ZONE_SELECTOR) if _is_zone(n)}
-    candidates = {n.mem_id for n in tree.css(_CANDIDATE_SELECTOR)}
+    zones = {n.mem_id for n in tree.css(_zone_selector()) if _is_zone(n)}
+    candidates = {n.mem_id for n in tree.css(all_forms().selector)}
     ctx = _HtmlContext(base_url, drafts, budget)
     parts: list[str] = []
     add = parts.append
@@ -172,7 +158,7 @@ class _HtmlContext:
         href = href.strip()
         if href.startswith("//"):
             return "https:" + href
-        if _SCHEME.match(href) or _BARE_HOST.match(href):
+        if _SCHEME.match(href) or all_forms().bare_host.match(href):
             return href  # absolute, or 'x.com/user/status/1' written without a scheme
         if self.base_url:
             try:
@@ -191,6 +177,15 @@ class _HtmlContext:
                 self._link(attrs.get("href"), pos)
             return False
         if tag == "script":
+            # An embed script that names its post (Telegram's data-telegram-post) counts
+            # wherever it is; other scripts' bodies are read outside sidebars only.
+            for forms in all_forms().platforms:
+                found = forms.script(attrs)
+                if found is not None:
+                    ref = _post_ref(found[0])
+                    if ref is not None:
+                        self.add(_draft_from_ref(ref, found[1], pos))
+                    return True
             if not in_zone and not attrs.get("src"):
                 self._script(node, pos)
             return True
@@ -198,14 +193,10 @@ class _HtmlContext:
             self._iframe(attrs, pos)
             return True  # an iframe's content is fallback text, not the article's
         classes = {c.lower() for c in (attrs.get("class") or "").split()}
-        if tag == "blockquote" and classes & {"twitter-tweet", "twitter-video"}:
-            self._x_quote(node, attrs, pos, "x-blockquote")
-            return True
-        if "bluesky-embed" in classes or "data-bluesky-uri" in attrs:
-            self._bluesky_quote(node, attrs, pos)
-            return True
-        if "data-tweet-id" in attrs or "data-tweetid" in attrs:
-            return self._x_quote(node, attrs, pos, "x-data-attr")
+        for forms in all_forms().platforms:
+            used = forms.element(node, tag, attrs, classes, self, pos)
+            if used is not None:
+                return used
         return False
 
     # -- forms --
@@ -228,80 +219,22 @@ class _HtmlContext:
                 self.add(_draft_from_ref(ref, "script-json", pos))
 
     def _iframe(self, attrs: dict[str, str | None], pos: int) -> None:
-        tweet_id = (attrs.get("data-tweet-id") or "").strip()
         src = (attrs.get("src") or attrs.get("data-src") or "").strip()
-        ref: PostRef | None = None
-        form = "x-iframe"
-        if tweet_id.isdigit():
-            ref = _post_ref(f"https://x.com/i/web/status/{tweet_id}")
-        if ref is None and src:
-            try:
-                parts = urlsplit(self.absolute(src))
-            except ValueError:
+        try:
+            parts = urlsplit(self.absolute(src)) if src else None
+        except ValueError:
+            parts = None
+        for forms in all_forms().platforms:
+            found = forms.iframe(parts, attrs)
+            if found is not None:
+                ref = _post_ref(found[0])
+                if ref is not None:
+                    self.add(_draft_from_ref(ref, found[1], pos))
                 return
-            host = (parts.hostname or "").lower()
-            path = parts.path
-            if path.rsplit("/", 1)[-1] == "Tweet.html" or (
-                host in _X_EMBED_HOSTS and path.startswith("/embed/")
-            ):
-                # Only `id` names the post. `creatorScreenName` is the *article's* author
-                # (the site's own account), not the post's: never read it as the author.
-                ids = parse_qs(parts.query).get("id") or []
-                if ids and ids[0].strip().isdigit():
-                    ref = _post_ref(f"https://x.com/i/web/status/{ids[0].strip()}")
-            elif host == "embed.bsky.app" and path.startswith("/embed/"):
-                pieces = path.strip("/").split("/")
-                if len(pieces) == 4 and pieces[2] == "app.bsky.feed.post":
-                    ref = _post_ref(f"at://{pieces[1]}/app.bsky.feed.post/{pieces[3]}")
-                    form = "bluesky-iframe"
-        if ref is not None:
-            self.add(_draft_from_ref(ref, form, pos))
 
-    def _x_quote(self, node: LexborNode, attrs: dict[str, str | None], pos: int, form: str) -> bool:
-        quote = _read_quote(node, self)
-        attr_id = (attrs.get("data-tweet-id") or attrs.get("data-tweetid") or "").strip()
-        ref: PostRef | None = None
-        date_link: str | None = None
-        x_links = [(r, t) for r, t in quote.links if r.platform is Platform.X]
-        if form == "x-data-attr" and attr_id.isdigit():
-            ref = _post_ref(f"https://x.com/i/web/status/{attr_id}")
-            for link_ref, link_text in x_links:
-                if ref is not None and link_ref.post_id == ref.post_id:
-                    ref, date_link = link_ref, link_text  # keeps the user part
-        elif x_links:
-            ref, date_link = x_links[-1]
-        elif attr_id.isdigit():
-            ref = _post_ref(f"https://x.com/i/web/status/{attr_id}")
-        if ref is not None:
-            draft = _draft_from_ref(ref, form, pos)
-        elif form == "x-blockquote" and quote.handle:
-            draft = _Draft(form=form, pos=pos, platform=Platform.X)  # unresolved embed
-        else:
-            return False
+    def fill(self, draft: _Draft, quote: _Quote, date_link: str | None) -> None:
+        """Fill a blockquote embed's draft from its quote, and keep it."""
         self._fill(draft, quote, date_link)
-        if draft.url is not None:
-            draft.short_links = []
-        self.add(draft)
-        return True
-
-    def _bluesky_quote(self, node: LexborNode, attrs: dict[str, str | None], pos: int) -> None:
-        quote = _read_quote(node, self)
-        ref = _post_ref((attrs.get("data-bluesky-uri") or "").strip())
-        date_link: str | None = None
-        bsky_links = [(r, t) for r, t in quote.links if r.platform is Platform.BLUESKY]
-        if ref is None or ref.platform is not Platform.BLUESKY:
-            ref = bsky_links[-1][0] if bsky_links else None
-        for link_ref, link_text in bsky_links:
-            if ref is not None and link_ref.post_id == ref.post_id:
-                date_link = link_text
-        if ref is not None:
-            draft = _draft_from_ref(ref, "bluesky-blockquote", pos)
-        elif quote.handle:
-            draft = _Draft(form="bluesky-blockquote", pos=pos, platform=Platform.BLUESKY)
-        else:
-            return
-        self._fill(draft, quote, date_link)
-        draft.cid = _norm(attrs.get("data-bluesky-cid"))
         if draft.url is not None:
             draft.short_links = []
         self.add(draft)
@@ -320,17 +253,12 @@ class _HtmlContext:
         draft.pic_codes = pics
 
 
-_X_EMBED_HOSTS = frozenset({"platform.twitter.com", "platform.x.com"})
 _FOOTER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_BARE_HOST = re.compile(
-    r"^(?i:(?:www\.|mobile\.|m\.|staging\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com"
-    r"|(?:www\.|staging\.)?bsky\.app)/"
-)
 
 
 def _could_be_post(text: str) -> bool:
-    return "/status" in text or "/post/" in text or "at://" in text
+    return all_forms().url_anchor.search(text) is not None
 
 
 @dataclass(slots=True)

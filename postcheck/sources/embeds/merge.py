@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from postcheck.domain import Platform
-from postcheck.sources.embeds.claims import _RANK, EmbedClaim, _bsky_actor, _Draft, _post_ref
+from postcheck.sources import platform_named
+from postcheck.sources.embeds.claims import EmbedClaim, _Draft, _post_ref
+from postcheck.sources.embeds.forms import all_forms
 from postcheck.sources.embeds.textutil import _MAX_SHORT_LINKS, _norm
 
 # --- merging ------------------------------------------------------------------------------
@@ -11,21 +12,27 @@ from postcheck.sources.embeds.textutil import _MAX_SHORT_LINKS, _norm
 
 def _merge_all(drafts: list[_Draft], limit: int) -> list[EmbedClaim]:
     drafts.sort(key=lambda d: (d.pos, d.phase, d.seq))
-    # A Bluesky embed ties a handle (footer) to a DID (data-bluesky-uri): links written
-    # with the handle then name the same post as the embed.
-    did_of: dict[str, str] = {}
+    # An embed may tie a handle (its footer) to an author id (a Bluesky blockquote's
+    # data-bluesky-uri names the DID): links written with the handle then name the same
+    # post as the embed (Platform.author_alias_url).
+    ranks = all_forms().ranks
+    id_of: dict[tuple[str, str], str] = {}
     for d in drafts:
-        if d.form == "bluesky-blockquote" and d.did and d.author_handle:
-            did_of.setdefault(d.author_handle.lower(), d.did)
-    if did_of:
+        if ranks[d.form] == 0 and d.platform and d.author_id and d.author_handle:
+            id_of.setdefault((d.platform, d.author_handle.lower()), d.author_id)
+    if id_of:
         for d in drafts:
-            if d.platform is Platform.BLUESKY and d.url and d.post_id:
-                did = did_of.get(_bsky_actor(d.url))
-                if did is not None:
-                    ref = _post_ref(f"at://{did}/app.bsky.feed.post/{d.post_id}")
-                    if ref is not None:
-                        d.url, d.did = ref.url, did
-    # pic.twitter.com codes of identified posts, so a copy of the same embed joins it.
+            ref = _post_ref(d.url) if d.url and d.post_id else None
+            if ref is None or not ref.author:
+                continue
+            author_id = id_of.get((ref.platform, ref.author.lower()))
+            alias = (
+                platform_named(ref.platform).author_alias_url(ref, author_id) if author_id else None
+            )
+            aliased = _post_ref(alias) if alias else None
+            if aliased is not None:
+                d.url, d.author_id = aliased.url, author_id
+    # Media short-link codes (X: pic.twitter.com) of identified posts, so a copy of the same embed joins it.
     key_of_pic: dict[str, str] = {}
     for d in drafts:
         if d.url is not None:
@@ -48,12 +55,13 @@ def _merge_all(drafts: list[_Draft], limit: int) -> list[EmbedClaim]:
     return [_to_claim(d) for d in merged.values()]
 
 
-_FILLED = ("platform", "author_handle", "author_name", "text", "cid", "did")
+_FILLED = ("platform", "author_handle", "author_name", "text", "cid", "author_id")
 
 
 def _merge_into(into: _Draft, other: _Draft) -> None:
     """Merge `other` into `into` (which came first): the better form's fields win."""
-    if _RANK[other.form] < _RANK[into.form]:
+    ranks = all_forms().ranks
+    if ranks[other.form] < ranks[into.form]:
         primary, secondary = other, into
     else:
         primary, secondary = into, other

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from urllib.parse import urlsplit
 
-from postcheck.domain import Platform
 from postcheck.sources.embeds.claims import _Draft, _draft_from_ref, _post_ref
+from postcheck.sources.embeds.forms import all_forms
 from postcheck.sources.embeds.textutil import _clean_post_text, _norm, parse_date
 
 # --- input sniffing ----------------------------------------------------------------------
@@ -24,14 +25,6 @@ def _is_html(content: str, content_type: str | None) -> bool:
 
 # --- plain text ---------------------------------------------------------------------------
 
-_X_HOST = r"(?i:(?:(?:www|mobile|m)\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)"
-_URL_IN_TEXT = re.compile(
-    r"(?<![\w.@/=%\\-])(?P<url>"
-    rf"(?:(?i:https?://))?{_X_HOST}/(?:i/web|i|[A-Za-z0-9_]{{1,15}})/status(?:es)?/\d{{1,20}}(?![\d])"
-    r"|(?:(?i:https?://))?(?i:(?:www\.|staging\.)?bsky\.app)/profile/[^\s/?#<>\"'\\]{1,300}/post/[A-Za-z0-9._:~-]{1,512}"
-    r"|at://[A-Za-z0-9._:%-]{1,300}/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]{1,512}"
-    r")"
-)
 _HANDLE_PAREN = re.compile(r"\(\s*@(?P<handle>[A-Za-z0-9_][A-Za-z0-9_.-]{0,252})\s*\)")
 _EM_DASH = re.compile(r"—|–|&mdash;|&ndash;|&#8212;")
 _HYPHEN_DASH = re.compile(r"(?:^|(?<=\s))(?:--|-)(?=\s)")
@@ -40,7 +33,6 @@ _FOOTER_DATE = re.compile(
     r"|[^\n()@]{0,40}?(?<!\d)(?:19|20)\d{2}(?!\d)"
     r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?)?)"
 )
-_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _NAME_MAX = 100
 # "(@handle)" strings examined as possible copied footers: real articles hold a handful;
 # the bound keeps text made of nothing else cheap (each costs a few microseconds).
@@ -48,9 +40,9 @@ _MAX_FOOTER_CANDIDATES = 20_000
 _TEXT_MAX = 30_000
 
 
-# Every post URL contains one of these; the full pattern only runs near them, because a
-# pattern that may start with optional parts is tried at every position of the text.
-_URL_ANCHOR = re.compile(r"/status|/post/|at://")
+# Every post URL contains one of its platform's anchors (forms.EmbedForms.url_anchors);
+# the full pattern only runs near them, because a pattern that may start with optional
+# parts is tried at every position of the text.
 _BEFORE_ANCHOR = 400  # scheme + host + a Bluesky actor (<= 300) fit in this
 _AFTER_ANCHOR = 900  # '/post/' + record key (<= 512) fit in this
 
@@ -60,7 +52,8 @@ def _find_urls(text: str) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     region_start = region_end = -1
     regions: list[tuple[int, int]] = []
-    for anchor in _URL_ANCHOR.finditer(text):
+    forms = all_forms()
+    for anchor in forms.url_anchor.finditer(text):
         start = max(0, anchor.start() - _BEFORE_ANCHOR)
         end = anchor.end() + _AFTER_ANCHOR
         if start <= region_end:
@@ -72,7 +65,7 @@ def _find_urls(text: str) -> list[tuple[int, str]]:
     if region_end >= 0:
         regions.append((region_start, region_end))
     for start, end in regions:
-        for match in _URL_IN_TEXT.finditer(text, start, end):
+        for match in forms.url_in_text.finditer(text, start, end):
             found.append((match.start(), match.group("url").rstrip(".:")))
     return found
 
@@ -125,7 +118,7 @@ def _scan_text(text: str, drafts: list[_Draft], budget: int) -> None:
             draft.platform = linked.platform
             draft.url = linked.url
             draft.post_id = linked.post_id
-            draft.did = linked.did
+            draft.author_id = linked.author_id
         drafts.append(draft)
 
 
@@ -171,14 +164,12 @@ def _copied_footer(
         before = _previous_line(text, line_start, last_end)
     body, links, pics = _clean_post_text(before[-_TEXT_MAX:])
     handle = match.group("handle").rstrip(".-")
-    if "." in handle:
-        platform: Platform | None = Platform.BLUESKY
-    elif _X_HANDLE.fullmatch(handle) or links:
-        platform = Platform.X
-    else:
-        platform = None
-    if links and platform is not Platform.X:
-        platform = Platform.X
+    forms = all_forms()
+    platform: str | None = None
+    if links:  # a copied embed's short link tells whose post it is
+        platform = forms.short_links.get((urlsplit(links[0]).hostname or "").lower(), (None,))[0]
+    else:  # else what the handle looks like (a dot: Bluesky's; X's allow none)
+        platform = next((name for pattern, name in forms.copied if pattern.fullmatch(handle)), None)
     draft = _Draft(form="copied-text", pos=dash_start, phase=1)
     draft.platform = platform
     draft.author_handle = handle

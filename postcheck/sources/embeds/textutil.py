@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from postcheck.sources.embeds.forms import all_forms
+
 # --- text helpers ------------------------------------------------------------------------
 
 _WS = re.compile(r"\s+")
@@ -56,12 +58,7 @@ def parse_date(text: str | None) -> dt.date | None:
     return None
 
 
-# Short links that stand for a post (its media link) when no status URL is given.
-_SHORT = re.compile(
-    r"^(?:(?i:https?://))?(?P<host>(?i:pic\.twitter\.com|pic\.x\.com|t\.co))/(?P<code>[A-Za-z0-9]{1,40})[.,;:!?)\]]*$"
-)
 _MAX_SHORT_LINKS = 20  # a post has at most 4 pictures; more is noise (or an attack)
-_MEDIA_PLACEHOLDER = re.compile(r"\s*\[image or embed\]\s*$", re.IGNORECASE)
 _DELETED_PLACEHOLDER = re.compile(
     r"^(?:this\s+)?(?:tweet|post)\s+(?:may\s+have\s+been|was|has\s+been|is)\s+"
     r"(?:deleted|unavailable|removed)\.?$",
@@ -70,12 +67,16 @@ _DELETED_PLACEHOLDER = re.compile(
 
 
 def _clean_post_text(raw: str | None) -> tuple[str | None, list[str], list[str]]:
-    """(text without its trailing media link, trailing short links, pic.twitter.com codes)."""
+    """(text without its trailing media link, trailing short links, media link codes).
+
+    Short links are the platforms' (forms.EmbedForms.short_links): a copied embed ends
+    with its media link, which stands for the post when no status URL is given."""
     text = _norm(raw)
     if not text:
         return None, [], []
-    while text.endswith("]"):
-        stripped = _MEDIA_PLACEHOLDER.sub("", text[-100:])
+    forms = all_forms()
+    while forms.placeholder is not None and text.endswith("]"):
+        stripped = forms.placeholder.sub("", text[-100:])
         if len(stripped) == min(len(text), 100):
             break
         text = text[:-100] + stripped
@@ -84,15 +85,13 @@ def _clean_post_text(raw: str | None) -> tuple[str | None, list[str], list[str]]
     pics: list[str] = []
     drop = len(words)  # words from here on are trailing media links, cut from the text
     for i in range(len(words) - 1, -1, -1):
-        match = _SHORT.match(words[i])
+        match = forms.short_link.match(words[i])
         if match is None:
             break
         host = match.group("host").lower()
         code = match.group("code")
-        if host == "t.co":
-            links.append(f"https://t.co/{code}")
-        else:
-            links.append(f"https://pic.twitter.com/{code}")
+        links.append(f"{forms.short_links[host][1]}/{code}")
+        if host in forms.media_links:
             pics.append(code)
             if drop == i + 1:
                 drop = i
