@@ -13,6 +13,7 @@ from prefect.artifacts import (
 from prefect.states import Completed, Failed, State
 
 from postcheck.library import import_folder
+from postcheck.report import ingest_markdown
 from postcheck.services import services
 
 
@@ -41,11 +42,9 @@ def ingest_known(folder: str, manifest: str | None = None, workers: int | None =
         )
     except ValueError as exc:
         return Failed(message=str(exc))
-    failed = "\n".join(f"| {w} | {why} |" for w, why in report.failed[:200])
     create_markdown_artifact(
         key="ingest-known",
-        markdown=f"# Import of {folder}\n\n{report.summary}\n\n"
-        + (f"| file | why skipped |\n|---|---|\n{failed}\n" if failed else ""),
+        markdown=ingest_markdown(folder, report.summary, report.failed),
         description=report.summary,
     )
     get_run_logger().info(report.summary)

@@ -4,7 +4,6 @@ is now; what changed is recorded as transitions. Scheduled nightly (nightly-rech
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import dataclass, field
 
 from prefect import flow, get_client, get_run_logger, tags, task
 from prefect.artifacts import (
@@ -18,8 +17,9 @@ from prefect.futures import as_completed
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from postcheck.domain import CheckReport, Transition
+from postcheck.domain import CheckReport, RecheckOutcome
 from postcheck.flows.verify_post import verify_post
+from postcheck.report import recheck_markdown
 from postcheck.runner import ui_run_url
 from postcheck.services import services
 from postcheck.sources import platform_named, platforms
@@ -46,15 +46,7 @@ def ensure_rate_limits() -> None:
             )
 
 
-@dataclass
-class Outcome:
-    url: str
-    platform: str
-    verdict: str
-    failed: bool
-    transitions: list[Transition] = field(default_factory=list)
-    flow_run_id: str | None = None
-    message: str = ""
+Outcome = RecheckOutcome
 
 
 @task(name="recheck-post", task_run_name="recheck {post.url}")
@@ -69,7 +61,12 @@ def recheck_post(post: WatchedPost) -> Outcome:
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if not isinstance(report, CheckReport):
         return Outcome(
-            post.url, post.platform, "error", True, flow_run_id=run_id, message=state.message or ""
+            url=post.url,
+            platform=post.platform,
+            verdict="error",
+            failed=True,
+            flow_run_id=run_id,
+            message=state.message or "",
         )
     transitions = compare_checks(baseline[1] if baseline else None, report)
     if transitions and report.check_id is not None:
@@ -77,38 +74,14 @@ def recheck_post(post: WatchedPost) -> Outcome:
             post.id, report.check_id, baseline[0] if baseline else None, transitions
         )
     return Outcome(
-        post.url,
-        post.platform,
-        report.verdict.value,
-        failed_fetch(report),
-        transitions,
-        run_id,
-        "; ".join(report.reasons)[:300],
+        url=post.url,
+        platform=post.platform,
+        verdict=report.verdict.value,
+        failed=failed_fetch(report),
+        transitions=transitions,
+        flow_run_id=run_id,
+        message="; ".join(report.reasons)[:300],
     )
-
-
-def summary_markdown(outcomes: list[Outcome]) -> str:
-    changed = [o for o in outcomes if o.transitions]
-    failed = [o for o in outcomes if o.failed]
-    lines = [
-        "# Nightly recheck",
-        "",
-        f"**{len(outcomes)}** posts checked · **{len(changed)}** changed · "
-        f"**{len(failed)}** could not be fetched (tried again next run) · "
-        f"**{len(outcomes) - len(changed) - len(failed)}** unchanged",
-        "",
-    ]
-    if changed:
-        lines += ["## Changes", "", "| post | change | run |", "|---|---|---|"]
-        for o in changed:
-            link = ui_run_url(o.flow_run_id)
-            run = f"[run]({link})" if link else (o.flow_run_id or "")
-            for t in o.transitions:
-                lines.append(f"| {o.url} | **{t.kind}**: {t.message.replace('|', '/')} | {run} |")
-        lines.append("")
-    if failed:
-        lines += ["## Not fetched", ""] + [f"- {o.url}: {o.message}" for o in failed] + [""]
-    return "\n".join(lines)
 
 
 @flow(name="recheck", task_runner=ThreadPoolTaskRunner(max_workers=4))
@@ -130,14 +103,22 @@ def recheck(platform: str | None = None, limit: int | None = None) -> State:
         except Exception as exc:  # one post failing (even the API failing) never sinks the rest
             logger.error("recheck of %s failed", post.url, exc_info=exc)
             message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
-            outcomes.append(Outcome(post.url, post.platform, "error", True, message=message))
+            outcomes.append(
+                Outcome(
+                    url=post.url,
+                    platform=post.platform,
+                    verdict="error",
+                    failed=True,
+                    message=message,
+                )
+            )
         if done % step == 0 or done == len(posts):
             with suppress(Exception):  # the progress bar is a courtesy, not the job
                 update_progress_artifact(progress, progress=100.0 * done / len(posts))
     if not posts:
         update_progress_artifact(progress, progress=100.0)
     create_markdown_artifact(
-        markdown=summary_markdown(outcomes),
+        markdown=recheck_markdown(outcomes, ui_run_url),
         key="recheck-summary",
         description="What the last recheck found",
     )

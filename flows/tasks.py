@@ -20,7 +20,6 @@ from postcheck.domain import (
     Post,
     PostRef,
     StoredMedia,
-    Verdict,
     VideoEvidence,
 )
 from postcheck.errors import (
@@ -29,6 +28,8 @@ from postcheck.errors import (
     MediaUnavailable,
     PostcheckError,
     TransientError,
+    failure_reason,
+    failure_verdict,
 )
 from postcheck.library import video_fingerprint
 from postcheck.media import download_image, download_video
@@ -168,7 +169,7 @@ def check_video(
         stored = download(media)
         evidence, frame_matches = analyse_video(stored, media)
     except PostcheckError as exc:
-        failed = Verdict.UNAVAILABLE if isinstance(exc, MediaUnavailable) else Verdict.ERROR
+        failed = failure_verdict(exc)
         return image.model_copy(
             update={
                 "verdict": post_verdict([image.verdict, failed]),
@@ -251,10 +252,7 @@ def compare_with_matched_original(
 
 def image_failure(media: MediaRef, exc: BaseException) -> ImageReport:
     """The recorded status of a picture that could not be checked."""
-    verdict = Verdict.UNAVAILABLE if isinstance(exc, MediaUnavailable) else Verdict.ERROR
-    message = (
-        str(exc) if isinstance(exc, PostcheckError) else f"internal error: {type(exc).__name__}"
-    )
+    verdict, message = failure_verdict(exc), failure_reason(exc)
     return ImageReport(
         position=media.position,
         kind=media.kind,

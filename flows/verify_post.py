@@ -9,7 +9,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from postcheck.domain import CheckReport, Fingerprint, ImageReport, MetadataFacts, Post, Verdict
-from postcheck.errors import BadURL, PostcheckError, PostUnavailable
+from postcheck.errors import BadURL, PostcheckError, failure_reason, failure_verdict
 from postcheck.flows.tasks import (
     analyse_image,
     check_video,
@@ -56,13 +56,10 @@ def verify_post(url: str) -> State:
     metadata: dict[str, MetadataFacts] = {}
     try:
         post = fetch(ref)
-    except PostUnavailable as exc:
-        verdict, reasons = Verdict.UNAVAILABLE, [str(exc)]
-    except PostcheckError as exc:
-        verdict, reasons = Verdict.ERROR, [str(exc)]
-    except Exception as exc:  # a bug must still leave a recorded check, not a lost one
-        get_run_logger().error("fetching %s: internal error", url, exc_info=exc)
-        verdict, reasons = Verdict.ERROR, [f"internal error while fetching: {type(exc).__name__}"]
+    except Exception as exc:  # a bug too must leave a recorded check, not a lost one
+        if not isinstance(exc, PostcheckError):
+            get_run_logger().error("fetching %s: internal error", url, exc_info=exc)
+        verdict, reasons = failure_verdict(exc), [failure_reason(exc, "fetching")]
     else:
         downloads = [download.submit(m) for m in post.media]
         for media, future in zip(post.media, downloads, strict=True):

@@ -322,6 +322,18 @@ class Transition(BaseModel):
     after: dict[str, Any] | None = None
 
 
+class RecheckOutcome(BaseModel):
+    """What the recheck found for one watched post."""
+
+    url: str
+    platform: str
+    verdict: str
+    failed: bool = Field(description="The post could not be fetched (tried again next run).")
+    transitions: list[Transition] = Field(default_factory=list)
+    flow_run_id: str | None = None
+    message: str = ""
+
+
 class CheckReport(BaseModel):
     """One check of one post: the verdict and all the evidence behind it."""
 

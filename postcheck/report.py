@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from postcheck.domain import CheckReport, ImageReport, Post, Verdict, VideoEvidence
+from postcheck.domain import (
+    CheckReport,
+    ImageReport,
+    Post,
+    RecheckOutcome,
+    Verdict,
+    VideoEvidence,
+)
 from postcheck.errors import BadMedia
 from postcheck.media import MediaStore
 from postcheck.sources import platform_named
@@ -261,3 +269,38 @@ def article_markdown(article: ArticleReport, media: MediaStore) -> str:
         lines.append("")
     lines.append(f"_Checked {article.checked_at:%Y-%m-%d %H:%M:%S UTC}._")
     return "\n".join(lines)
+
+
+def recheck_markdown(
+    outcomes: list[RecheckOutcome], run_url: Callable[[str | None], str | None] = lambda _: None
+) -> str:
+    """The recheck's summary: how many posts, which changed and how (with their runs),
+    which could not be fetched."""
+    changed = [o for o in outcomes if o.transitions]
+    failed = [o for o in outcomes if o.failed]
+    lines = [
+        "# Nightly recheck",
+        "",
+        f"**{len(outcomes)}** posts checked · **{len(changed)}** changed · "
+        f"**{len(failed)}** could not be fetched (tried again next run) · "
+        f"**{len(outcomes) - len(changed) - len(failed)}** unchanged",
+        "",
+    ]
+    if changed:
+        lines += ["## Changes", "", "| post | change | run |", "|---|---|---|"]
+        for o in changed:
+            link = run_url(o.flow_run_id)
+            run = f"[run]({link})" if link else (o.flow_run_id or "")
+            for t in o.transitions:
+                lines.append(f"| {o.url} | **{t.kind}**: {t.message.replace('|', '/')} | {run} |")
+        lines.append("")
+    if failed:
+        lines += ["## Not fetched", ""] + [f"- {o.url}: {o.message}" for o in failed] + [""]
+    return "\n".join(lines)
+
+
+def ingest_markdown(folder: str, summary: str, failed: list[tuple[str, str]]) -> str:
+    """The import report: the summary, and the files skipped with why."""
+    rows = "\n".join(f"| {what} | {why} |" for what, why in failed[:200])
+    table = f"| file | why skipped |\n|---|---|\n{rows}\n" if rows else ""
+    return f"# Import of {folder}\n\n{summary}\n\n{table}"
