@@ -74,11 +74,8 @@ class Fixture(PlatformFixture):
         return self.statuses.pop(key, None) is not None
 
     def edit_text(self, key: str, text: str) -> bool:
-        if key not in self.statuses:
-            return False
-        self.statuses[key]["content"] = f"<p>{text}</p>"
-        self.statuses[key]["edited_at"] = "2025-01-01T00:00:00.000Z"
-        return True
+        edited = "2025-01-01T00:00:00.000Z"
+        return self.update(self.statuses, key, content=f"<p>{text}</p>", edited_at=edited)
 
     def replace_image(self, key: str, position: int, image: str) -> bool:
         if key not in self.statuses:

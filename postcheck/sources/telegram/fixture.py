@@ -78,11 +78,7 @@ class Fixture(PlatformFixture):
         return self.posts.pop(key, None) is not None
 
     def edit_text(self, key: str, text: str) -> bool:
-        if key not in self.posts:
-            return False
-        self.posts[key]["text"] = html.escape(text)
-        self.posts[key]["edited"] = True
-        return True
+        return self.update(self.posts, key, text=html.escape(text), edited=True)
 
     def replace_image(self, key: str, position: int, image: str) -> bool:
         post = self.posts.get(key)

@@ -93,10 +93,7 @@ class Fixture(PlatformFixture):
         return True
 
     def edit_text(self, key: str, text: str) -> bool:
-        if key not in self.posts:
-            return False
-        self.posts[key]["text"] = text
-        return True
+        return self.update(self.posts, key, text=text)
 
     def replace_image(self, key: str, position: int, image: str) -> bool:
         if key not in self.posts:
