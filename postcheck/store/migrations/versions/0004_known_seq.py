@@ -8,7 +8,7 @@ The on-disk index catches up from the store by this number: every known image ad
 one transaction gets the library version that transaction set, and versions are handed
 out under the library_state row lock, so they become visible in order (ids need not: two
 PostgreSQL transactions may commit their ids out of order). Rows already in the library
-get the current version: an index built after the upgrade reads them all.
+get one new version: an index opened after the upgrade catches them all up.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ def upgrade() -> None:
     with op.batch_alter_table("known_images", schema=None) as batch_op:
         batch_op.add_column(sa.Column("seq", sa.Integer(), nullable=False, server_default="0"))
         batch_op.create_index(batch_op.f("ix_known_images_seq"), ["seq"], unique=False)
+    # One new version for the rows already there (a library from the first schema may
+    # still be at version 0), so that an index at version 0 knows it lacks them.
     op.execute(
-        "UPDATE known_images SET seq = "
-        "COALESCE((SELECT version FROM library_state WHERE id = 1), 0)"
+        "UPDATE library_state SET version = version + 1 "
+        "WHERE id = 1 AND EXISTS (SELECT 1 FROM known_images)"
     )
+    op.execute("UPDATE known_images SET seq = (SELECT version FROM library_state WHERE id = 1)")
 
 
 def downgrade() -> None:
