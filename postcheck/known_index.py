@@ -72,7 +72,7 @@ LOG_WARN_CODES = 2_000_000
 
 def ivf_lists(rows: int) -> int:
     """Inverted lists for a family of this many codes: about 4 sqrt(n), as faiss advises."""
-    return int(max(16, min(16384, 4 * np.sqrt(rows))))
+    return int(max(16, min(4096, 4 * np.sqrt(rows))))
 
 
 @dataclass
@@ -281,6 +281,9 @@ class OnDiskIndex:
     """One process's view of the index folder (thread-safe)."""
 
     def __init__(self, folder: Path, nprobe: int = NPROBE) -> None:
+        # One search is a handful of query codes: OpenMP threads buy nothing there, and on
+        # a busy machine their spinning costs several times the search itself.
+        faiss.omp_set_num_threads(1)
         self.folder = Path(folder)
         self.nprobe = nprobe
         self.lock = FileLock(str(self.folder / "lock"), timeout=LOCK_TIMEOUT)
@@ -446,33 +449,39 @@ class RebuildReport:
 def build_family(
     codes: np.ndarray, bits: int, ivf_min_codes: int, nprobe: int
 ) -> faiss.IndexBinary:
-    """A flat index for a small family; IVF (trained on a sample) for a large one. The
-    coarse quantizer of a large IVF is itself an HNSW graph, so that assigning millions of
-    codes to their lists costs a few hundred distances each, not nlist."""
+    """A flat index for a small family; an IVF index for a large one.
+
+    The IVF's centroids are a random sample of the codes: perceptual codes of unrelated
+    pictures are spread almost uniformly over the Hamming cube, where k-means gains little
+    over a sample drawn in proportion to the data, and costs minutes at millions of codes
+    (benchmarks/index_structures.py). Codes are assigned to their lists through an HNSW
+    graph over many centroids (a few hundred distances each instead of nlist); searches use
+    an exact (flat) quantizer, which at nlist <= 65,536 costs well under a millisecond."""
     rows = len(codes)
     if not ivf_min_codes or rows < ivf_min_codes:
         index = faiss.IndexBinaryFlat(bits)
         index.add(codes)
         return index
     nlist = ivf_lists(rows)
-    sample = codes[np.random.default_rng(0).choice(rows, min(rows, 40 * nlist), replace=False)]
-    flat_q = faiss.IndexBinaryFlat(bits)
-    ivf = faiss.IndexBinaryIVF(flat_q, bits, nlist)
-    ivf.train(sample)
-    centroids = faiss.vector_to_array(flat_q.xb).reshape(nlist, bits // 8)
+    rng = np.random.default_rng(0)
+    centroids = np.ascontiguousarray(codes[np.sort(rng.choice(rows, nlist, replace=False))])
     if nlist > 1024:
-        quantizer = faiss.IndexBinaryHNSW(bits, 32)
-        quantizer.hnsw.efConstruction = 80
-        quantizer.hnsw.efSearch = max(128, 2 * nprobe)
-        quantizer.add(centroids)
-        ivf2 = faiss.IndexBinaryIVF(quantizer, bits, nlist)
-        quantizer.this.disown()
-        ivf2.own_fields = True
-        ivf = ivf2
+        assign_q = faiss.IndexBinaryHNSW(bits, 16)
+        assign_q.hnsw.efConstruction = 64
+        assign_q.hnsw.efSearch = 32  # a near-nearest list is as good for random-like codes
     else:
-        flat_q.this.disown()
-        ivf.own_fields = True
-    ivf.add(codes)
+        assign_q = faiss.IndexBinaryFlat(bits)
+    assign_q.add(centroids)
+    builder = faiss.IndexBinaryIVF(assign_q, bits, nlist)
+    builder.add(codes)
+    search_q = faiss.IndexBinaryFlat(bits)
+    search_q.add(centroids)
+    ivf = faiss.IndexBinaryIVF(search_q, bits, nlist)
+    search_q.this.disown()
+    ivf.own_fields = True
+    builder.own_invlists = False
+    ivf.replace_invlists(builder.invlists, True)
+    ivf.ntotal = builder.ntotal
     ivf.nprobe = nprobe
     return ivf
 
@@ -496,7 +505,11 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
     for fam_name, (bits, packed, owner_bytes) in tables.items():
         owners = np.frombuffer(owner_bytes, np.int32)
         codes = np.frombuffer(packed, np.uint8).reshape(len(owners), bits // 8)
-        index = build_family(codes, bits, ivf_min_codes, nprobe)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # a build uses every core
+        try:
+            index = build_family(codes, bits, ivf_min_codes, nprobe)
+        finally:
+            faiss.omp_set_num_threads(1)
         kind = "ivf" if isinstance(index, faiss.IndexBinaryIVF) else "flat"
         faiss.write_index_binary(index, str(tmp / f"{fam_name}.faissb"))
         np.save(tmp / f"{fam_name}.owners.npy", owners)

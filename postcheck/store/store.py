@@ -371,9 +371,11 @@ class Store:
             for row in rows:
                 self._insert_ignore(session, model, row, keys)
             return
-        stmt = insert(model).on_conflict_do_nothing(index_elements=keys)
+        # Core on the table, not the ORM's bulk path: several times faster per row.
+        stmt = insert(model.__table__).on_conflict_do_nothing(index_elements=keys)
+        conn = session.connection()
         for chunk in _chunks(rows, 5000):
-            session.execute(stmt, chunk)
+            conn.execute(stmt, chunk)
 
     @staticmethod
     def _bump_library(session: Session, removed: bool = False) -> int:
