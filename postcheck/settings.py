@@ -90,8 +90,10 @@ class Settings(BaseSettings):
     # files derived from the store, shared by every process on the data folder.
     index_dir: Path | None = Field(None, description="Default: the data folder's index/.")
     # A family's codes are searched exactly until it holds this many, then through a faiss
-    # binary IVF index probing index_nprobe lists: measured by benchmarks/index_structures.py.
-    index_ivf_min_codes: int = 1_000_000
+    # binary IVF index probing index_nprobe lists (benchmarks/index_structures.py,
+    # library_scale.py): at a million pictures that is DCT256's 16M codes, while BoW1024,
+    # pHash and dHash (1M each) stay exact, where IVF cost them recall (0.95 against 0.997).
+    index_ivf_min_codes: int = 4_000_000
     index_nprobe: int = 64
     # When the deployment `reindex-known` rebuilds the index (retrains, compacts removals).
     reindex_cron: str = "30 4 * * 0"
