@@ -12,6 +12,7 @@ from prefect.artifacts import (
 )
 from prefect.states import Completed, Failed, State
 
+from postcheck.flows.reindex_known import reindex_known
 from postcheck.library import import_folder
 from postcheck.report import ingest_markdown
 from postcheck.services import services
@@ -48,4 +49,6 @@ def ingest_known(folder: str, manifest: str | None = None, workers: int | None =
         description=report.summary,
     )
     get_run_logger().info(report.summary)
+    if report.added >= services().settings.reindex_after_import:
+        reindex_known()  # a subflow: the rebuild has its own run in the UI
     return Completed(message=report.summary, data=report.summary)

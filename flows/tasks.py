@@ -301,6 +301,8 @@ def learn_images(post: Post, images: list[ImageReport]) -> int:
                 post_uri=post.uri,
             )
             learned += created
+    if learned:
+        svc.library.added()  # into the index now: the next check anywhere finds it
     return learned
 
 

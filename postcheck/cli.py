@@ -93,6 +93,10 @@ def _run_state(name: str, **params):
         from postcheck.flows.verify_article import verify_article as fn
 
         labels = ["article"]
+    elif name == "reindex-known":
+        from postcheck.flows.reindex_known import reindex_known as fn
+
+        labels = ["index"]
     else:
         from postcheck.flows.recheck import recheck as fn
 
@@ -391,7 +395,8 @@ def platforms() -> None:
 @app.command()
 def serve() -> None:
     """Serve every deployment (verify-post, verify-article, check-image, ingest-known,
-    nightly-recheck on its cron) in this process, for a local Prefect server."""
+    reindex-known and nightly-recheck on their crons) in this process, for a local Prefect
+    server."""
     from postcheck.runner import configure_console
 
     configure_console(True)
@@ -518,6 +523,23 @@ def known_import(
         err.print(f"  skipped {where}: {why}", highlight=False)
     if len(report.failed) > 50:
         err.print(f"  … and {len(report.failed) - 50} more", highlight=False)
+    if report.added >= services().settings.reindex_after_import:
+        out.print("rebuilding the index after a large import…")
+        _reindex()
+
+
+def _reindex() -> None:
+    state = _run_state("reindex-known")
+    if not state.is_completed():
+        fail(state.message or "the index could not be rebuilt", EXIT_CHECK_FAILED)
+    out.print(state.message or "", highlight=False)
+
+
+@known_app.command("reindex")
+def known_reindex() -> None:
+    """Rebuild the library's index from the store (after a large import or an upgrade):
+    retrains it and compacts away removed pictures. Checks go on meanwhile."""
+    _reindex()
 
 
 @known_app.command("show")

@@ -31,7 +31,13 @@ def services() -> Services:
         settings=settings,
         store=store,
         media=media,
-        library=IndexCache(store, media, ivf_min_codes=settings.index_ivf_min_codes),
+        library=IndexCache(
+            store,
+            media,
+            settings.index_path,
+            ivf_min_codes=settings.index_ivf_min_codes,
+            nprobe=settings.index_nprobe,
+        ),
     )
 
 

@@ -74,11 +74,19 @@ class Settings(BaseSettings):
     # How many runs `postcheck serve` runs at once.
     serve_limit: int = 8
 
-    # The in-memory index searches exactly until a family holds this many codes (~50,000
-    # pictures), then switches to faiss IVF with nprobe 64: measured by benchmarks/speed.py,
-    # at a million pictures 5.3 ms a query with 58 of 60 true originals still found, against
-    # 62 ms for an exact search at 100,000 pictures.
-    index_ivf_min_codes: int = 1_000_000
+    # The known library's index (postcheck/known_index.py): a folder of memory-mapped
+    # files derived from the store, shared by every process on the data folder.
+    index_dir: Path | None = Field(None, description="Default: the data folder's index/.")
+    # A family's codes are searched exactly until it holds this many, then through a faiss
+    # binary IVF index probing index_nprobe lists (benchmarks/index_structures.py,
+    # library_scale.py): at a million pictures that is DCT256's 16M codes, while BoW1024,
+    # pHash and dHash (1M each) stay exact, where IVF cost them recall (0.95 against 0.997).
+    index_ivf_min_codes: int = 4_000_000
+    index_nprobe: int = 64
+    # When the deployment `reindex-known` rebuilds the index (retrains, compacts removals).
+    reindex_cron: str = "30 4 * * 0"
+    # An import that adds at least this many pictures rebuilds the index when it ends.
+    reindex_after_import: int = 50_000
 
     # A capture date older than the post by more than this is a metadata conflict.
     capture_date_margin_days: int = 30
@@ -93,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir or self.data_dir / "index"
 
     @property
     def db_url(self) -> str:
