@@ -114,6 +114,7 @@ class MatchEdit(StrEnum):
     SCREENSHOT = "screenshot"
     GRAYSCALE = "grayscale"
     RETOUCHED = "retouched"
+    COMPOSITE = "composite"  # one tile of a collage, grid or side-by-side comparison
 
 
 # Edits that change what the picture shows or how it is framed: a near match with one of
@@ -126,6 +127,7 @@ TELLING_EDITS = frozenset(
         MatchEdit.OVERLAID,
         MatchEdit.ROTATED,
         MatchEdit.RETOUCHED,
+        MatchEdit.COMPOSITE,
     }
 )
 
