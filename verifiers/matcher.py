@@ -6,6 +6,9 @@ pictures within each family's threshold. Stage 2, the proof: a DCT256 code withi
 accepted as it is; any other candidate (5 at most) must be confirmed by ORB keypoints with a
 RANSAC similarity transform (20+ one-to-one inliers), whose geometry also says what the
 reposter did: mirrored, cropped, rotated, padded, a caption bar, a screenshot around it.
+A candidate too smooth for ORB (fog, sky, sea) goes to the dense check (verifiers/dense.py):
+aligned by ECC, compared pixel by pixel. A match through one tile of a composite (the query
+split by regions.tiles) is named `composite`.
 
 Measured (benchmarks/robustness.py, 40 originals, 83 unrelated photos, 12 edit families):
 recall 0.98-1.00 per family, no wrong match, no false positive; plain pHash at <= 10 finds
