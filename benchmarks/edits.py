@@ -511,6 +511,40 @@ def split_photos(photo_dir, n_orig=40, seed=1, files=None):
     return sorted(orig), sorted(unrel)
 
 
+def old_family_queries(photo_dir, out_dir, manifest, f, i, rng):
+    """The first benchmark's 12 edit families (37 copies) of original number i."""
+    base = load_rgb(os.path.join(photo_dir, f))
+    for fam, (fn, nvar) in FAMILIES.items():
+        for v in range(nvar):
+            kw = {}
+            if fam == "crop":
+                kw["kind"] = ["corner", "corner", "strip", "any"][v]
+            if fam == "caption":
+                kw["kind"] = ["top", "bottom", "both", "meme"][v]
+            out, params = fn(base, rng, **kw)
+            p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
+            manifest["queries"].append(
+                {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
+            )
+
+
+def plain_query(photo_dir, out_dir, manifest, f, i, rng):
+    """Unrelated photo f as an upload would make it (query u<i>_plain); returns the photo."""
+    base = load_rgb(os.path.join(photo_dir, f))
+    p = os.path.join(out_dir, f"u{i:03d}_plain.jpg")
+    social(base, rng).save(p, "JPEG", quality=85)
+    manifest["queries"].append(
+        {
+            "file": os.path.basename(p),
+            "truth": None,
+            "photo": f,
+            "family": "unrelated",
+            "params": {},
+        }
+    )
+    return base
+
+
 def make_dataset(photo_dir, out_dir, seed=12345, n_unrel_edits=4):
     os.makedirs(out_dir, exist_ok=True)
     old = [f for f in sorted(os.listdir(photo_dir)) if source(f) in OLD_SOURCES]
@@ -518,34 +552,11 @@ def make_dataset(photo_dir, out_dir, seed=12345, n_unrel_edits=4):
     rng = random.Random(seed)
     manifest = {"originals": orig, "unrelated": unrel, "queries": []}
     for i, f in enumerate(orig):
-        base = load_rgb(os.path.join(photo_dir, f))
-        for fam, (fn, nvar) in FAMILIES.items():
-            for v in range(nvar):
-                kw = {}
-                if fam == "crop":
-                    kw["kind"] = ["corner", "corner", "strip", "any"][v]
-                if fam == "caption":
-                    kw["kind"] = ["top", "bottom", "both", "meme"][v]
-                out, params = fn(base, rng, **kw)
-                p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
-                manifest["queries"].append(
-                    {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
-                )
+        old_family_queries(photo_dir, out_dir, manifest, f, i, rng)
     # unrelated: plain + a few random edits each (to exercise query-side variants on non-matches)
     fams = list(FAMILIES)
     for i, f in enumerate(unrel):
-        base = load_rgb(os.path.join(photo_dir, f))
-        p = os.path.join(out_dir, f"u{i:03d}_plain.jpg")
-        social(base, rng).save(p, "JPEG", quality=85)
-        manifest["queries"].append(
-            {
-                "file": os.path.basename(p),
-                "truth": None,
-                "photo": f,
-                "family": "unrelated",
-                "params": {},
-            }
-        )
+        base = plain_query(photo_dir, out_dir, manifest, f, i, rng)
         for v in range(n_unrel_edits):
             fam = (
                 ["screenshot", "caption", "border", "crop", "mirror", "rotate", "watermark"][v % 7]
@@ -625,19 +636,7 @@ def add_hard(photo_dir, out_dir, manifest, old_orig, old_unrel, n_new_orig=40, s
     }
     for f in new_orig:
         i = all_orig.index(f)
-        base = load_rgb(os.path.join(photo_dir, f))
-        for fam, (fn, nvar) in FAMILIES.items():
-            for v in range(nvar):
-                kw = {}
-                if fam == "crop":
-                    kw["kind"] = ["corner", "corner", "strip", "any"][v]
-                if fam == "caption":
-                    kw["kind"] = ["top", "bottom", "both", "meme"][v]
-                out, params = fn(base, rng, **kw)
-                p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
-                manifest["queries"].append(
-                    {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
-                )
+        old_family_queries(photo_dir, out_dir, manifest, f, i, rng)
     for i, f in enumerate(all_orig):
         base = load_rgb(os.path.join(photo_dir, f))
         for fam, fn in HARD_FAMILIES.items():
@@ -653,18 +652,7 @@ def add_hard(photo_dir, out_dir, manifest, old_orig, old_unrel, n_new_orig=40, s
     # (file numbers after every unrelated photo's: u000-u484 are the old and new photos'
     # one-edit copies below, u485 on the new photos' plain and edited copies)
     for i, f in enumerate(new_unrel, start=len(manifest["unrelated"])):
-        base = load_rgb(os.path.join(photo_dir, f))
-        p = os.path.join(out_dir, f"u{i:03d}_plain.jpg")
-        social(base, rng).save(p, "JPEG", quality=85)
-        manifest["queries"].append(
-            {
-                "file": os.path.basename(p),
-                "truth": None,
-                "photo": f,
-                "family": "unrelated",
-                "params": {},
-            }
-        )
+        base = plain_query(photo_dir, out_dir, manifest, f, i, rng)
         for v, fam in enumerate(["collage4", rng.choice(hard)]):
             fn = HARD_FAMILIES[fam]
             kw = {"others": unrel_pool} if fam in COLLAGES else {}

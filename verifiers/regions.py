@@ -149,17 +149,20 @@ def window(arr: np.ndarray, fractions: tuple[float, float, float, float]) -> np.
     return arr[y0 : max(y0 + 8, int(d * height)), x0 : max(x0 + 8, int(c * width))]
 
 
+def shrink(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    """A copy of at most `side` px (the picture itself when smaller), and its scale."""
+    height, width = rgb.shape[:2]
+    s = min(1.0, side / max(height, width))
+    if s >= 1:
+        return rgb, 1.0
+    size = (max(1, round(width * s)), max(1, round(height * s)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), s
+
+
 def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
     """Photo regions worth trying on a query (found on a <=256 px copy, scaled back)."""
     height, width = rgb.shape[:2]
-    s = min(1.0, side / max(height, width))
-    small = (
-        cv2.resize(
-            rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA
-        )
-        if s < 1
-        else rgb
-    )
+    small, _ = shrink(rgb, side)
     sh, sw = small.shape[:2]
 
     def up(b: Box) -> Box:
@@ -270,15 +273,7 @@ def tiles(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
     """The pictures of a composite (2-4 tiles: side by side, above each other, a 2x2 grid,
     one beside two), found by their gutters or seams on a <=256 px copy; {} when the
     picture is one photo. Each tile's own uniform margin is trimmed."""
-    height, width = rgb.shape[:2]
-    s = min(1.0, side / max(height, width))
-    small = (
-        cv2.resize(
-            rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA
-        )
-        if s < 1
-        else rgb
-    )
+    small, s = shrink(rgb, side)
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     sh, sw = gray.shape
 
