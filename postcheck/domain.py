@@ -115,6 +115,7 @@ class MatchEdit(StrEnum):
     SCREENSHOT = "screenshot"
     GRAYSCALE = "grayscale"
     RETOUCHED = "retouched"
+    COMPOSITE = "composite"  # one tile of a collage, grid or side-by-side comparison
 
 
 # Edits that change what the picture shows or how it is framed: a near match with one of
@@ -127,6 +128,7 @@ TELLING_EDITS = frozenset(
         MatchEdit.OVERLAID,
         MatchEdit.ROTATED,
         MatchEdit.RETOUCHED,
+        MatchEdit.COMPOSITE,
     }
 )
 
