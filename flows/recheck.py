@@ -4,25 +4,34 @@ is now; what changed is recorded as transitions. Scheduled nightly (nightly-rech
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import UTC, datetime
 
-from prefect import flow, get_client, get_run_logger, tags, task
+from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import rate_limit
 from prefect.futures import as_completed
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from postcheck.domain import CheckReport, RecheckOutcome
-from postcheck.flows.verify_post import verify_post
+from postcheck.domain import Post, PostRef, RecheckOutcome
+from postcheck.errors import TransientError
+from postcheck.flows.tasks import (
+    NETWORK_TASK,
+    honour_retry_after,
+    publish_report,
+    with_retry_settings,
+)
+from postcheck.flows.verify_post import check_fetched, report_key
 from postcheck.report import recheck_markdown
 from postcheck.runner import ui_run_url
 from postcheck.services import services
-from postcheck.sources import platform_named, platforms
+from postcheck.sources import parse_post_url, platform_named, platforms
 from postcheck.store.store import WatchedPost
 from postcheck.verifiers.changes import compare_checks, failed_fetch
 
@@ -47,75 +56,118 @@ def ensure_rate_limits() -> None:
 
 
 Outcome = RecheckOutcome
+Fetched = Post | Exception
 
 
-@task(name="recheck-post", task_run_name="recheck {post.url}")
-def recheck_post(post: WatchedPost) -> Outcome:
+@task(
+    name="fetch-batch",
+    task_run_name="fetch {platform} ×{count}",
+    cache_policy=NO_CACHE,
+    **NETWORK_TASK,
+)
+def fetch_batch(platform: str, refs: list[PostRef], count: int) -> list[Fetched]:
+    """One request's worth of posts (the platform's batch size): one slot of the
+    platform's rate limit, one result per ref. A whole-request transient failure raises,
+    so that Prefect retries the batch."""
+    source = platform_named(platform)
+    rate_limit(source.rate_limit_name, strict=True)
+    results = source.fetch_many(refs, services().settings)
+    if results and all(isinstance(r, TransientError) for r in results):
+        honour_retry_after(results[0])
+        raise results[0]
+    return results
+
+
+@task(name="recheck-post", task_run_name="recheck {post.url}", cache_policy=NO_CACHE)
+def recheck_post(post: WatchedPost, ref: PostRef, fetched: Fetched, started: datetime) -> Outcome:
+    """Record the post's check (its media re-used when unchanged) and what changed since
+    its last good check; publish its report only when something did."""
     store = services().store
     baseline = store.baseline_check(post.id)
-    rate_limit(limit_name(post.platform), strict=True)
-    url = platform_named(post.platform).refetch_url(post.uri, post.url)
-    with tags(post.platform, "recheck"):
-        state = verify_post(url, return_state=True)
-    report = state.result(raise_on_failure=False)
-    run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
-    if not isinstance(report, CheckReport):
-        return Outcome(
-            url=post.url,
-            platform=post.platform,
-            verdict="error",
-            failed=True,
-            flow_run_id=run_id,
-            message=state.message or "",
-        )
-    transitions = compare_checks(baseline[1] if baseline else None, report)
+    previous = baseline[1] if baseline else None
+    report = check_fetched(post.url, ref, fetched, started, previous)
+    transitions = compare_checks(previous, report)
     if transitions and report.check_id is not None:
-        store.record_transitions(
-            post.id, report.check_id, baseline[0] if baseline else None, transitions
-        )
+        store.record_transitions(post.id, report.check_id, baseline[0], transitions)
+    if previous is None or transitions or report.verdict.value != previous.verdict.value:
+        publish_report(report, report_key(ref, report))
     return Outcome(
         url=post.url,
         platform=post.platform,
         verdict=report.verdict.value,
         failed=failed_fetch(report),
         transitions=transitions,
-        flow_run_id=run_id,
+        flow_run_id=report.flow_run_id,
         message="; ".join(report.reasons)[:300],
+    )
+
+
+def _batches(posts: list[WatchedPost]) -> tuple[list[tuple[str, list]], list[tuple]]:
+    """Watched posts grouped into one-request batches per platform; posts whose stored
+    URL no longer parses (bad data, not a fetch) come back apart."""
+    settings = services().settings
+    by_platform: dict[str, list[tuple[WatchedPost, PostRef]]] = {}
+    bad: list[tuple[WatchedPost, str]] = []
+    for post in posts:
+        try:
+            source = platform_named(post.platform)
+            ref = parse_post_url(source.refetch_url(post.uri, post.url))
+        except Exception as exc:  # one bad row never sinks the rest
+            bad.append((post, f"{type(exc).__name__}: {exc}"[:200]))
+            continue
+        by_platform.setdefault(post.platform, []).append((post, ref))
+    batches = []
+    for name, items in by_platform.items():
+        size = max(1, platform_named(name).batch_limit(settings))
+        batches += [(name, items[i : i + size]) for i in range(0, len(items), size)]
+    return batches, bad
+
+
+def _failed(post: WatchedPost, exc: BaseException) -> Outcome:
+    message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
+    return Outcome(
+        url=post.url, platform=post.platform, verdict="error", failed=True, message=message
     )
 
 
 @flow(name="recheck", task_runner=ThreadPoolTaskRunner(max_workers=4))
 def recheck(platform: str | None = None, limit: int | None = None) -> State:
-    """Re-verify every watched post (optionally one platform, or the first `limit`)."""
+    """Re-verify every watched post (optionally one platform, or the first `limit`):
+    fetched in platform batches, unchanged pictures not downloaded again."""
     logger = get_run_logger()
     posts = services().store.watched_posts(platform=platform, limit=limit)
     ensure_rate_limits()
     progress = create_progress_artifact(
         progress=0.0, description=f"rechecking {len(posts)} watched posts"
     )
-    futures = {recheck_post.submit(p): p for p in posts}
-    outcomes: list[Outcome] = []
+    batches, bad = _batches(posts)
+    outcomes: list[Outcome] = [_failed(p, ValueError(why)) for p, why in bad]
+    (fetch,) = with_retry_settings(fetch_batch)
+    fetches = {
+        fetch.submit(name, [r for _, r in items], len(items)): items for name, items in batches
+    }
+    checks = {}
+    for future in as_completed(list(fetches)):
+        items = fetches[future]
+        try:
+            results = future.result()
+        except Exception as exc:  # the batch failed for good: its posts are recorded so
+            results = [exc] * len(items)
+        for (post, ref), fetched in zip(items, results, strict=True):
+            started = datetime.now(UTC)
+            checks[recheck_post.submit(post, ref, fetched, started)] = post
     step = max(1, len(posts) // 50)
-    for done, future in enumerate(as_completed(list(futures)), start=1):
-        post = futures[future]
+    for done, future in enumerate(as_completed(list(checks)), start=1 + len(bad)):
+        post = checks[future]
         try:
             outcomes.append(future.result())
         except Exception as exc:  # one post failing (even the API failing) never sinks the rest
             logger.error("recheck of %s failed", post.url, exc_info=exc)
-            message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
-            outcomes.append(
-                Outcome(
-                    url=post.url,
-                    platform=post.platform,
-                    verdict="error",
-                    failed=True,
-                    message=message,
-                )
-            )
+            outcomes.append(_failed(post, exc))
         if done % step == 0 or done == len(posts):
             with suppress(Exception):  # the progress bar is a courtesy, not the job
                 update_progress_artifact(progress, progress=100.0 * done / len(posts))
-    if not posts:
+    if not checks:
         update_progress_artifact(progress, progress=100.0)
     create_markdown_artifact(
         markdown=recheck_markdown(outcomes, ui_run_url),

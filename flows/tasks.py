@@ -214,13 +214,31 @@ def analyse_image(
     fp = hash_media(stored)
     matches = match_media(stored)
     meta = read_media_metadata(stored)
+    return (
+        judge_image(stored, media, fp, matches, meta, created_at, post_uri, claimed_place),
+        fp,
+        meta,
+    )
+
+
+def judge_image(
+    stored: StoredMedia,
+    media: MediaRef,
+    fp: Fingerprint,
+    matches: list[Match],
+    meta: MetadataFacts,
+    created_at: datetime | None,
+    post_uri: str | None,
+    claimed_place: ClaimedPlace | None = None,
+) -> ImageReport:
+    """One picture's report from its fingerprint, matches and metadata."""
     findings = metadata_findings(meta, created_at, services().settings.capture_date_margin_days)
     findings += compare_with_matched_original(meta, matches, post_uri)
     findings += place_findings(meta, claimed_place)
     verdict, reasons = image_verdict(matches, findings, created_at, post_uri)
     if media.note:  # what the platform gave instead (a video's thumbnail only, say)
         reasons = [*reasons, media.note]
-    report = ImageReport(
+    return ImageReport(
         position=media.position,
         kind=media.kind,
         source_url=media.url,
@@ -233,7 +251,6 @@ def analyse_image(
         verdict=verdict,
         reasons=reasons,
     )
-    return report, fp, meta
 
 
 def compare_with_matched_original(

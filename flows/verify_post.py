@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
-from postcheck.domain import CheckReport, Fingerprint, ImageReport, MetadataFacts, Post, Verdict
+from postcheck.domain import (
+    CheckReport,
+    Fingerprint,
+    ImageReport,
+    MediaRef,
+    MetadataFacts,
+    Post,
+    PostRef,
+    Verdict,
+)
 from postcheck.errors import BadURL, PostcheckError, failure_reason, failure_verdict
 from postcheck.flows.tasks import (
     analyse_image,
@@ -17,7 +27,9 @@ from postcheck.flows.tasks import (
     download_video_task,
     fetch_post,
     image_failure,
+    judge_image,
     learn_images,
+    match_media,
     publish_report,
     record_check,
     with_retry_settings,
@@ -46,25 +58,61 @@ def verify_post(url: str) -> State:
         ref = parse_post_url(url)
     except BadURL as exc:
         return Failed(message=f"bad URL: {exc}")
-    fetch, download, download_video = with_retry_settings(
-        fetch_post, download_media, download_video_task
-    )
+    (fetch,) = with_retry_settings(fetch_post)
+    fetched: Post | Exception
+    try:
+        fetched = fetch(ref)
+    except Exception as exc:  # a bug too must leave a recorded check, not a lost one
+        if not isinstance(exc, PostcheckError):
+            get_run_logger().error("fetching %s: internal error", url, exc_info=exc)
+        fetched = exc
+    report = check_fetched(url, ref, fetched, started)
+    publish_report(report, report_key(ref, report))
+    summary = f"{report.verdict.value}: {'; '.join(report.reasons)}"[:500]
+    get_run_logger().info("%s", summary)
+    if report.verdict is Verdict.ERROR:
+        return Failed(message=summary, data=report)
+    return Completed(message=summary, data=report)
 
+
+def report_key(ref: PostRef, report: CheckReport) -> str:
+    return artifact_key(ref.platform, report.post.uri if report.post else ref.key)
+
+
+def check_fetched(
+    url: str,
+    ref: PostRef,
+    fetched: Post | Exception,
+    started: datetime,
+    previous: CheckReport | None = None,
+) -> CheckReport:
+    """Check a fetched post's pictures (or record why it could not be fetched) and record
+    the check. With `previous` (the post's last good check, in a recheck), a picture that is
+    the same file as then is neither downloaded nor hashed again: its stored fingerprint,
+    metadata and matches are reused, and matched again only if the library changed since."""
+    download, download_video = with_retry_settings(download_media, download_video_task)
+    store = services().store
+    library_version = store.library_version()
     post: Post | None = None
     images: list[ImageReport] = []
     fingerprints: dict[str, Fingerprint] = {}
     metadata: dict[str, MetadataFacts] = {}
-    try:
-        post = fetch(ref)
-    except Exception as exc:  # a bug too must leave a recorded check, not a lost one
-        if not isinstance(exc, PostcheckError):
-            get_run_logger().error("fetching %s: internal error", url, exc_info=exc)
-        verdict, reasons = failure_verdict(exc), [failure_reason(exc, "fetching")]
+    if isinstance(fetched, Exception):
+        verdict, reasons = failure_verdict(fetched), [failure_reason(fetched, "fetching")]
     else:
-        downloads = [download.submit(m) for m in post.media]
-        for media, future in zip(post.media, downloads, strict=True):
+        post = fetched
+        earlier = {i.source_url: i for i in previous.images} if previous else {}
+        fresh = [m for m in post.media if reusable(earlier.get(m.url), m) is None]
+        downloads = {m.position: download.submit(m) for m in fresh}
+        for media in post.media:
             try:
-                image, fp, meta = analyse_image(future.result(), media, post.created_at, post.uri)
+                same = reusable(earlier.get(media.url), media)
+                if same is not None:
+                    image = rematch(same, media, post, previous, library_version)
+                    fp, meta = image.fingerprint, image.metadata
+                else:
+                    stored = downloads[media.position].result()
+                    image, fp, meta = analyse_image(stored, media, post.created_at, post.uri)
                 fingerprints[image.media.sha256], metadata[image.media.sha256] = fp, meta
             except Exception as exc:  # one image failing never sinks the others
                 if not isinstance(exc, PostcheckError):  # a bug: keep its traceback in the run log
@@ -86,16 +134,45 @@ def verify_post(url: str) -> State:
         images=images,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
         checked_at=datetime.now(UTC),
+        library_version=library_version[0],
     )
     report.check_id = record_check(report, ref, started, fingerprints, metadata)
     if post is not None and services().settings.learn_from_verify:
         learn_images(post, images)
-    publish_report(report, artifact_key(ref.platform, post.uri if post else ref.key))
-    summary = f"{verdict.value}: {'; '.join(reasons)}"[:500]
-    get_run_logger().info("%s", summary)
-    if verdict is Verdict.ERROR:
-        return Failed(message=summary, data=report)
-    return Completed(message=summary, data=report)
+    return report
+
+
+def reusable(before: ImageReport | None, media: MediaRef) -> ImageReport | None:
+    """The earlier check's report of this picture if it is the same file: same URL (which
+    carries X's media key and Bluesky's blob CID), the digest the platform vouches for
+    unchanged, and the file still in the media folder. Videos are always checked anew."""
+    if before is None or before.media is None or before.fingerprint is None:
+        return None
+    if media.video_url or before.metadata is None:
+        return None
+    if media.expected_sha256 and media.expected_sha256 != before.media.sha256:
+        return None
+    if not Path(before.media.path).is_file():
+        return None
+    return before
+
+
+def rematch(
+    before: ImageReport,
+    media: MediaRef,
+    post: Post,
+    previous: CheckReport | None,
+    library_version: tuple[int, int],
+) -> ImageReport:
+    """An unchanged picture: its earlier matches stand while the library has not changed
+    since that check; otherwise it is matched again from the stored file (no download)."""
+    seen = previous.library_version if previous else None
+    matches = before.matches
+    if seen is None or seen != library_version[0]:
+        matches = match_media(before.media)
+    return judge_image(
+        before.media, media, before.fingerprint, matches, before.metadata, post.created_at, post.uri
+    )
 
 
 def _post_reasons(images: list[ImageReport]) -> list[str]:

@@ -347,3 +347,6 @@ class CheckReport(BaseModel):
     check_id: int | None = None
     flow_run_id: str | None = None
     checked_at: datetime
+    library_version: int | None = Field(
+        None, description="The library version the media were matched against."
+    )

@@ -100,17 +100,56 @@ def test_one_post_breaking_the_recheck_never_sinks_the_others(verified, monkeypa
     'not fetched' for that post; the others are rechecked."""
     import postcheck.flows.recheck as recheck_module
 
-    real = recheck_module.verify_post
+    real = recheck_module.check_fetched
 
-    def flaky(url, **kw):
+    def flaky(url, *args, **kw):
         if "1841391417553846349" in url:
             raise RuntimeError("Prefect API answered 503")
-        return real(url, **kw)
+        return real(url, *args, **kw)
 
-    monkeypatch.setattr(recheck_module, "verify_post", flaky)
+    monkeypatch.setattr(recheck_module, "check_fetched", flaky)
     state = recheck_module.recheck(return_state=True)
     assert state.is_completed()
     outcomes = {o.url: o for o in state.result()}
     broken = outcomes["https://x.com/fixture_news/status/1841391417553846349"]
     assert broken.failed and "503" in broken.message
     assert sum(not o.failed for o in outcomes.values()) == 4
+
+
+def media_paths(store, uri):
+    """The paths on the fixture server of the pictures the post's last check saw."""
+    from urllib.parse import urlsplit
+
+    report = store.history(uri)[0].report  # newest first
+    return {urlsplit(i["source_url"]).path for i in report["images"]}
+
+
+def test_unchanged_pictures_are_not_downloaded_again(verified, server):
+    """A recheck downloads only what changed: a replaced picture is fetched, the others are
+    re-used from their stored fingerprints; a picture the library learned since the last
+    check now matches an unchanged post without a re-download."""
+    from postcheck.flows.recheck import recheck
+
+    svc = verified
+    unchanged = media_paths(svc.store, "x:1841391417553846349") | media_paths(svc.store, BSKY_URI)
+    old_mirrored = media_paths(svc.store, "x:1859205067043770514")
+    server.world.replace_image("1859205067043770514", 0, "images/b-coffee.jpg")
+    add_known_file(
+        svc,
+        FIX / "images" / "b-camera.jpg",
+        source_url="https://example.org/2010/camera",
+        first_seen=datetime(2010, 5, 5, tzinfo=UTC),
+    )
+    grown = svc.store.library_version()[0]
+    server.requests.clear()
+    state = recheck(return_state=True)
+    asked = {r.path for r in server.requests}
+    assert unchanged and not unchanged & asked
+    new_mirrored = media_paths(svc.store, "x:1859205067043770514")
+    assert new_mirrored != old_mirrored and new_mirrored <= asked
+    # Matched again against the grown library, from the stored file.
+    assert kinds(svc.store, BSKY_URI) == ["verdict_changed"]
+    assert svc.store.history(BSKY_URI)[0].verdict == "recycled"
+    assert state.message == "5 checked, 2 changed, 0 not fetched"
+    # Each post got its check row, recording the library version it was matched against.
+    assert svc.store.history("x:1841391417553846349")[0].library_version >= grown

@@ -177,6 +177,8 @@ class CheckRow(Base):
     verdict: Mapped[str] = mapped_column(String(32), index=True)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The library version the media were matched against (None: not recorded, pre-0005).
+    library_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     post: Mapped[PostRow | None] = relationship(back_populates="checks")
     images: Mapped[list[CheckImageRow]] = relationship(

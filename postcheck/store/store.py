@@ -616,6 +616,7 @@ class Store:
                 verdict=report.verdict.value,
                 reasons=report.reasons,
                 report={},
+                library_version=report.library_version,
             )
             session.add(check)
             session.flush()
