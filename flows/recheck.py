@@ -14,19 +14,12 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import rate_limit
 from prefect.futures import as_completed
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from postcheck.domain import Post, PostRef, RecheckOutcome
-from postcheck.errors import TransientError
-from postcheck.flows.tasks import (
-    NETWORK_TASK,
-    honour_retry_after,
-    publish_report,
-    with_retry_settings,
-)
+from postcheck.domain import PostRef, RecheckOutcome
+from postcheck.flows.tasks import Fetched, fetch_batch, publish_report, with_retry_settings
 from postcheck.flows.verify_post import check_fetched, report_key
 from postcheck.report import recheck_markdown
 from postcheck.runner import ui_run_url
@@ -56,26 +49,6 @@ def ensure_rate_limits() -> None:
 
 
 Outcome = RecheckOutcome
-Fetched = Post | Exception
-
-
-@task(
-    name="fetch-batch",
-    task_run_name="fetch {platform} ×{count}",
-    cache_policy=NO_CACHE,
-    **NETWORK_TASK,
-)
-def fetch_batch(platform: str, refs: list[PostRef], count: int) -> list[Fetched]:
-    """One request's worth of posts (the platform's batch size): one slot of the
-    platform's rate limit, one result per ref. A whole-request transient failure raises,
-    so that Prefect retries the batch."""
-    source = platform_named(platform)
-    rate_limit(source.rate_limit_name, strict=True)
-    results = source.fetch_many(refs, services().settings)
-    if results and all(isinstance(r, TransientError) for r in results):
-        honour_retry_after(results[0])
-        raise results[0]
-    return results
 
 
 @task(name="recheck-post", task_run_name="recheck {post.url}", cache_policy=NO_CACHE)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
 from postcheck.domain import (
@@ -36,12 +38,15 @@ from postcheck.media import download_image, download_video
 from postcheck.report import markdown_report, match_rows
 from postcheck.services import services
 from postcheck.sources import fetch_post as fetch_from_platform
+from postcheck.sources import platform_named
 from postcheck.verifiers import imaging, perceptual, video
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
 from postcheck.verifiers.place import ClaimedPlace, place_findings
 from postcheck.verifiers.verdict import image_verdict, post_verdict
 from postcheck.verifiers.video_match import FrameResult, gather
+
+Fetched = Post | Exception
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -94,6 +99,25 @@ def fetch_post(ref: PostRef) -> Post:
     except TransientError as exc:
         honour_retry_after(exc)
         raise
+
+
+@task(
+    name="fetch-batch",
+    task_run_name="fetch {platform} ×{count}",
+    cache_policy=NO_CACHE,
+    **NETWORK_TASK,
+)
+def fetch_batch(platform: str, refs: list[PostRef], count: int) -> list[Fetched]:
+    """One request's worth of posts (the platform's batch size): one slot of the
+    platform's rate limit, one result per ref. A whole-request transient failure raises,
+    so that Prefect retries the batch."""
+    source = platform_named(platform)
+    rate_limit(source.rate_limit_name, strict=True)
+    results = source.fetch_many(refs, services().settings)
+    if results and all(isinstance(r, TransientError) for r in results):
+        honour_retry_after(results[0])
+        raise results[0]
+    return results
 
 
 @task(name="download-media", task_run_name="download image {media.position}", **NETWORK_TASK)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from postcheck.domain import CheckReport, Verdict
 from postcheck.errors import PostcheckError
@@ -129,14 +130,99 @@ def emit(
 
 @app.command()
 def verify(
-    url: Annotated[str, typer.Argument(help="Post URL (see README: accepted URL forms).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    urls: Annotated[
+        list[str] | None, typer.Argument(help="Post URLs (see README: accepted URL forms).")
+    ] = None,
+    from_file: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Read post URLs from FILE ('-': stdin), one a line; # comments."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the report as JSON (several: one per line)."),
+    ] = False,
 ) -> None:
-    """Check the pictures of one post against the known library; record the verdict."""
+    """Check the pictures of posts against the known library; record the verdicts."""
     from postcheck.sources import parse_post_url
 
-    parse_post_url(url)  # bad input is refused before Prefect starts
-    emit(*run_verify(url), as_json)
+    urls = list(urls or [])
+    if len(urls) == 1 and from_file is None:
+        parse_post_url(urls[0])  # bad input is refused before Prefect starts
+        emit(*run_verify(urls[0]), as_json)
+    lines = [(f"argument {i}", u) for i, u in enumerate(urls, start=1)]
+    if from_file is not None:
+        lines += read_url_lines(from_file)
+    if not lines:
+        fail("no post URLs given (arguments or --from FILE)")
+    good: list[str] = []
+    bad = 0
+    for where, line in lines:
+        try:
+            parse_post_url(line)
+        except PostcheckError as exc:
+            bad += 1
+            err.print(f"error: {where}: {exc}", markup=False, highlight=False)
+            continue
+        good.append(line)
+    reports = run_bulk(good) if good else []
+    print_bulk(reports, as_json)
+    failed = any(r.verdict is Verdict.ERROR for r in reports)
+    raise typer.Exit(EXIT_BAD_INPUT if bad else EXIT_CHECK_FAILED if failed else EXIT_OK)
+
+
+def read_url_lines(source: str) -> list[tuple[str, str]]:
+    """(where, URL) for every line that is not blank or a # comment."""
+    name = "stdin" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).expanduser().read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{name}: {exc.strerror if isinstance(exc, OSError) else 'not a text file'}")
+    out = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            out.append((f"{name}:{n}", line))
+    return out
+
+
+def run_bulk(urls: list[str]) -> list[CheckReport]:
+    """Every URL in ONE flow run (verify-posts), a bounded number at once."""
+    from postcheck.runner import cli_run_settings, configure_console
+
+    configure_console(Options.verbose)
+    from prefect import tags
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from postcheck.flows.verify_posts import verify_posts
+    from postcheck.services import services
+
+    workers = max(1, services().settings.bulk_concurrency)
+    flow = verify_posts.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    with cli_run_settings(), tags("bulk"):
+        state = flow(urls=urls, count=len(urls), return_state=True)
+    reports = state.result(raise_on_failure=False)
+    if not isinstance(reports, list):
+        fail(state.message or "the bulk check could not be run", EXIT_CHECK_FAILED)
+    return reports
+
+
+def print_bulk(reports: list[CheckReport], as_json: bool) -> None:
+    """JSON Lines (one report a line) with --json, else a table."""
+    if as_json:
+        for r in reports:
+            sys.stdout.write(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{len(reports)} posts")
+    for col in ("post", "verdict", "why"):
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        why = r.reasons[0] if r.reasons else ""
+        table.add_row(
+            Text(r.url), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict]), Text(why[:160])
+        )
+    out.print(table)
 
 
 @app.command()

@@ -299,6 +299,26 @@ def recheck_markdown(
     return "\n".join(lines)
 
 
+def bulk_markdown(reports: list[CheckReport]) -> str:
+    """The summary of a bulk verify: one line per post, its verdict and first reason."""
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+    lines = [
+        "# Bulk verify",
+        "",
+        f"**{len(reports)}** posts · "
+        + " · ".join(f"{v}: **{n}**" for v, n in sorted(counts.items())),
+        "",
+        "| post | verdict | why |",
+        "|---|---|---|",
+    ]
+    for r in reports:
+        why = (r.reasons[0] if r.reasons else "").replace("|", "/").replace("\n", " ")[:200]
+        lines.append(f"| {r.url.replace('|', '%7C')} | **{r.verdict.value}** | {why} |")
+    return "\n".join(lines) + "\n"
+
+
 def ingest_markdown(folder: str, summary: str, failed: list[tuple[str, str]]) -> str:
     """The import report: the summary, and the files skipped with why."""
     rows = "\n".join(f"| {what} | {why} |" for what, why in failed[:200])

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_page_bytes: int = 5 * 1024 * 1024
     max_article_posts: int = 50
     article_concurrency: int = 4
+    # `verify URL...` / `verify --from`: how many posts are checked at once in the one run.
+    bulk_concurrency: int = 4
 
     # Network task retries (Prefect), with exponential backoff and jitter.
     fetch_retries: int = 3

@@ -125,3 +125,31 @@ def test_platforms_lists_every_registered_platform(cli):
         assert platform.title in proc.stdout
     proc = cli("verify", "https://t.me/fixturefront")
     assert proc.returncode == 2 and "that is a Telegram channel, not a post" in proc.stderr
+
+
+def test_bulk_verify_from_file_json_lines_and_bad_lines(cli, tmp_path):
+    """Several URLs: one flow run, JSON Lines in input order; bad lines reported one line
+    each (exit 2) while the good ones are still checked; comments and blanks skipped."""
+    listing = tmp_path / "urls.txt"
+    listing.write_text(
+        "# tonight's list\n"
+        f"{SEED}\n"
+        "\n"
+        "https://example.org/not-a-post\n"
+        "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c\n"
+    )
+    proc = cli("verify", "--from", str(listing), "--json")
+    assert proc.returncode == 2, proc.stderr
+    [bad] = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert "urls.txt:4" in bad
+    reports = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["url"] for r in reports] == [
+        SEED,
+        "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c",
+    ]
+    assert all(r["verdict"] != "error" for r in reports), [r["reasons"] for r in reports]
+    assert len({r["flow_run_id"] for r in reports}) == 1  # one run for the batch
+
+    table = cli("verify", SEED, "https://x.com/fixture_news/status/1841391417553846349")
+    assert table.returncode == 0, table.stderr
+    assert "2 posts" in table.stdout and "no_known_match" in table.stdout

@@ -1,0 +1,84 @@
+"""Flow `verify-posts`: many post URLs in one flow run (`postcheck verify URL...`,
+`verify --from FILE`): fetched in platform batches, each post checked as a task, each
+report published under its post's key, and one summary for the batch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.states import Completed, State
+
+from postcheck.domain import CheckReport, PostRef, Verdict
+from postcheck.errors import BadURL
+from postcheck.flows.recheck import ensure_rate_limits
+from postcheck.flows.tasks import Fetched, fetch_batch, publish_report, with_retry_settings
+from postcheck.flows.verify_post import check_fetched, report_key
+from postcheck.report import bulk_markdown
+from postcheck.services import services
+from postcheck.sources import parse_post_url, platform_named
+
+
+@task(name="verify-one", task_run_name="verify {url}", cache_policy=NO_CACHE)
+def verify_one(url: str, ref: PostRef, fetched: Fetched, started: datetime) -> CheckReport:
+    report = check_fetched(url, ref, fetched, started)
+    publish_report(report, report_key(ref, report))  # a person asked for this one
+    return report
+
+
+def _error_report(url: str, message: str) -> CheckReport:
+    return CheckReport(
+        url=url, verdict=Verdict.ERROR, reasons=[message], checked_at=datetime.now(UTC)
+    )
+
+
+@flow(name="verify-posts", flow_run_name="verify {count} posts")
+def verify_posts(urls: list[str], count: int = 0) -> State:
+    """Check the pictures of many posts; one report per URL, in the order given."""
+    settings = services().settings
+    reports: list[CheckReport | None] = [None] * len(urls)
+    by_platform: dict[str, list[tuple[int, PostRef]]] = {}
+    for i, url in enumerate(urls):
+        try:
+            ref = parse_post_url(url)
+        except BadURL as exc:
+            reports[i] = _error_report(url, f"bad URL: {exc}")
+            continue
+        by_platform.setdefault(ref.platform, []).append((i, ref))
+    ensure_rate_limits()
+    (fetch,) = with_retry_settings(fetch_batch)
+    fetches = {}
+    for name, items in by_platform.items():
+        size = max(1, platform_named(name).batch_limit(settings))
+        for j in range(0, len(items), size):
+            chunk = items[j : j + size]
+            fetches[fetch.submit(name, [r for _, r in chunk], len(chunk))] = chunk
+    checks = {}
+    for future in as_completed(list(fetches)):
+        chunk = fetches[future]
+        try:
+            results = future.result()
+        except Exception as exc:  # the batch failed for good: each post records why
+            results = [exc] * len(chunk)
+        for (i, ref), fetched in zip(chunk, results, strict=True):
+            checks[verify_one.submit(urls[i], ref, fetched, datetime.now(UTC))] = i
+    for future in as_completed(list(checks)):
+        i = checks[future]
+        try:
+            reports[i] = future.result()
+        except Exception as exc:  # one post failing never sinks the rest
+            get_run_logger().error("verifying %s failed", urls[i], exc_info=exc)
+            reports[i] = _error_report(urls[i], f"{type(exc).__name__}: {exc}"[:300])
+    done = [r for r in reports if r is not None]
+    create_markdown_artifact(
+        markdown=bulk_markdown(done),
+        key="verify-posts-summary",
+        description=f"{len(done)} posts verified in one run",
+    )
+    failed = sum(r.verdict is Verdict.ERROR for r in done)
+    message = f"{len(done)} checked, {failed} failed"
+    get_run_logger().info(message)
+    return Completed(message=message, data=done)
