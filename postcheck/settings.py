@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # POSTCHECK_<PLATFORM>_REQUESTS_PER_SECOND).
     recheck_cron: str = "0 3 * * *"
     recheck_timezone: str = "UTC"
-    # Measured on 2 cores (benchmarks/recheck_200.py, 200 posts): with a SQLite-backed
+    # Measured on 2 cores (benchmarks/recheck.py, 200 posts): with a SQLite-backed
     # Prefect server more at once only adds database-lock waits; with a PostgreSQL-backed
     # one 4 at once gained 10% over 2 (118 s against 130 s), the cores being full.
     recheck_concurrency: int = 2

@@ -1,19 +1,21 @@
-"""Time of a nightly recheck of 200 watched fixture posts (half X, half Bluesky), on a
-local Prefect server, with the per-platform rate limits set high (the fixture server is
-local; real limits are a setting).
+"""Time of a nightly recheck of N watched fixture posts (half X through the embed
+endpoint, half Bluesky), on a local Prefect server, with the per-platform rate limits set
+high (the fixture server is local; real limits are a setting): the first bulk verify that
+makes them watched, a recheck where nothing changed, and one after 10 % were deleted.
 
-    .venv/bin/python benchmarks/recheck_200.py [--posts 200] [--concurrency 2]
+    .venv/bin/python benchmarks/recheck.py [--posts 1000] [--concurrency 4]
 
 The Prefect server keeps its state in SQLite unless PREFECT_API_DATABASE_CONNECTION_URL
 names a PostgreSQL database; with Debian's PostgreSQL, a throwaway one:
 
-    pg_virtualenv sh -c 'PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE .venv/bin/python benchmarks/recheck_200.py'
+    pg_virtualenv sh -c 'PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE .venv/bin/python benchmarks/recheck.py'
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -27,8 +29,8 @@ from postcheck.prefect_local import LocalPrefectServer
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--posts", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -49,36 +51,30 @@ def main() -> None:
         from prefect.task_runners import ThreadPoolTaskRunner
 
         from postcheck.flows.recheck import recheck
-        from postcheck.flows.verify_article import verify_article
+        from postcheck.flows.verify_posts import verify_posts
         from postcheck.services import services
 
         rows = []
+        runner = ThreadPoolTaskRunner(max_workers=args.concurrency)
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            # Seed: verify every post once, the way an article with many embeds would.
-            page = "\n".join(urls)
-            seeding = verify_article.with_options(
-                task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency)
-            )
-            os.environ["POSTCHECK_MAX_ARTICLE_POSTS"] = str(args.posts)
-            from postcheck.services import reset_services
-
-            reset_services()
             t0 = time.perf_counter()
-            state = seeding("bulk", text=page, return_state=True)
-            rows.append(("first verify of every post", time.perf_counter() - t0, state.message))
+            state = verify_posts.with_options(task_runner=runner)(
+                urls=urls, count=len(urls), return_state=True
+            )
+            rows.append(("bulk verify of every post", time.perf_counter() - t0, state.message))
             watched = len(services().store.watched_posts())
-            nightly = recheck.with_options(
-                task_runner=ThreadPoolTaskRunner(max_workers=args.concurrency)
-            )
+            nightly = recheck.with_options(task_runner=runner)
             t0 = time.perf_counter()
             state = nightly(return_state=True)
             rows.append(
-                (f"recheck of {watched} watched posts", time.perf_counter() - t0, state.message)
+                (f"recheck of {watched}, nothing changed", time.perf_counter() - t0, state.message)
             )
+            for url in urls[::10]:  # 10 % deleted
+                server.world.delete(url.rstrip("/").rsplit("/", 1)[-1])
             t0 = time.perf_counter()
             state = nightly(return_state=True)
             rows.append(
-                (f"second recheck of {watched} posts", time.perf_counter() - t0, state.message)
+                (f"recheck of {watched}, 10 % deleted", time.perf_counter() - t0, state.message)
             )
     database = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL", "sqlite")
     backend = "PostgreSQL" if database.startswith("postgresql") else "SQLite"
@@ -88,6 +84,7 @@ def main() -> None:
     )
     for col in ("run", "seconds", "posts/s", "result"):
         table.add_column(col)
+    table.caption = f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     for name, secs, message in rows:
         table.add_row(name, f"{secs:.1f}", f"{args.posts / secs:.1f}", message or "")
     Console().print(table)
