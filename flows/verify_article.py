@@ -21,6 +21,7 @@ from postcheck.errors import BadURL, PostcheckError
 from postcheck.flows.recheck import ensure_rate_limits, limit_name
 from postcheck.flows.tasks import NETWORK_TASK, with_retry_settings
 from postcheck.flows.verify_post import verify_post
+from postcheck.inputs import load_input
 from postcheck.report import article_markdown
 from postcheck.services import services
 from postcheck.sources import parse_post_url
@@ -97,13 +98,17 @@ def run_name() -> str:
 @flow(
     name="verify-article", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4)
 )
-def verify_article(source: str, text: str | None = None) -> State:
+def verify_article(source: str, text: str | None = None, text_ref: str | None = None) -> State:
     """Find every post the page embeds (or links), verify each, and compare what each
     embed claimed with what the platform returns now. `source` is a URL or a file path;
-    pass the page itself as `text` (source then only names it, e.g. 'stdin')."""
+    or pass the page itself as `text` (small pages only: Prefect refuses parameters over
+    512 KB), or as `text_ref`, the 'sha256:<hex>' of a page kept in the data folder
+    (postcheck.inputs); source then only names it, e.g. 'stdin'."""
     logger = get_run_logger()
     settings = services().settings
     try:
+        if text_ref is not None:
+            text = load_input(settings, text_ref).decode("utf-8", "replace")
         if text is not None:
             page = Page(source, "", text[: settings.max_page_bytes], len(text))
         elif source.startswith(("http://", "https://")):

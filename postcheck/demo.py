@@ -11,6 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from postcheck.console import styled
+
 
 def fixtures_dir() -> Path:
     return Path(str(resources.files("postcheck.fixtures")))
@@ -76,7 +78,7 @@ def run_demo(
             style = "green" if verdict == item["expect"] else "bold red"
             mark = "" if verdict == item["expect"] else f" (expected {item['expect']})"
             table.add_row(
-                label, item["what"], f"[{style}]{verdict}{mark}[/]", f"{took:.1f}", why[:140]
+                label, item["what"], styled((f"{verdict}{mark}", style)), f"{took:.1f}", why[:140]
             )
             results.append((item["url"], verdict, run_id or ""))
         console.print(table)
@@ -85,10 +87,12 @@ def run_demo(
         ]
         if wrong:
             console.print(
-                f"[bold red]{len(wrong)} verdict(s) differ from what the fixtures expect[/]"
+                styled(
+                    (f"{len(wrong)} verdict(s) differ from what the fixtures expect", "bold red")
+                )
             )
         else:
-            console.print("[green]every fixture post got its expected verdict[/]")
+            console.print(styled(("every fixture post got its expected verdict", "green")))
         counts = svc.store.counts()
         console.print(
             f"Store: {counts['posts']} posts, {counts['media']} media files, {counts['checks']} checks"

@@ -27,13 +27,14 @@ def cli(prefect_api, server, tmp_path):
     )
     env.pop("POSTCHECK_X_BEARER_TOKEN", None)
 
-    def run(*args):
+    def run(*args, input=None):
         proc = subprocess.run(
             [sys.executable, "-m", "postcheck.cli", *args],
             env=env,
             capture_output=True,
             text=True,
             timeout=120,
+            input=input,
         )
         assert "Traceback" not in proc.stdout + proc.stderr
         return proc
@@ -100,3 +101,33 @@ def test_bad_input_is_one_line_and_exit_2(cli, args, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+MARKUP = "[/quote] [bold red]not bold[/] :fire:"
+
+
+def test_user_text_is_never_read_as_markup(cli, server):
+    """Post text, file names and error messages print as they are: no rich markup, no
+    emoji codes (a `[/quote]` once crashed the error printer)."""
+    proc = cli("known", "add", f"/no/such/{MARKUP}.jpg")
+    assert proc.returncode == 2
+    assert f"error: /no/such/{MARKUP}.jpg: no such file" in proc.stderr
+    server.world.edit_text("1857106849690673728", f"Koksan {MARKUP}")
+    proc = cli("verify", SEED)
+    assert proc.returncode == 0, proc.stderr
+    assert f"Koksan {MARKUP}" in proc.stdout
+
+
+def test_a_pasted_article_over_512_kb_reaches_the_flow(cli, tmp_path):
+    """Prefect refuses flow parameters over 512 KB: the pasted text goes by reference
+    (kept in the data folder by its hash), and errors are never echoed whole."""
+    seed = (FIX / "articles" / "seed-article.txt").read_text()
+    text = seed + "\n" + MARKUP + "\n" + ("filler line of a very long page\n" * 20_000)
+    assert len(text.encode()) > 600_000
+    proc = cli("article", "-", input=text)
+    assert proc.returncode == 0, proc.stderr[:2000]
+    assert "1 embedded post(s)" in proc.stdout
+    assert "Archer83Able" in proc.stdout
+    assert len(proc.stderr) < 2000
+    stored = list((tmp_path / "data" / "inputs").rglob("*"))
+    assert any(p.is_file() and p.stat().st_size == len(text.encode()) for p in stored)
