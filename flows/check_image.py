@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from postcheck.dates import parse_datetime
 from postcheck.domain import CheckReport, ImageReport, MediaRef, StoredMedia, Verdict
 from postcheck.errors import BadMedia, PostcheckError
 from postcheck.flows.tasks import (
@@ -22,7 +23,7 @@ from postcheck.flows.tasks import (
     record_check,
     with_retry_settings,
 )
-from postcheck.library import VIDEO_SUFFIXES, parse_first_seen
+from postcheck.library import VIDEO_SUFFIXES
 from postcheck.media import store_image_bytes, store_video_file
 from postcheck.services import services
 from postcheck.verifiers.place import parse_claimed_place
@@ -97,7 +98,7 @@ def check_image(
     started = datetime.now(UTC)
     svc = services()
     try:
-        claimed = parse_first_seen(claimed_date)
+        claimed = parse_datetime(claimed_date, "claimed date")
     except ValueError as exc:
         return Failed(message=f"bad claimed date: {exc}")
     try:

@@ -160,7 +160,7 @@ def check(
     ] = None,
 ) -> None:
     """Check one picture (file or URL) against the known library."""
-    from postcheck.library import parse_first_seen
+    from postcheck.dates import parse_datetime
     from postcheck.verifiers.place import parse_claimed_place
 
     if (
@@ -169,7 +169,7 @@ def check(
     ):
         fail(f"{source}: no such file")
     try:
-        parse_first_seen(claimed_date)
+        parse_datetime(claimed_date, "claimed date")
         parse_claimed_place(claimed_place)
     except ValueError as exc:
         fail(str(exc))

@@ -11,10 +11,11 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from postcheck.dates import parse_datetime
 from postcheck.domain import Fingerprint, KnownImage, MetadataFacts, StoredMedia
 from postcheck.errors import BadMedia
 from postcheck.media import MediaStore, store_image_bytes, store_video_file
@@ -43,20 +44,8 @@ MANIFEST_FIELDS = ("path", "source_url", "first_seen", "caption", "credit", "tag
 
 
 def parse_first_seen(value: str | date | datetime | None) -> datetime | None:
-    """'2010-10-10' or an ISO timestamp -> aware UTC datetime (a bare date is midnight UTC;
-    the verdict rules read it as 'some time that day')."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    text = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD or an ISO timestamp)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """A known image's first-seen date (postcheck.dates: within range, aware)."""
+    return parse_datetime(value, "first seen")
 
 
 @dataclass

@@ -94,6 +94,35 @@ def test_check_that_failed_exits_nonzero(cli):
             ["check", str(FIX / "known" / "coffee-2025.jpg"), "--claimed-place", "Kursk"],
             "error: claimed place 'Kursk': give LAT,LON",
         ),
+        (
+            [
+                "known",
+                "add",
+                str(FIX / "known" / "coffee-2025.jpg"),
+                "--first-seen",
+                "0001-01-01T00:00:00+05:00",
+            ],
+            "error: first seen 0001-01-01T00:00:00+05:00 is out of range",
+        ),
+        (
+            [
+                "known",
+                "add",
+                str(FIX / "known" / "coffee-2025.jpg"),
+                "--first-seen",
+                "9999-12-31T23:00:00-05:00",
+            ],
+            "is out of range (1800-01-01 to 2199-12-31)",
+        ),
+        (
+            [
+                "check",
+                str(FIX / "metadata" / "camera-original.jpg"),
+                "--claimed-date",
+                "0001-01-01",
+            ],
+            "error: claimed date 0001-01-01T00:00:00+00:00 is out of range",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):

@@ -62,6 +62,28 @@ def test_import_with_manifest_merges_and_reports_bad_files(svc, archive):
     )  # koksan, astronaut, coins (its bad date row skipped, file still imported)
 
 
+def test_a_manifest_row_with_a_date_out_of_range_is_reported_and_the_rest_imported(svc, tmp_path):
+    """Year 1 at +05:00 has no UTC equivalent: it once aborted the import half-way at the
+    database write. Now the row is refused and reported, every other row imported."""
+    names = ["koksan-2010.jpg", "astronaut-2016.jpg", "coffee-2025.jpg", "chelsea-2024.jpg"]
+    for name in names:
+        shutil.copy(FIX / "known" / name, tmp_path / name)
+    shutil.copy(FIX / "images" / "x-coins.jpg", tmp_path / "coins.jpg")
+    (tmp_path / "m.csv").write_text(
+        "path,source_url,first_seen,caption,credit,tags\n"
+        + "".join(f"{n},,2010-01-0{i + 1},{n},,\n" for i, n in enumerate(names[:2]))
+        + "coins.jpg,,0001-01-01T00:00:00+05:00,coins,,\n"
+        + "".join(f"{n},,2011-01-0{i + 1},{n},,\n" for i, n in enumerate(names[2:]))
+    )
+    report = import_folder(svc, tmp_path, tmp_path / "m.csv", workers=1)
+    assert report.added == 5  # coins.jpg is in the folder: imported, without the bad date
+    [(where, why)] = report.failed
+    assert where == "m.csv:4" and "out of range" in why
+    assert all(
+        k.first_seen is None or k.first_seen.year in (2010, 2011) for k in svc.store.list_known()
+    )
+
+
 def test_reimport_skips_what_is_in(svc, archive):
     import_folder(svc, archive, archive / "archive.csv", workers=2)
     before = svc.store.counts()

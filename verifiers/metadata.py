@@ -68,6 +68,7 @@ from typing import Any
 import exifread
 from PIL import Image, ImageOps
 
+from postcheck import dates
 from postcheck.domain import Finding, MetadataFacts, ProvenanceFacts
 from postcheck.verifiers.imaging import apply_orientation
 
@@ -421,6 +422,8 @@ def parse_exif_datetime(raw: str | None, offset: str | None = None) -> datetime 
         value = datetime(*(int(g) for g in match.groups()))
     except ValueError:
         return None
+    if not dates.in_range(value):  # a clock at year 1 or 9999 says nothing about when
+        return None
     if offset and (m := _OFFSET.match(offset)):
         sign = -1 if m.group(1) == "-" else 1
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
@@ -492,7 +495,7 @@ def _gps_time(tags: dict[str, Any]) -> tuple[datetime | None, str | None]:
         when = day + timedelta(hours=clock[0], minutes=clock[1], seconds=clock[2])
     except (ValueError, OverflowError):
         return None, raw
-    return when, raw
+    return (when if dates.in_range(when) else None), raw
 
 
 # --- XMP (a bounded text scan: no XML parser, no entity expansion) ---------------------------------
@@ -867,7 +870,8 @@ def _date_findings(
             if value is None:
                 continue
             slack = margin + (NAIVE_SLACK if value.tzinfo is None else timedelta())
-            if _utc(value) < post - slack:
+            # Differences, never `post - slack`: a date near year 1 or 9999 cannot overflow.
+            if post - _utc(value) > slack:
                 older.append((_utc(value), rank, key, raw))
         if older:  # the earliest date; DateTimeOriginal when several say the same
             when, _, key, raw = min(older)
@@ -890,7 +894,7 @@ def _date_findings(
         elif facts.capture_time is not None:
             capture = facts.capture_time
             slack = timedelta(days=1) + (NAIVE_SLACK if capture.tzinfo is None else timedelta())
-            if _utc(capture) > post + slack:
+            if _utc(capture) - post > slack:
                 out.append(
                     Finding(
                         code="capture_after_post",

@@ -24,6 +24,7 @@ from atproto_identity.cache.in_memory_cache import DidInMemoryCache
 from atproto_identity.did.resolvers.plc_resolver import DidPlcResolver
 from atproto_identity.exceptions import AtProtocolError as IdentityError
 
+from postcheck.dates import checked
 from postcheck.domain import MediaRef, Platform, Post, PostRef
 from postcheck.errors import BadURL, FetchError, PostUnavailable, TransientError
 from postcheck.http import ssl_context
@@ -169,6 +170,7 @@ class BlueskySource(Source):
         rkey = uri.rsplit("/", 1)[-1]
         try:
             created = datetime.fromisoformat(_get(record, "created_at").replace("Z", "+00:00"))
+            created = checked(created, "createdAt")  # anyone writes it: year 1 is possible
         except (AttributeError, ValueError):
             raise FetchError(f"Bluesky post {uri}: record has no valid createdAt") from None
         images_view, record_images = self._own_images(view.embed, _get(record, "embed"))
