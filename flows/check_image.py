@@ -24,6 +24,7 @@ from postcheck.flows.tasks import (
     with_retry_settings,
 )
 from postcheck.library import VIDEO_SUFFIXES
+from postcheck.localfiles import read_capped, read_head
 from postcheck.media import store_image_bytes, store_video_file
 from postcheck.services import services
 from postcheck.verifiers.place import parse_claimed_place
@@ -51,11 +52,7 @@ def is_video(source: str) -> bool:
         return True
     if is_url(source):
         return False
-    try:
-        with open(Path(source).expanduser(), "rb") as fh:
-            head = fh.read(12)
-    except OSError:
-        return False
+    head = read_head(Path(source).expanduser(), 12)
     mp4 = head[4:8] == b"ftyp" and head[8:12] not in _IMAGE_BRANDS
     return mp4 or head.startswith(b"\x1a\x45\xdf\xa3")  # MP4/MOV, Matroska/WebM
 
@@ -63,7 +60,7 @@ def is_video(source: str) -> bool:
 def local_video(source: str) -> StoredMedia:
     svc = services()
     path = Path(source).expanduser()
-    if not path.is_file():
+    if not path.exists():
         raise BadMedia(f"{source}: no such file")
     try:
         return store_video_file(svc.media, path, svc.settings)
@@ -76,13 +73,11 @@ def local_video(source: str) -> StoredMedia:
 def read_local(source: str, max_bytes: int) -> bytes:
     path = Path(source).expanduser()
     try:
-        if not path.is_file():
+        if not path.exists():
             raise BadMedia(f"{source}: no such file")
-        if path.stat().st_size > max_bytes:
-            raise BadMedia(
-                f"{path.name}: too large ({path.stat().st_size:,} bytes, limit {max_bytes:,})"
-            )
-        return path.read_bytes()
+        return read_capped(path, max_bytes)
+    except BadMedia as exc:
+        raise BadMedia(f"{path.name}: {exc}") from None
     except OSError as exc:
         raise BadMedia(f"{source}: cannot read ({exc.strerror or exc})") from None
 

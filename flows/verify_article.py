@@ -17,11 +17,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postcheck.articles import ArticleReport, EmbeddedPostResult
 from postcheck.domain import CheckReport
-from postcheck.errors import BadURL, PostcheckError
+from postcheck.errors import BadMedia, BadURL, PostcheckError
 from postcheck.flows.recheck import ensure_rate_limits, limit_name
 from postcheck.flows.tasks import NETWORK_TASK, with_retry_settings
 from postcheck.flows.verify_post import verify_post
 from postcheck.inputs import load_input
+from postcheck.localfiles import read_capped
 from postcheck.report import article_markdown
 from postcheck.services import services
 from postcheck.sources import parse_post_url
@@ -41,18 +42,15 @@ def read_article_file(path: str) -> Page:
     settings = services().settings
     file = Path(path).expanduser()
     try:
-        size = file.stat().st_size
-        if size > settings.max_page_bytes:
-            raise PostcheckError(
-                f"{file.name}: too large ({size:,} bytes, limit {settings.max_page_bytes:,})"
-            )
-        body = file.read_bytes()
+        body = read_capped(file, settings.max_page_bytes)
+    except BadMedia as exc:
+        raise PostcheckError(f"{file.name}: {exc}") from None
     except OSError as exc:
         raise PostcheckError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if b"\x00" in body[:4096]:
         raise PostcheckError(f"{file.name}: binary content, not a page")
     ctype = "text/html" if file.suffix.lower() in {".html", ".htm", ".xhtml"} else ""
-    return Page(str(file), ctype, decode(body, ctype), size)
+    return Page(str(file), ctype, decode(body, ctype), len(body))
 
 
 @task(name="extract-embeds")

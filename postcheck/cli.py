@@ -66,6 +66,19 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     raise typer.Exit(code)
 
 
+def local_file_or_fail(source: str, hint: str = "") -> Path:
+    """The regular file a user named, or a one-line refusal (exit 2)."""
+    from postcheck.localfiles import not_regular
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        fail(f"{source}: no such file{hint}")
+    why = not_regular(path)
+    if why is not None:
+        fail(f"{source}: {why}")
+    return path
+
+
 # --- verify ------------------------------------------------------------------------------------
 
 
@@ -163,11 +176,8 @@ def check(
     from postcheck.dates import parse_datetime
     from postcheck.verifiers.place import parse_claimed_place
 
-    if (
-        not source.lower().startswith(("http://", "https://"))
-        and not Path(source).expanduser().is_file()
-    ):
-        fail(f"{source}: no such file")
+    if not source.lower().startswith(("http://", "https://")):
+        local_file_or_fail(source)
     try:
         parse_datetime(claimed_date, "claimed date")
         parse_claimed_place(claimed_place)
@@ -280,8 +290,8 @@ def article(
 
         if not urlsplit(source).netloc:
             fail(f"not a web page URL: {source}")
-    elif not Path(source).expanduser().is_file():
-        fail(f"{source}: no such file (give a URL, a saved page, or - for stdin)")
+    else:
+        local_file_or_fail(source, " (give a URL, a saved page, or - for stdin)")
     state = _run_state("verify-article", **params)
     result = state.result(raise_on_failure=False)
     from postcheck.articles import ArticleReport

@@ -18,6 +18,7 @@ from typing import Any
 from postcheck.dates import parse_datetime
 from postcheck.domain import Fingerprint, KnownImage, MetadataFacts, StoredMedia
 from postcheck.errors import BadMedia
+from postcheck.localfiles import blocks, not_regular, open_regular, read_capped
 from postcheck.media import MediaStore, store_image_bytes, store_video_file
 from postcheck.services import Services
 from postcheck.settings import Settings
@@ -40,6 +41,7 @@ IMAGE_SUFFIXES = {
     ".avif",
 }
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".ts", ".flv"}
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 MANIFEST_FIELDS = ("path", "source_url", "first_seen", "caption", "credit", "tags")
 
 
@@ -96,8 +98,8 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
     base = manifest.parent
     rows: Iterable[dict[str, Any]]
     try:
-        text = manifest.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_capped(manifest, MAX_MANIFEST_BYTES).decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError, BadMedia) as exc:
         raise ValueError(f"cannot read manifest {manifest}: {exc}") from None
     if manifest.suffix.lower() == ".json":
         try:
@@ -142,8 +144,10 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
     return out, bad
 
 
-def image_files(folder: Path) -> list[Path]:
-    """Image and video files under a folder (by suffix), sorted, hidden files skipped."""
+def image_files(folder: Path, refused: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Image and video files under a folder (by suffix), sorted, hidden files skipped.
+    Only regular files (links followed): a FIFO, a device or a link to one named *.jpg
+    is left out, and said so in `refused` as (path, why)."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -152,24 +156,37 @@ def image_files(folder: Path) -> list[Path]:
                 not name.startswith(".")
                 and Path(name).suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
             ):
-                found.append((Path(root) / name).resolve())
+                path = Path(root) / name
+                why = not_regular(path)
+                if why is None:
+                    found.append(path.resolve())
+                elif refused is not None:
+                    refused.append((str(path), why))
     return found
+
+
+def byte_cap(path: Path, settings: Settings) -> int:
+    video = path.suffix.lower() in VIDEO_SUFFIXES
+    return settings.max_video_bytes if video else settings.max_image_bytes
 
 
 # --- work done in worker processes (no database, no Prefect) ----------------------------------
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, max_bytes: int) -> str:
+    """sha256 of a regular file of at most `max_bytes` (BadMedia otherwise)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+    with open_regular(path) as fh:
+        for block in blocks(fh, max_bytes):
             digest.update(block)
     return digest.hexdigest()
 
 
-def _sha_job(path: Path) -> tuple[Path, str | None, str | None]:
+def _sha_job(path: Path, max_bytes: int) -> tuple[Path, str | None, str | None]:
     try:
-        return path, sha256_file(path), None
+        return path, sha256_file(path, max_bytes), None
+    except BadMedia as exc:
+        return path, None, str(exc)
     except OSError as exc:
         return path, None, f"cannot read ({exc.strerror or exc})"
 
@@ -180,12 +197,7 @@ def prepare_file(path: Path, media_root: str, settings: Settings) -> Prepared:
     try:
         if path.suffix.lower() in VIDEO_SUFFIXES:
             return prepare_video(path, MediaStore(Path(media_root)), settings)
-        size = path.stat().st_size
-        if size > settings.max_image_bytes:
-            return Prepared(
-                path, error=f"too large ({size:,} bytes, limit {settings.max_image_bytes:,})"
-            )
-        data = path.read_bytes()
+        data = read_capped(path, settings.max_image_bytes)
         stored = store_image_bytes(MediaStore(Path(media_root)), data, settings)
         return Prepared(
             path,
@@ -281,8 +293,9 @@ def add_known_file(
     """Validate, store, fingerprint and record one known picture or video. BadMedia if it
     is neither."""
     path = Path(path)
-    if not path.is_file():
-        raise BadMedia(f"{path}: no such file")
+    why = not_regular(path)
+    if why is not None:
+        raise BadMedia(f"{path}: no such file" if not path.exists() else f"{path}: {why}")
     prepared = prepare_file(path, str(svc.media.root), svc.settings)
     if prepared.error:
         raise BadMedia(f"{path.name}: {prepared.error}")
@@ -310,14 +323,17 @@ def import_folder(
     if manifest is not None:
         provenance, bad = read_manifest(Path(manifest))
         report.failed.extend(bad)
-    files = image_files(folder) if folder.is_dir() else []
+    files = image_files(folder, report.failed) if folder.is_dir() else []
     listed = set(files)
     for path in provenance:
         if path not in listed:
-            if path.is_file():
+            why = not_regular(path)
+            if why is None:
                 files.append(path)
-            else:
+            elif not path.exists():
                 report.failed.append((str(path), "listed in the manifest but not found"))
+            elif str(path) not in {where for where, _ in report.failed}:
+                report.failed.append((str(path), why))
     total = len(files)
     workers = max(1, min(workers or os.cpu_count() or 1, total or 1))
     done = 0
@@ -331,7 +347,8 @@ def import_folder(
     if not files:
         return report
     with _pool(workers) as pool:
-        shas = list(pool.map(_sha_job, files, chunksize=16))
+        caps = [byte_cap(path, svc.settings) for path in files]
+        shas = list(pool.map(_sha_job, files, caps, chunksize=16))
         known_shas = svc.store.known_shas([s for _, s, _ in shas if s])
         todo: list[Path] = []
         for path, sha, error in shas:

@@ -19,6 +19,7 @@ from pillow_heif import register_heif_opener
 from postcheck import http
 from postcheck.domain import StoredMedia
 from postcheck.errors import BadMedia, FetchError, MediaUnavailable, TransientError
+from postcheck.localfiles import blocks, open_regular, read_head
 from postcheck.settings import Settings
 from postcheck.urls import short
 
@@ -119,7 +120,7 @@ def inspect_image(path: Path | str, max_pixels: int) -> tuple[str, int, int]:
 
 
 def _sniff(path: Path) -> str:
-    head = path.read_bytes()[:64].lstrip().lower()
+    head = read_head(path, 64).lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return "an HTML page"
     if head.startswith((b"{", b"[")):
@@ -355,15 +356,12 @@ def video_stored(store: MediaStore, tmp: str, sha256: str, settings: Settings) -
 
 
 def store_video_file(store: MediaStore, path: Path, settings: Settings) -> StoredMedia:
-    """Copy a local video into the store (streamed, under the byte cap)."""
-    size = path.stat().st_size
-    if size > settings.max_video_bytes:
-        raise BadMedia(f"too large ({size:,} bytes, limit {settings.max_video_bytes:,})")
+    """Copy a local video into the store (a regular file only, streamed under the byte cap)."""
     fd, tmp = store._tmp()
     try:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-            for block in iter(lambda: src.read(1 << 20), b""):
+        with os.fdopen(fd, "wb") as out, open_regular(path) as src:
+            for block in blocks(src, settings.max_video_bytes):
                 digest.update(block)
                 out.write(block)
         return video_stored(store, tmp, digest.hexdigest(), settings)

@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -27,13 +29,13 @@ def cli(prefect_api, server, tmp_path):
     )
     env.pop("POSTCHECK_X_BEARER_TOKEN", None)
 
-    def run(*args, input=None):
+    def run(*args, input=None, timeout=120):
         proc = subprocess.run(
             [sys.executable, "-m", "postcheck.cli", *args],
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=timeout,
             input=input,
         )
         assert "Traceback" not in proc.stdout + proc.stderr
@@ -160,3 +162,30 @@ def test_a_pasted_article_over_512_kb_reaches_the_flow(cli, tmp_path):
     assert len(proc.stderr) < 2000
     stored = list((tmp_path / "data" / "inputs").rglob("*"))
     assert any(p.is_file() and p.stat().st_size == len(text.encode()) for p in stored)
+
+
+def test_import_reads_regular_files_only_under_the_byte_cap(cli, tmp_path):
+    """A FIFO, a link to /dev/zero or a device named *.jpg once hung the import for ever
+    (nothing else got in); a file is read under the byte cap, whatever its size said."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(FIX / "known" / "koksan-2010.jpg", folder / "good.jpg")
+    os.mkfifo(folder / "pipe.jpg")
+    (folder / "zero.jpg").symlink_to("/dev/zero")
+    with open(folder / "huge.jpg", "wb") as fh:
+        fh.truncate(1 << 40)  # sparse: a terabyte of zeros that takes no disk
+    try:
+        os.mknod(folder / "device.jpg", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+        device = True
+    except OSError:  # not allowed here (no root, or a container): the link covers devices
+        device = False
+    proc = cli("known", "import", str(folder), "--workers", "2", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "import: 1 added" in proc.stdout
+    assert "pipe.jpg: not a regular file (a FIFO)" in proc.stderr
+    assert "zero.jpg: not a regular file (a character device)" in proc.stderr
+    assert "huge.jpg: too large (1,099,511,627,776 bytes" in proc.stderr
+    assert ("device.jpg: not a regular file (a character device)" in proc.stderr) == device
+    check = cli("check", str(folder / "pipe.jpg"))
+    assert check.returncode == 2
+    assert check.stderr.strip() == f"error: {folder / 'pipe.jpg'}: not a regular file (a FIFO)"
