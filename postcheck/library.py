@@ -6,10 +6,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from postcheck.settings import Settings
 from postcheck.verifiers import perceptual, video
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.metadata import read_metadata
+from postcheck.workers import process_pool
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -257,11 +256,6 @@ def video_fingerprint(path: str | Path, settings: Settings) -> Fingerprint:
     )
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    # 'spawn': the caller may be a Prefect process with threads running; forking those is unsafe.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-
 # --- the library ---------------------------------------------------------------------------------
 
 
@@ -346,7 +340,7 @@ def import_folder(
 
     if not files:
         return report
-    with _pool(workers) as pool:
+    with process_pool(workers) as pool:  # its workers end with us, even on kill -9
         caps = [byte_cap(path, svc.settings) for path in files]
         shas = list(pool.map(_sha_job, files, caps, chunksize=16))
         known_shas = svc.store.known_shas([s for _, s, _ in shas if s])

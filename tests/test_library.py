@@ -219,3 +219,74 @@ def test_check_with_a_claimed_place_far_from_the_files_gps(prefect_api, svc):
     assert "gps_near_claimed_place" in {f.code for f in report.images[0].findings}
     state = check_image(photo, claimed_place="somewhere", return_state=True)
     assert state.is_failed() and "bad claimed place" in state.message
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Processes whose parent is `pid`, with their command lines (Linux /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its reaper has not looked yet
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_killed_import_takes_its_workers_with_it(tmp_path):
+    """kill -9 of `known import` once left its pool workers (~200 MB each) and the
+    resource tracker running for ever, re-parented to PID 1."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    photo = (FIX / "known" / "koksan-2010.jpg").read_bytes()
+    for i in range(80):  # distinct bytes after the JPEG's end: 80 files to hash
+        (folder / f"p{i:03d}.jpg").write_bytes(photo + i.to_bytes(4, "big"))
+    env = {**os.environ, "POSTCHECK_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postcheck.cli", "known", "import", str(folder), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: dict[int, str] = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = _children(proc.pid)
+            workers = {p: c for p, c in children.items() if "spawn_main" in c}
+            if len(workers) == 2 and any("resource_tracker" in c for c in children.values()):
+                break
+            time.sleep(0.1)
+        assert len(workers) == 2, "the import never started its two workers"
+        helpers = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in helpers):
+            time.sleep(0.1)
+        left = {p: c for p, c in helpers.items() if _alive(p)}
+        for pid in left:  # do not leave them behind for the rest of the suite
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"still running after their parent was killed: {left}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
