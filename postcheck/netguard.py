@@ -30,14 +30,58 @@ def parse_networks(values: typing.Iterable[str]) -> list[IPNetwork]:
     return [ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip()]
 
 
-def is_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed: list[IPNetwork]) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if any(ip in net for net in allowed):
-        return True
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (RFC 4291)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052)
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # local-use NAT64 (RFC 8215)
+
+
+def as_ipv4(ip: IPAddress) -> IPAddress:
+    """An IPv6 address that *is* an IPv4 address (IPv4-mapped ::ffff:a.b.c.d, or
+    IPv4-compatible ::a.b.c.d) as that IPv4 address; any other address as it is."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in _V4_COMPATIBLE and int(ip) > 1:  # '::' and '::1' are IPv6's own
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def tunnelled_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a translated or tunnelled IPv6 address leads to: NAT64
+    (64:ff9b::/96, and 64:ff9b:1::/48 read at both of RFC 6052's /48 and /96 positions),
+    6to4 (2002::/16) and Teredo (2001::/32, its server and its client)."""
+    n = int(ip)
+    found = []
+    if ip in _NAT64 or ip in _NAT64_LOCAL:
+        found.append(ipaddress.IPv4Address(n & 0xFFFFFFFF))
+    if ip in _NAT64_LOCAL:  # /48: bits 48-63, then (after the u octet) bits 72-87
+        found.append(ipaddress.IPv4Address((((n >> 64) & 0xFFFF) << 16) | ((n >> 40) & 0xFFFF)))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def _public(ip: IPAddress) -> bool:
     # is_global excludes loopback, private, link-local (169.254/16: cloud metadata),
     # shared (100.64/10), reserved, documentation and unspecified ranges.
     return ip.is_global and not ip.is_multicast
+
+
+def is_allowed(ip: IPAddress, allowed: list[IPNetwork]) -> bool:
+    """Whether we may connect to `ip`: a public address, or one the settings allow. An
+    IPv6 address carrying an IPv4 address is judged by that address too: the mapped and
+    compatible forms as the IPv4 address itself, and a NAT64, 6to4 or Teredo address
+    only if every IPv4 address it leads to is public (or it is itself allowed)."""
+    ip = as_ipv4(ip)
+    if any(ip in net for net in allowed):
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and not all(map(_public, tunnelled_ipv4(ip))):
+        return False
+    return _public(ip)
 
 
 def resolve_checked(host: str, port: int, allowed: list[IPNetwork]) -> list[str]:

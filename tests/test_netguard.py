@@ -31,10 +31,31 @@ JPEG = (FIX / "images" / "x-coins.jpg").read_bytes()
         ("fd00::1", False),
         ("::ffff:127.0.0.1", False),  # IPv4-mapped loopback
         ("224.0.0.1", False),
+        # IPv6 forms that carry an IPv4 address are judged by it.
+        ("::7f00:1", False),  # IPv4-compatible loopback
+        ("::a9fe:a9fe", False),  # IPv4-compatible cloud metadata
+        ("::808:808", True),
+        ("64:ff9b::7f00:1", False),  # NAT64 to loopback
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::808:808", True),  # NAT64 to a public address
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64, /96 position: 10.0.0.1
+        ("64:ff9b:1:7f00:0:100::", False),  # local-use NAT64, /48 position: 127.0.0.1
+        ("2002:7f00:1::1", False),  # 6to4 of loopback
+        ("2002:a9fe:a9fe::1", False),
+        ("2002:808:808::1", True),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo, client 127.0.0.1
     ],
 )
 def test_address_ranges(address, allowed):
     assert is_allowed(ipaddress.ip_address(address), []) is allowed
+
+
+def test_an_allowed_ipv4_network_allows_its_mapped_forms_not_its_tunnels():
+    nets = parse_networks(["127.0.0.1/32"])
+    assert is_allowed(ipaddress.ip_address("::ffff:127.0.0.1"), nets)
+    assert is_allowed(ipaddress.ip_address("::7f00:1"), nets)
+    assert not is_allowed(ipaddress.ip_address("64:ff9b::7f00:1"), nets)
+    assert not is_allowed(ipaddress.ip_address("2002:7f00:1::1"), nets)
 
 
 def test_allowed_networks_setting():
