@@ -13,7 +13,7 @@ import certifi
 import httpx
 
 from postcheck.errors import FetchError, TransientError
-from postcheck.netguard import GuardedTransport, parse_networks
+from postcheck.netguard import GuardedTransport, parse_allowed
 from postcheck.settings import Settings
 
 
@@ -33,7 +33,7 @@ def client(settings: Settings, **kwargs) -> httpx.Client:
     headers = {"User-Agent": settings.user_agent}
     headers.update(kwargs.pop("headers", {}))
     transport = GuardedTransport(
-        parse_networks(settings.allowed_networks), verify=ssl_context(), trust_env=False
+        parse_allowed(settings.allowed_networks), verify=ssl_context(), trust_env=False
     )
     return httpx.Client(timeout=timeout, headers=headers, transport=transport, **kwargs)
 

@@ -10,14 +10,16 @@ it checked, so DNS cannot answer differently between the check and the connectio
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import typing
+from dataclasses import dataclass
 
 import httpcore
 import httpx
 from httpcore._backends.sync import SyncBackend
 
-from postcheck.errors import FetchError
+from postcheck.errors import ConfigError, FetchError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -26,8 +28,44 @@ class BlockedDestination(FetchError):
     """The destination resolves to an address we never connect to."""
 
 
-def parse_networks(values: typing.Iterable[str]) -> list[IPNetwork]:
-    return [ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip()]
+@dataclass(frozen=True)
+class Allowed:
+    """A destination the settings allow: a network, and one port of it or every port."""
+
+    network: IPNetwork
+    port: int | None = None
+
+    def admits(self, ip: IPAddress, port: int | None) -> bool:
+        return ip in self.network and (self.port is None or self.port == port)
+
+
+_BRACKETED = re.compile(r"\[(?P<net>[^\]]+)\](?::(?P<port>[0-9]+))?")
+
+
+def parse_allowed_entry(entry: str) -> Allowed:
+    """'127.0.0.1:8080', '[::1]:8080', '10.0.0.0/8:443', '[fd00::/8]:443' (one port), or
+    '127.0.0.1', '10.0.0.0/8', 'fd00::/8' (every port); ConfigError otherwise."""
+    text = entry.strip()
+    net, port = text, None
+    if (m := _BRACKETED.fullmatch(text)) is not None:
+        net, port = m.group("net"), m.group("port")
+    elif text.count(":") == 1:  # IPv4 with a port (an IPv6 address with a port is bracketed)
+        net, port = text.split(":")
+    try:
+        network = ipaddress.ip_network(net, strict=False)
+        number = int(port) if port is not None else None
+        if number is not None and not (port.isascii() and port.isdigit() and 0 < number < 65536):
+            raise ValueError(port)
+    except ValueError:
+        raise ConfigError(
+            f"POSTCHECK_ALLOWED_NETWORKS: {text!r} is not an address or network with an "
+            "optional port (127.0.0.1:8080, [::1]:8080, 10.0.0.0/8)"
+        ) from None
+    return Allowed(network, number)
+
+
+def parse_allowed(values: typing.Iterable[str]) -> list[Allowed]:
+    return [parse_allowed_entry(v) for v in values if v.strip()]
 
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -71,20 +109,21 @@ def _public(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def is_allowed(ip: IPAddress, allowed: list[IPNetwork]) -> bool:
-    """Whether we may connect to `ip`: a public address, or one the settings allow. An
+def is_allowed(ip: IPAddress, allowed: list[Allowed], port: int | None = None) -> bool:
+    """Whether we may connect to `ip` (on `port`): a public address, or a destination
+    the settings allow (an address or network, on one port or on every port). An
     IPv6 address carrying an IPv4 address is judged by that address too: the mapped and
     compatible forms as the IPv4 address itself, and a NAT64, 6to4 or Teredo address
     only if every IPv4 address it leads to is public (or it is itself allowed)."""
     ip = as_ipv4(ip)
-    if any(ip in net for net in allowed):
+    if any(a.admits(ip, port) for a in allowed):
         return True
     if isinstance(ip, ipaddress.IPv6Address) and not all(map(_public, tunnelled_ipv4(ip))):
         return False
     return _public(ip)
 
 
-def resolve_checked(host: str, port: int, allowed: list[IPNetwork]) -> list[str]:
+def resolve_checked(host: str, port: int, allowed: list[Allowed]) -> list[str]:
     """The host's addresses, all of them allowed, or BlockedDestination."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -94,14 +133,17 @@ def resolve_checked(host: str, port: int, allowed: list[IPNetwork]) -> list[str]
     for info in infos:
         address = info[4][0]
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not is_allowed(ip, allowed):
-            raise BlockedDestination(f"refused to connect to {host} ({ip}): not a public address")
+        if not is_allowed(ip, allowed, port):
+            raise BlockedDestination(
+                f"refused to connect to {host} ({ip}) port {port}: not a public address"
+                " nor an allowed destination"
+            )
         addresses.append(address)
     return addresses
 
 
 class GuardedBackend(SyncBackend):
-    def __init__(self, allowed: list[IPNetwork]) -> None:
+    def __init__(self, allowed: list[Allowed]) -> None:
         self.allowed = allowed
 
     def connect_tcp(
@@ -125,7 +167,7 @@ class GuardedTransport(httpx.HTTPTransport):
     """httpx transport whose connections pass through GuardedBackend (TLS still verifies
     the certificate against the host name)."""
 
-    def __init__(self, allowed: list[IPNetwork], **kwargs: typing.Any) -> None:
+    def __init__(self, allowed: list[Allowed], **kwargs: typing.Any) -> None:
         super().__init__(**kwargs)
         pool = self._pool
         self._pool = httpcore.ConnectionPool(
