@@ -13,6 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from postcheck.dates import parse_datetime
 from postcheck.domain import Fingerprint, KnownImage, MetadataFacts, StoredMedia
 from postcheck.errors import BadMedia
@@ -89,13 +91,61 @@ class ImportReport:
 # --- manifests ---------------------------------------------------------------------------------
 
 
+class ManifestRow(BaseModel):
+    """One row of a manifest, validated on its own: a bad row is reported, not fatal."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    path: str = Field(min_length=1)
+    source_url: str | None = None
+    first_seen: datetime | None = None
+    caption: str | None = None
+    credit: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("source_url", "caption", "credit", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("first_seen", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> datetime | None:
+        if not isinstance(value, str | date | None):
+            raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)")
+        return parse_first_seen(value)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):  # CSV: 'a;b;c'
+            return [t.strip() for t in value.split(";") if t.strip()]
+        return value
+
+
+def row_errors(exc: ValidationError) -> str:
+    """A row's validation errors on one line: 'field: what is wrong; …'."""
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "row"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "missing"
+        parts.append(f"{field}: {message}")
+    return " ".join("; ".join(parts).split())
+
+
 def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[str, str]]]:
     """Provenance by resolved file path, from CSV (header path,source_url,first_seen,caption,
-    credit,tags with tags ';'-separated) or JSON (a list of objects with those keys). Bad
-    rows come back as (where, why) and do not stop the others."""
+    credit,tags with tags ';'-separated) or JSON (a list of objects with those keys, tags
+    a list or a ';'-separated string). Each row is validated on its own (ManifestRow):
+    bad rows come back as (where, why), 'why' naming the field, and do not stop the
+    others."""
     manifest = Path(manifest)
     base = manifest.parent
-    rows: Iterable[dict[str, Any]]
+    rows: Iterable[Any]
     try:
         text = read_capped(manifest, MAX_MANIFEST_BYTES).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError, BadMedia) as exc:
@@ -107,7 +157,7 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
             raise ValueError(
                 f"manifest {manifest.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
             ) from None
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        if not isinstance(data, list):
             raise ValueError(f"manifest {manifest.name} must be a JSON list of objects")
         rows = data
     else:
@@ -116,29 +166,26 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
             raise ValueError(
                 f"manifest {manifest.name} needs a header with a 'path' column ({', '.join(MANIFEST_FIELDS)})"
             )
-        rows = list(reader)
+        # Values past the header's columns come under the key None: not ours to read.
+        rows = [{k: v for k, v in r.items() if k is not None} for r in reader]
     out: dict[Path, Provenance] = {}
     bad: list[tuple[str, str]] = []
-    for i, row in enumerate(rows, start=2 if manifest.suffix.lower() != ".json" else 1):
+    for i, raw in enumerate(rows, start=2 if manifest.suffix.lower() != ".json" else 1):
         where = f"{manifest.name}:{i}"
-        raw_path = str(row.get("path") or "").strip()
-        if not raw_path:
-            bad.append((where, "row has no path"))
+        if not isinstance(raw, dict):
+            bad.append((where, f"row is not an object ({type(raw).__name__})"))
             continue
         try:
-            seen = parse_first_seen(row.get("first_seen"))
-        except ValueError as exc:
-            bad.append((where, str(exc)))
+            row = ManifestRow.model_validate(raw)
+        except ValidationError as exc:
+            bad.append((where, row_errors(exc)))
             continue
-        tags = row.get("tags") or []
-        if isinstance(tags, str):
-            tags = [t.strip() for t in tags.split(";") if t.strip()]
-        out[(base / raw_path).resolve()] = Provenance(
-            source_url=(row.get("source_url") or None),
-            first_seen=seen,
-            caption=(row.get("caption") or None),
-            credit=(row.get("credit") or None),
-            tags=list(tags),
+        out[(base / row.path).resolve()] = Provenance(
+            source_url=row.source_url,
+            first_seen=row.first_seen,
+            caption=row.caption,
+            credit=row.credit,
+            tags=row.tags,
         )
     return out, bad
 

@@ -46,7 +46,7 @@ def test_import_with_manifest_merges_and_reports_bad_files(svc, archive):
     )
     assert (report.added, report.merged, report.skipped) == (3, 1, 0)
     failures = dict(report.failed)
-    assert failures["archive.csv:6"].startswith("not a date")
+    assert failures["archive.csv:6"].startswith("first_seen: not a date")
     assert any("missing.jpg" in k and "not found" in v for k, v in failures.items())
     assert "not an image" in failures[str(archive / "notes.jpg")]
     assert "truncated" in failures[str(archive / "truncated.jpg")]
@@ -105,6 +105,35 @@ def test_json_manifest_and_errors(tmp_path):
     (tmp_path / "nohead.csv").write_text("a.jpg,https://x\n")
     with pytest.raises(ValueError, match="needs a header"):
         read_manifest(tmp_path / "nohead.csv")
+
+
+def test_json_manifest_rows_are_validated_one_by_one(svc, tmp_path):
+    """A wrong type in one row (`"tags": 5`) once refused the whole manifest with an
+    internal TypeError; now that row is reported, with its field, and the rest imported."""
+    for name in ("koksan-2010.jpg", "astronaut-2016.jpg", "coffee-2025.jpg"):
+        shutil.copy(FIX / "known" / name, tmp_path / name)
+    rows = [
+        {"path": "koksan-2010.jpg", "first_seen": "2010-10-10", "tags": ["parade", "artillery"]},
+        {"path": "astronaut-2016.jpg", "caption": "Astronaut", "tags": 5},
+        {"path": "coffee-2025.jpg", "caption": 7, "first_seen": 20250601},
+        "coffee-2025.jpg",
+        {"caption": "no path"},
+        {"path": "coffee-2025.jpg", "tags": "food; cup", "credit": ""},
+    ]
+    (tmp_path / "m.json").write_text(json.dumps(rows))
+    report = import_folder(svc, tmp_path, tmp_path / "m.json", workers=1)
+    assert report.added == 3
+    failures = dict(report.failed)
+    assert failures == {
+        "m.json:2": "tags: Input should be a valid list",
+        "m.json:3": "first_seen: not a date: 20250601 (use YYYY-MM-DD or an ISO timestamp); "
+        "caption: Input should be a valid string",
+        "m.json:4": "row is not an object (str)",
+        "m.json:5": "path: missing",
+    }
+    provenance, _ = read_manifest(tmp_path / "m.json")
+    tags = {p.name: prov.tags for p, prov in provenance.items()}
+    assert tags == {"koksan-2010.jpg": ["parade", "artillery"], "coffee-2025.jpg": ["food", "cup"]}
 
 
 def test_index_follows_the_library(svc):
