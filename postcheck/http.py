@@ -43,7 +43,7 @@ def retry_after_seconds(headers: httpx.Headers | dict) -> float | None:
     value = headers.get("retry-after")
     if value:
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             return float(value)
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -52,7 +52,7 @@ def retry_after_seconds(headers: httpx.Headers | dict) -> float | None:
             return None
     for name in ("x-rate-limit-reset", "ratelimit-reset"):
         reset = headers.get(name)
-        if reset and reset.strip().isdigit():
+        if reset and reset.strip().isascii() and reset.strip().isdigit():
             return max(0.0, float(reset) - time.time())
     return None
 

@@ -276,7 +276,12 @@ def _stream(client: httpx.Client, url: str, sink: _Sink, what: str) -> None:
     response = _open_stream(client, url, what)
     try:
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > sink.max_bytes - sink.total:
+        if (
+            declared
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > sink.max_bytes - sink.total
+        ):
             raise BadMedia(f"{what}: too large ({int(declared):,} bytes, limit {sink.max_bytes:,})")
         for chunk in response.iter_bytes():  # as it arrives: the deadline sees slow drips
             sink.write(chunk)
@@ -313,8 +318,8 @@ def _stream_hls(client: httpx.Client, url: str, sink: _Sink, what: str) -> None:
         variants = []
         for i, line in enumerate(lines[:-1]):
             if line.startswith("#EXT-X-STREAM-INF"):
-                res = re.search(r"RESOLUTION=(\d+)x(\d+)", line)
-                rate = re.search(r"BANDWIDTH=(\d+)", line)
+                res = re.search(r"RESOLUTION=([0-9]+)x([0-9]+)", line)
+                rate = re.search(r"BANDWIDTH=([0-9]+)", line)
                 short_side = min(int(res.group(1)), int(res.group(2))) if res else 0
                 variants.append(
                     (short_side, int(rate.group(1)) if rate else 0, urljoin(url, lines[i + 1]))

@@ -951,3 +951,19 @@ def test_property_arbitrary_bytes_as_latin1_never_raise(data, limit):
     content = data.decode("latin-1")
     claims = extract_embeds(content, limit=limit)
     _assert_well_formed(claims, limit=limit)
+
+
+def test_embeds_take_ascii_digit_ids_only():
+    """Status links, embed ids and data attributes with Unicode digits name no post."""
+    fullwidth = "１８５７１０６８４９６９０６７３７２８"
+    html = (
+        f'<p><a href="https://x.com/Archer83Able/status/{fullwidth}">link</a></p>'
+        f'<div class="embed" data-tweet-id="{fullwidth}"></div>'
+        f'<blockquote class="twitter-tweet"><p>photo</p>&mdash; A (@Archer83Able) '
+        f'<a href="https://twitter.com/Archer83Able/status/{fullwidth}">November 14, 2024</a>'
+        "</blockquote>"
+    )
+    claims = extract_embeds(html, content_type="text/html")
+    assert not [c for c in claims if c.post_id], claims
+    text = f"see https://x.com/Archer83Able/status/{fullwidth} and httpſ://x.com/a/status/1857106849690673728"
+    assert not [c for c in extract_embeds(text) if c.post_id]

@@ -236,6 +236,12 @@ def _draft_from_ref(ref: PostRef, form: str, pos: int, phase: int = 0) -> _Draft
 _WS = re.compile(r"\s+")
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() and int() also take '１８５７' or '١٨٥٧', which
+    name a different post (or none) once converted."""
+    return text.isascii() and text.isdigit()
+
+
 def _norm(text: str | None) -> str | None:
     if text is None:
         return None
@@ -247,13 +253,15 @@ _MONTH = (
     r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_DATE_ISO = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
+_DATE_ISO = re.compile(
+    r"(?<![0-9])(?P<year>[0-9]{4})-(?P<mon>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?![0-9])"
+)
 _DATE_MDY = re.compile(
-    rf"\b{_MONTH}\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})(?!\d)",
+    rf"\b{_MONTH}\.?\s+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>[0-9]{{4}})(?![0-9])",
     re.IGNORECASE,
 )
 _DATE_DMY = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(?P<year>\d{{4}})(?!\d)",
+    rf"(?<![0-9])(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(?P<year>[0-9]{{4}})(?![0-9])",
     re.IGNORECASE,
 )
 _MONTHS = {
@@ -274,7 +282,7 @@ def parse_date(text: str | None) -> dt.date | None:
         if match is None:
             continue
         mon = match.group("mon")
-        month = int(mon) if mon.isdigit() else _MONTHS[mon[:3].lower()]
+        month = int(mon) if _digits(mon) else _MONTHS[mon[:3].lower()]
         try:
             return dt.date(int(match.group("year")), month, int(match.group("day")))
         except ValueError:
@@ -284,7 +292,7 @@ def parse_date(text: str | None) -> dt.date | None:
 
 # Short links that stand for a post (its media link) when no status URL is given.
 _SHORT = re.compile(
-    r"^(?:(?i:https?://))?(?P<host>(?i:pic\.twitter\.com|pic\.x\.com|t\.co))/(?P<code>[A-Za-z0-9]{1,40})[.,;:!?)\]]*$"
+    r"^(?:(?ai:https?://))?(?P<host>(?ai:pic\.twitter\.com|pic\.x\.com|t\.co))/(?P<code>[A-Za-z0-9]{1,40})[.,;:!?)\]]*$"
 )
 _MAX_SHORT_LINKS = 20  # a post has at most 4 pictures; more is noise (or an attack)
 _MEDIA_PLACEHOLDER = re.compile(r"\s*\[image or embed\]\s*$", re.IGNORECASE)
@@ -346,11 +354,11 @@ def _is_html(content: str, content_type: str | None) -> bool:
 
 # --- plain text ---------------------------------------------------------------------------
 
-_X_HOST = r"(?i:(?:(?:www|mobile|m)\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)"
+_X_HOST = r"(?ai:(?:(?:www|mobile|m)\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)"
 _URL_IN_TEXT = re.compile(
     r"(?<![\w.@/=%\\-])(?P<url>"
-    rf"(?:(?i:https?://))?{_X_HOST}/(?:i/web|i|[A-Za-z0-9_]{{1,15}})/status(?:es)?/\d{{1,20}}(?![\d])"
-    r"|(?:(?i:https?://))?(?i:(?:www\.|staging\.)?bsky\.app)/profile/[^\s/?#<>\"'\\]{1,300}/post/[A-Za-z0-9._:~-]{1,512}"
+    rf"(?:(?ai:https?://))?{_X_HOST}/(?:i/web|i|[A-Za-z0-9_]{{1,15}})/status(?:es)?/[0-9]{{1,20}}(?![0-9])"
+    r"|(?:(?ai:https?://))?(?ai:(?:www\.|staging\.)?bsky\.app)/profile/[^\s/?#<>\"'\\]{1,300}/post/[A-Za-z0-9._:~-]{1,512}"
     r"|at://[A-Za-z0-9._:%-]{1,300}/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]{1,512}"
     r")"
 )
@@ -358,9 +366,9 @@ _HANDLE_PAREN = re.compile(r"\(\s*@(?P<handle>[A-Za-z0-9_][A-Za-z0-9_.-]{0,252})
 _EM_DASH = re.compile(r"—|–|&mdash;|&ndash;|&#8212;")
 _HYPHEN_DASH = re.compile(r"(?:^|(?<=\s))(?:--|-)(?=\s)")
 _FOOTER_DATE = re.compile(
-    r"[ \t,]*(?P<d>\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|[^\n()@]{0,40}?(?<!\d)(?:19|20)\d{2}(?!\d)"
-    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?)?)"
+    r"[ \t,]*(?P<d>[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+    r"|[^\n()@]{0,40}?(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])"
+    r"(?:,?\s+(?:at\s+)?[0-9]{1,2}:[0-9]{2}(?:\s*[AaPp]\.?[Mm]\.?)?)?)"
 )
 _X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _NAME_MAX = 100
@@ -762,7 +770,7 @@ class _HtmlContext:
         src = (attrs.get("src") or attrs.get("data-src") or "").strip()
         ref: PostRef | None = None
         form = "x-iframe"
-        if tweet_id.isdigit():
+        if _digits(tweet_id):
             ref = _post_ref(f"https://x.com/i/web/status/{tweet_id}")
         if ref is None and src:
             try:
@@ -777,7 +785,7 @@ class _HtmlContext:
                 # Only `id` names the post. `creatorScreenName` is the *article's* author
                 # (the site's own account), not the post's: never read it as the author.
                 ids = parse_qs(parts.query).get("id") or []
-                if ids and ids[0].strip().isdigit():
+                if ids and _digits(ids[0].strip()):
                     ref = _post_ref(f"https://x.com/i/web/status/{ids[0].strip()}")
             elif host == "embed.bsky.app" and path.startswith("/embed/"):
                 pieces = path.strip("/").split("/")
@@ -793,14 +801,14 @@ class _HtmlContext:
         ref: PostRef | None = None
         date_link: str | None = None
         x_links = [(r, t) for r, t in quote.links if r.platform is Platform.X]
-        if form == "x-data-attr" and attr_id.isdigit():
+        if form == "x-data-attr" and _digits(attr_id):
             ref = _post_ref(f"https://x.com/i/web/status/{attr_id}")
             for link_ref, link_text in x_links:
                 if ref is not None and link_ref.post_id == ref.post_id:
                     ref, date_link = link_ref, link_text  # keeps the user part
         elif x_links:
             ref, date_link = x_links[-1]
-        elif attr_id.isdigit():
+        elif _digits(attr_id):
             ref = _post_ref(f"https://x.com/i/web/status/{attr_id}")
         if ref is not None:
             draft = _draft_from_ref(ref, form, pos)
@@ -851,10 +859,10 @@ class _HtmlContext:
 
 
 _X_EMBED_HOSTS = frozenset({"platform.twitter.com", "platform.x.com"})
-_FOOTER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_FOOTER_YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _BARE_HOST = re.compile(
-    r"^(?i:(?:www\.|mobile\.|m\.|staging\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com"
+    r"^(?ai:(?:www\.|mobile\.|m\.|staging\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com"
     r"|(?:www\.|staging\.)?bsky\.app)/"
 )
 

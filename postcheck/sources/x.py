@@ -30,8 +30,9 @@ from postcheck.urls import host_of, short
 X_HOSTS = frozenset(
     {"x.com", "twitter.com", "fxtwitter.com", "vxtwitter.com", "fixupx.com", "fixvx.com"}
 )
+# Ids are ASCII digits: `\d` would take '１８５７…' (and int() would read it as a number).
 _STATUS_PATH = re.compile(
-    r"^/(?:i/web/status|i/status|(?P<user>[A-Za-z0-9_]{1,15})/status(?:es)?)/(?P<id>\d{1,20})(?:/|$)"
+    r"^/(?:i/web/status|i/status|(?P<user>[A-Za-z0-9_]{1,15})/status(?:es)?)/(?P<id>[0-9]{1,20})(?:/|$)"
 )
 _PROFILE_PATH = re.compile(r"^/[A-Za-z0-9_]{1,15}/?$")
 _TWITTER_EPOCH_MS = 1288834974657
@@ -90,7 +91,7 @@ def _kind(media_type: str) -> str:
 # Frames are hashed at 320 px or less: the smallest MP4 whose short side reaches this is
 # enough, and far cheaper to fetch and decode than the largest.
 VIDEO_MIN_SHORT_SIDE = 240
-_RESOLUTION = re.compile(r"/(\d{2,5})x(\d{2,5})/")
+_RESOLUTION = re.compile(r"/([0-9]{2,5})x([0-9]{2,5})/")
 
 
 def pick_video(variants: list[dict[str, Any]]) -> tuple[str | None, list[str]]:
