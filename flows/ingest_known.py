@@ -12,6 +12,7 @@ from prefect.artifacts import (
 )
 from prefect.states import Completed, Failed, State
 
+from postcheck import safe_markdown as md
 from postcheck.library import import_folder
 from postcheck.services import services
 
@@ -41,10 +42,10 @@ def ingest_known(folder: str, manifest: str | None = None, workers: int | None =
         )
     except ValueError as exc:
         return Failed(message=str(exc))
-    failed = "\n".join(f"| {w} | {why} |" for w, why in report.failed[:200])
+    failed = "\n".join(f"| {md.text(w)} | {md.text(why)} |" for w, why in report.failed[:200])
     create_markdown_artifact(
         key="ingest-known",
-        markdown=f"# Import of {folder}\n\n{report.summary}\n\n"
+        markdown=f"# Import of {md.text(folder)}\n\n{report.summary}\n\n"
         + (f"| file | why skipped |\n|---|---|\n{failed}\n" if failed else ""),
         description=report.summary,
     )

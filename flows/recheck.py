@@ -18,6 +18,7 @@ from prefect.futures import as_completed
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from postcheck import safe_markdown as md
 from postcheck.domain import CheckReport, Transition
 from postcheck.flows.verify_post import verify_post
 from postcheck.runner import ui_run_url
@@ -102,12 +103,15 @@ def summary_markdown(outcomes: list[Outcome]) -> str:
         lines += ["## Changes", "", "| post | change | run |", "|---|---|---|"]
         for o in changed:
             link = ui_run_url(o.flow_run_id)
-            run = f"[run]({link})" if link else (o.flow_run_id or "")
+            run = md.link(link, "run") if link else md.text(o.flow_run_id or "")
             for t in o.transitions:
-                lines.append(f"| {o.url} | **{t.kind}**: {t.message.replace('|', '/')} | {run} |")
+                lines.append(
+                    f"| {md.link(o.url)} | **{md.text(t.kind)}**: {md.text(t.message)} | {run} |"
+                )
         lines.append("")
     if failed:
-        lines += ["## Not fetched", ""] + [f"- {o.url}: {o.message}" for o in failed] + [""]
+        lines += ["## Not fetched", ""]
+        lines += [f"- {md.link(o.url)}: {md.text(o.message)}" for o in failed] + [""]
     return "\n".join(lines)
 
 
@@ -143,7 +147,7 @@ def recheck(platform: str | None = None, limit: int | None = None) -> State:
     )
     rows = [
         {
-            "post": o.url,
+            "post": md.text(o.url),  # string cells are rendered as markdown
             "platform": o.platform,
             "verdict": o.verdict,
             "changes": ", ".join(t.kind for t in o.transitions),

@@ -1,0 +1,136 @@
+"""Reports: no user-supplied string becomes markup, HTML or a link that is not http(s)."""
+
+import asyncio
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from postcheck.articles import ArticleReport, EmbeddedPostResult
+from postcheck.domain import CheckReport, ImageReport, KnownImage, Match, Verdict
+from postcheck.media import MediaStore
+from postcheck.report import article_markdown, markdown_report, match_rows
+from postcheck.sources.embeds import EmbedClaim
+
+FIX = Path(__file__).parents[1] / "fixtures"
+SEED = "https://x.com/Archer83Able/status/1857106849690673728"
+HOSTILE = "<img src=x onerror=alert(1)>"
+JS = "javascript:alert(document.cookie)"
+
+
+def raw_html(markdown: str) -> list[str]:
+    """Tags in the markdown that are not our own thumbnails and line breaks."""
+    ours = re.sub(
+        r'<img src="data:image/jpeg;base64,[A-Za-z0-9+/=]+" alt="[^"<>]*" width="\d+"/>',
+        "",
+        markdown,
+    )
+    ours = ours.replace("<br/>", "")
+    return re.findall(r"(?<!\\)<[^\s]", ours)
+
+
+def assert_inert(markdown: str) -> None:
+    assert not raw_html(markdown), raw_html(markdown)
+    assert "](javascript:" not in markdown and "<javascript:" not in markdown
+    assert "](x)" not in markdown
+
+
+def hostile_report() -> CheckReport:
+    known = KnownImage(id=7, sha256="0" * 64, source_url=JS, caption=HOSTILE)
+    image = ImageReport(
+        position=0,
+        source_url=JS,
+        alt_text=HOSTILE,
+        matches=[
+            Match(
+                known=known, distances={"dct256": 3}, score=0.01, is_match=True, details=[HOSTILE]
+            )
+        ],
+        verdict=Verdict.MATCHES_KNOWN,
+        reasons=[f"matches {HOSTILE}"],
+    )
+    return CheckReport(
+        url=JS,
+        verdict=Verdict.MATCHES_KNOWN,
+        reasons=[HOSTILE],
+        images=[image],
+        checked_at=datetime.now(UTC),
+    )
+
+
+def test_check_report_escapes_every_user_string(tmp_path):
+    markdown = markdown_report(hostile_report(), MediaStore(tmp_path))
+    assert_inert(markdown)
+    assert r"\<img src=x onerror=alert\(1\)\>" in markdown  # shown as text
+    for row in match_rows(hostile_report()):  # the UI renders string cells as markdown
+        assert_inert(" ".join(str(v) for v in row.values()))
+
+
+def test_article_report_escapes_claims_and_links(tmp_path):
+    claim = EmbedClaim(
+        platform=None,
+        url=None,
+        post_id=None,
+        author_handle=HOSTILE,
+        author_name=HOSTILE,
+        date_text=HOSTILE,
+        date=None,
+        text=f"[click]({JS}) {HOSTILE}",
+        form="x-blockquote",
+    )
+    article = ArticleReport(
+        source=JS,
+        checked_at=datetime.now(UTC),
+        message=HOSTILE,
+        posts=[
+            EmbeddedPostResult(
+                claim=claim, status="failed", url=JS, reasons=[HOSTILE], mismatches=[HOSTILE]
+            )
+        ],
+    )
+    assert_inert(article_markdown(article, MediaStore(tmp_path)))
+
+
+def _artifacts(key: str, flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    async def _read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[key]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+                )
+            )
+
+    return asyncio.run(_read())
+
+
+def test_a_hostile_known_image_in_the_posts_artifacts(prefect_api, svc, server):
+    """A known image whose source URL and caption are an <img onerror> tag: both artifacts
+    of the post that matches it show the text, and no tag or javascript: link."""
+    from postcheck.flows.verify_post import verify_post
+    from postcheck.library import add_known_file
+
+    add_known_file(
+        svc,
+        FIX / "known" / "koksan-2010.jpg",
+        source_url=HOSTILE,
+        caption=HOSTILE,
+        first_seen=datetime(2010, 10, 10, tzinfo=UTC),
+    )
+    state = verify_post(SEED, return_state=True)
+    assert state.result().verdict is Verdict.RECYCLED
+    run_id = state.state_details.flow_run_id
+    [report] = _artifacts("post-x-1857106849690673728", run_id)
+    assert_inert(report.data)
+    assert report.data.count("data:image/jpeg;base64,") == 2
+    assert r"\<img src=x onerror=alert\(1\)\>" in report.data
+    [table] = _artifacts("post-x-1857106849690673728-matches", run_id)
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert_inert(json.dumps(rows))
