@@ -54,9 +54,14 @@ def read_article_file(path: str) -> Page:
 
 
 @task(name="extract-embeds")
-def find_embeds(page: Page) -> list[EmbedClaim]:
+def find_embeds(page: Page) -> tuple[list[EmbedClaim], list[str]]:
+    """The page's embedded posts, and notes on how it was read (for the message)."""
     base = page.url if page.url.startswith(("http://", "https://")) else None
-    return extract_embeds(page.text, content_type=page.content_type or None, base_url=base)
+    notes: list[str] = []
+    claims = extract_embeds(
+        page.text, content_type=page.content_type or None, base_url=base, notes=notes
+    )
+    return claims, notes
 
 
 @task(name="resolve-short-link", task_run_name="resolve {link}", **NETWORK_TASK)
@@ -117,7 +122,9 @@ def verify_article(source: str, text: str | None = None, text_ref: str | None = 
     except PostcheckError as exc:
         return Failed(message=f"could not read the article: {exc}")
 
-    claims = find_embeds(page)
+    claims, notes = find_embeds(page)
+    for note in notes:
+        logger.warning("%s", note)
     results: list[EmbeddedPostResult] = []
     by_post: dict[str, EmbeddedPostResult] = {}
     [resolve] = with_retry_settings(resolve_link)
@@ -182,7 +189,7 @@ def verify_article(source: str, text: str | None = None, text_ref: str | None = 
         elif result.claim.text or result.claim.author_handle:
             result.mismatches = ["the embedded post is no longer available on the platform"]
 
-    message = _message(page, results)
+    message = "; ".join([_message(page, results), *notes])
     article = ArticleReport(
         source=source, checked_at=datetime.now(UTC), message=message, posts=results
     )

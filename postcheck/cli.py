@@ -58,7 +58,7 @@ def _options(
 
 
 def error_line(message: object, label: str = "error:") -> None:
-    err.print(styled((label, "bold red"), " ", one_line(message)))
+    err.print(styled((label, "bold red"), " ", one_line(message)), soft_wrap=True)  # one line
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -177,7 +177,16 @@ def check(
     from postcheck.verifiers.place import parse_claimed_place
 
     if not source.lower().startswith(("http://", "https://")):
-        local_file_or_fail(source)
+        path = local_file_or_fail(source)
+        from postcheck.errors import BadMedia
+        from postcheck.flows.check_image import is_video
+        from postcheck.media import check_local_media
+        from postcheck.settings import get_settings
+
+        try:  # a page, a PDF, an SVG, an empty file is bad input, refused before Prefect
+            check_local_media(path, get_settings(), as_video=is_video(source))
+        except BadMedia as exc:
+            fail(f"{path.name}: {exc}")
     try:
         parse_datetime(claimed_date, "claimed date")
         parse_claimed_place(claimed_place)

@@ -120,14 +120,43 @@ def inspect_image(path: Path | str, max_pixels: int) -> tuple[str, int, int]:
 
 
 def _sniff(path: Path) -> str:
-    head = read_head(path, 64).lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")):
+    """What a file that is not an image seems to be, for the message."""
+    raw = read_head(path, 512)
+    head = raw.lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
         return "an HTML page"
+    if b"<svg" in head:
+        return "an SVG drawing"
+    if head.startswith(b"%pdf"):
+        return "a PDF document"
+    if head.startswith(b"<?xml"):
+        return "an XML document"
     if head.startswith((b"{", b"[")):
         return "JSON"
-    if head[4:8] == b"ftyp":
+    if raw[4:8] == b"ftyp":
         return "an MP4/HEIF container"
-    return f"{len(head)}+ bytes of unknown type"
+    return f"{len(raw)}+ bytes of unknown type" if len(raw) < 512 else "bytes of unknown type"
+
+
+def check_local_media(path: Path, settings: Settings, *, as_video: bool) -> None:
+    """Refuse, before any check starts, a local file that is not a picture or video we
+    can check: BadMedia with a one-line reason (the CLI's bad input, exit 2)."""
+    if path.stat().st_size == 0:
+        raise BadMedia("empty file (0 bytes)")
+    if as_video:
+        from postcheck.verifiers import video
+
+        video.probe(
+            path, max_duration=settings.max_video_seconds, max_pixels=settings.max_image_pixels
+        )
+        return
+    try:
+        Image.open(path).close()  # the header only: is it a picture at all?
+    except UnidentifiedImageError:
+        raise BadMedia(f"not an image or video ({_sniff(path)})") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        pass  # a picture, damaged or too large: inspect_image says how
+    inspect_image(path, settings.max_image_pixels)
 
 
 def stored_media(store: MediaStore, sha256: str, path: Path, settings: Settings) -> StoredMedia:

@@ -189,3 +189,34 @@ def test_import_reads_regular_files_only_under_the_byte_cap(cli, tmp_path):
     check = cli("check", str(folder / "pipe.jpg"))
     assert check.returncode == 2
     assert check.stderr.strip() == f"error: {folder / 'pipe.jpg'}: not a regular file (a FIFO)"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "page.html",
+            b"<!DOCTYPE html><html><body><p>Not a photo</p></body></html>",
+            "not an image or video (an HTML page)",
+        ),
+        (
+            "drawing.svg",
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+            "not an image or video (an SVG drawing)",
+        ),
+        (
+            "report.pdf",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
+            "not an image or video (a PDF document)",
+        ),
+        ("empty.jpg", b"", "empty file (0 bytes)"),
+    ],
+)
+def test_a_local_file_that_is_not_a_picture_is_bad_input(cli, tmp_path, name, content, message):
+    """README: bad input exits 2 with one line. A page, a drawing, a PDF or an empty file
+    once ran a whole check and exited 1, as if the check had failed."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    proc = cli("check", str(path))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == f"error: {name}: {message}"

@@ -967,3 +967,24 @@ def test_embeds_take_ascii_digit_ids_only():
     assert not [c for c in claims if c.post_id], claims
     text = f"see https://x.com/Archer83Able/status/{fullwidth} and httpſ://x.com/a/status/1857106849690673728"
     assert not [c for c in extract_embeds(text) if c.post_id]
+
+
+def test_a_page_nested_100000_deep_is_read_with_its_depth_capped():
+    """lexbor's parse time grows with the square of the nesting depth (100,000 nested divs
+    took 40 s): tags past 512 levels are dropped before parsing, their text and links kept,
+    and the caller is told."""
+    post = (
+        '<blockquote class="twitter-tweet"><p>photo</p>&mdash; A (@Archer83Able) <a href='
+        '"https://twitter.com/Archer83Able/status/1857106849690673728">November 14, 2024</a>'
+        "</blockquote>"
+    )
+    html = "<html><body>" + "<div>" * 100_000 + post + "</div>" * 100_000 + "</body></html>"
+    notes: list[str] = []
+    claims = extract_embeds(html, content_type="text/html", notes=notes)
+    assert [c.post_id for c in claims] == ["1857106849690673728"]
+    assert notes == [
+        "the page nests deeper than 512 elements: 198,982 tags past that depth were ignored "
+        "(their text was read)"
+    ]
+    notes.clear()  # an ordinary page is read as it is, and nothing is said
+    assert extract_embeds(read("seed-article.html"), notes=notes) and notes == []
