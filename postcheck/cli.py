@@ -224,7 +224,8 @@ def print_report(report: CheckReport, run_url: str | None = None) -> None:
         ):
             table.add_column(col, overflow="fold")
         for image in report.images:
-            best = image.matches[0] if image.matches else None
+            # The picture the verdict rests on, else the nearest one.
+            best = image.evidence or (image.matches[0] if image.matches else None)
             table.add_row(
                 str(image.position + 1),
                 styled((image.verdict.value, VERDICT_STYLE[image.verdict])),

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from postcheck.console import styled
+from postcheck.domain import CheckReport, PostRef
 
 
 def fixtures_dir() -> Path:
@@ -32,6 +33,14 @@ def load_known_manifest(svc, manifest: Path) -> int:
     for path, prov in rows.items():
         add_known_file(svc, path, **vars(prov))
     return len(rows)
+
+
+def post_label(ref: PostRef, report: CheckReport | None) -> str:
+    """'x @handle' for a demo row: the author as the platform says (an /i/web/status/ URL
+    names none), else as the URL says, else the post's id."""
+    post = report.post if report is not None else None
+    who = (post.author_handle if post else None) or ref.author
+    return f"{ref.platform.value} @{who}" if who else f"{ref.platform.value} {ref.post_id}"
 
 
 def run_demo(
@@ -69,10 +78,10 @@ def run_demo(
         results = []
         for item in scenarios["posts"]:
             ref = parse_post_url(item["url"])
-            label = f"{ref.platform.value} @{ref.author or '?'}"
             t0 = time.perf_counter()
             report, message, run_id = run_verify(item["url"])
             took = time.perf_counter() - t0
+            label = post_label(ref, report)
             verdict = report.verdict.value if report else "error"
             why = "; ".join(report.reasons) if report else (message or "")
             style = "green" if verdict == item["expect"] else "bold red"

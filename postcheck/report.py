@@ -83,7 +83,7 @@ def markdown_report(report: CheckReport, media: MediaStore) -> str:
         lines += [f"**Input:** {md.link(report.url)}", ""]
     lines += ["**Why:** " + "; ".join(md.text(r) for r in report.reasons), ""]
     for image in report.images:
-        lines += _image_section(image, media)
+        lines += _image_section(image, media, post.uri if post else None)
     lines += [
         f"_Checked {report.checked_at:%Y-%m-%d %H:%M:%S UTC}"
         + (f", check #{report.check_id}" if report.check_id else "")
@@ -92,7 +92,7 @@ def markdown_report(report: CheckReport, media: MediaStore) -> str:
     return "\n".join(lines)
 
 
-def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
+def _image_section(image: ImageReport, media: MediaStore, post_uri: str | None) -> list[str]:
     out = [
         f"## Image {image.position + 1}: {VERDICT_ICON[image.verdict]} {image.verdict.value}",
         "",
@@ -108,7 +108,7 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
         )
     out.append("")
     post_thumb = thumbnail_data_uri(image.media.path) if image.media else None
-    best = next((m for m in image.matches if m.is_match), None)
+    best = image.evidence  # the picture the verdict rests on, never the post's own copy
     if best is not None:
         known_path = media.path_for(best.known.sha256)
         known_thumb = thumbnail_data_uri(known_path) if known_path.exists() else None
@@ -133,8 +133,11 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
             dist = ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items()))
             edits = md.text(", ".join(m.details or [e.value for e in m.edits])) or "—"
             src = md.link(m.known.source_url or m.known.post_uri)
+            proven = "yes" if m.is_match else "no"
+            if m.is_match and post_uri and m.known.post_uri == post_uri:
+                proven = "yes (learned from this post: not evidence)"
             out.append(
-                f"| #{m.known.id} {md.text(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {'yes' if m.is_match else 'no'} |"
+                f"| #{m.known.id} {md.text(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {proven} |"
             )
         out.append("")
     if image.video is not None:
@@ -241,7 +244,7 @@ def article_markdown(article: ArticleReport, media: MediaStore) -> str:
             for image in report.images:
                 if image.media is None:
                     continue
-                best = next((m for m in image.matches if m.is_match), None)
+                best = image.evidence
                 known_thumb = None
                 if best is not None:
                     path = media.path_for(best.known.sha256)

@@ -75,6 +75,36 @@ def test_seed_post_report_and_artifacts(run, svc):
     assert check.report["images"][0]["matches"][0]["distances"] == best.distances
 
 
+def test_the_report_shows_the_picture_the_verdict_rests_on(run, svc):
+    """Checked again, the seed post matches its own learned copy (identical, first seen the
+    day of the post) as well as the 2010 original. The verdict rests on the original, and
+    the report's side-by-side must show it, not the post's own copy."""
+    run(SEED)
+    state, report = run(SEED)
+    [image] = report.images
+    koksan = next(m for m in image.matches if m.known.caption == "Koksan SPGs at the 2010 parade")
+    own = next(m for m in image.matches if m.known.post_uri == "x:1857106849690673728")
+    assert own.is_match and own.known.first_seen.date().isoformat() == "2024-11-14"
+    assert report.verdict is Verdict.RECYCLED
+    assert image.evidence_id == koksan.known.id and image.evidence == koksan
+    assert image.matches[0] == koksan  # the post's own copy ranks after real evidence
+    [md] = artifacts(artifact_key("x:1857106849690673728"), state.state_details.flow_run_id)
+    assert f"| #{koksan.known.id}, first seen 2010-10-10 |" in md.data
+    assert f"| #{own.known.id}, first seen" not in md.data
+    assert "learned from this post: not evidence" in md.data
+
+
+def test_the_demo_names_the_author_the_platform_gives(run):
+    """An /i/web/status/ URL names no author: the demo printed '@?' for the video post."""
+    from postcheck.demo import post_label
+    from postcheck.sources import parse_post_url
+
+    url = "https://x.com/i/web/status/1888893210588117609"
+    _, report = run(url)
+    assert post_label(parse_post_url(url), report) == "x @fixture_video"
+    assert post_label(parse_post_url(url), None) == "x 1888893210588117609"
+
+
 def test_rerun_adds_a_check_and_nothing_else(run, svc):
     run(SEED)
     before = svc.store.counts()
