@@ -1,9 +1,9 @@
 """The verify-post flow end to end: real clients -> fixture server, Prefect server, store."""
 
-import asyncio
 import json
 
 import pytest
+from prefect_artifacts import artifacts
 
 from postcheck.demo import load_scenarios
 from postcheck.domain import CheckReport, Verdict
@@ -14,27 +14,6 @@ SCENARIOS = load_scenarios()["posts"]
 SEED = "https://x.com/Archer83Able/status/1857106849690673728"
 TWO_PHOTOS = "https://x.com/fixture_news/status/1841391417553846349"
 BSKY_EXIF = "https://bsky.app/profile/photoguy.example.org/post/3lddyx7tqyc2a"
-
-
-def artifacts(key, flow_run_id):
-    """Artifacts with this key made by this run (the same key versions across runs)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        ArtifactFilterKey,
-    )
-
-    async def _read():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    key=ArtifactFilterKey(any_=[key]),
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
-                )
-            )
-
-    return asyncio.run(_read())
 
 
 @pytest.mark.parametrize("case", SCENARIOS, ids=[c["what"] for c in SCENARIOS])

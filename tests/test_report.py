@@ -1,10 +1,11 @@
 """Reports: no user-supplied string becomes markup, HTML or a link that is not http(s)."""
 
-import asyncio
 import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+
+from prefect_artifacts import artifacts
 
 from postcheck.articles import ArticleReport, EmbeddedPostResult
 from postcheck.domain import CheckReport, ImageReport, KnownImage, Match, Verdict
@@ -91,27 +92,7 @@ def test_article_report_escapes_claims_and_links(tmp_path):
     assert_inert(article_markdown(article, MediaStore(tmp_path)))
 
 
-def _artifacts(key: str, flow_run_id):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        ArtifactFilterKey,
-    )
-
-    async def _read():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    key=ArtifactFilterKey(any_=[key]),
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
-                )
-            )
-
-    return asyncio.run(_read())
-
-
-def test_a_hostile_known_image_in_the_posts_artifacts(prefect_api, svc, server):
+def test_a_hostile_known_image_in_the_postsartifacts(prefect_api, svc, server):
     """A known image whose source URL and caption are an <img onerror> tag: both artifacts
     of the post that matches it show the text, and no tag or javascript: link."""
     from postcheck.flows.verify_post import verify_post
@@ -127,10 +108,10 @@ def test_a_hostile_known_image_in_the_posts_artifacts(prefect_api, svc, server):
     state = verify_post(SEED, return_state=True)
     assert state.result().verdict is Verdict.RECYCLED
     run_id = state.state_details.flow_run_id
-    [report] = _artifacts("post-x-1857106849690673728", run_id)
+    [report] = artifacts("post-x-1857106849690673728", run_id)
     assert_inert(report.data)
     assert report.data.count("data:image/jpeg;base64,") == 2
     assert r"\<img src=x onerror=alert\(1\)\>" in report.data
-    [table] = _artifacts("post-x-1857106849690673728-matches", run_id)
+    [table] = artifacts("post-x-1857106849690673728-matches", run_id)
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert_inert(json.dumps(rows))
