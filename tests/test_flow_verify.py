@@ -73,15 +73,20 @@ def test_the_report_shows_the_picture_the_verdict_rests_on(run, svc):
     assert "learned from this post: not evidence" in md.data
 
 
-def test_the_demo_names_the_author_the_platform_gives(run):
+def test_the_demo_names_the_author_the_platform_gives(settings):
     """An /i/web/status/ URL names no author: the demo printed '@?' for the video post."""
-    from postcheck.demo import post_label
-    from postcheck.sources import parse_post_url
+    from datetime import UTC, datetime
 
-    url = "https://x.com/i/web/status/1888893210588117609"
-    _, report = run(url)
-    assert post_label(parse_post_url(url), report) == "x @fixture_video"
-    assert post_label(parse_post_url(url), None) == "x 1888893210588117609"
+    from postcheck.demo import post_label
+    from postcheck.sources import parse_post_url, source_for
+
+    ref = parse_post_url("https://x.com/i/web/status/1888893210588117609")
+    post = source_for(ref, settings).fetch(ref)  # the embed endpoint, as a check fetches it
+    report = CheckReport(
+        url=ref.url, post=post, verdict=Verdict.RECYCLED, checked_at=datetime.now(UTC)
+    )
+    assert post_label(ref, report) == "x @fixture_video"
+    assert post_label(ref, None) == "x 1888893210588117609"
 
 
 def test_rerun_adds_a_check_and_nothing_else(run, svc):

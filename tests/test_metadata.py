@@ -726,3 +726,16 @@ def test_date_arithmetic_never_overflows(post):
     found = codes(metadata_findings(m, post, MARGIN))
     assert ("capture_after_post" in found) == (post.year == 1)
     assert ("capture_before_post" in found) == (post.year == 9999)
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "1799-12-31", "2200-01-01"]
+)
+def test_dates_out_of_range_are_refused_with_one_line(text):
+    from postcheck.dates import parse_datetime
+
+    with pytest.raises(
+        ValueError, match=r"^claimed date .* is out of range \(1800-01-01 to 2199-12-31\)$"
+    ):
+        parse_datetime(text, "claimed date")
+    assert parse_datetime("1800-01-01", "x").year == 1800

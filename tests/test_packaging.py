@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-# Folders of one machine: the project's own (/work/…), scratch space, home folders.
+# Folders of one machine: the project's own work folder, scratch space, home folders.
 MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:" + "|".join(["work", "tmp", "root", "home"]) + r")/")
 
 
