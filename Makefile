@@ -21,6 +21,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/lint_layers.py
 
 # Debian's chromium for the test that opens a report in the Prefect UI.
 browser:
@@ -36,6 +37,7 @@ PG_URL := postgresql+psycopg://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/$$PGDATAB
 
 test: setup browser
 	$(BIN)/ruff check .
+	$(BIN)/python tools/lint_layers.py
 	@if command -v pg_virtualenv >/dev/null 2>&1; then \
 	  pg_virtualenv sh -c 'POSTCHECK_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q'; \
 	else \

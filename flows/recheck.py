@@ -4,7 +4,6 @@ is now; what changed is recorded as transitions. Scheduled nightly (nightly-rech
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import dataclass, field
 
 from prefect import flow, get_client, get_run_logger, tags, task
 from prefect.artifacts import (
@@ -19,16 +18,18 @@ from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from postcheck import safe_markdown as md
-from postcheck.domain import CheckReport, Transition
+from postcheck.domain import CheckReport, RecheckOutcome
 from postcheck.flows.verify_post import verify_post
+from postcheck.report import recheck_markdown
 from postcheck.runner import ui_run_url
 from postcheck.services import services
+from postcheck.sources import platform_named, platforms
 from postcheck.store.store import WatchedPost
 from postcheck.verifiers.changes import compare_checks, failed_fetch
 
 
 def limit_name(platform: str) -> str:
-    return f"postcheck-{platform}"
+    return platform_named(platform).rate_limit_name
 
 
 @task(name="ensure-rate-limits")
@@ -37,26 +38,16 @@ def ensure_rate_limits() -> None:
     platform, slots decaying at the configured requests per second."""
     settings = services().settings
     with get_client(sync_client=True) as client:
-        for platform, per_second in (
-            ("x", settings.x_requests_per_second),
-            ("bluesky", settings.bsky_requests_per_second),
-        ):
+        for platform in platforms().values():
+            per_second = platform.requests_per_second(settings)
             client.upsert_global_concurrency_limit_by_name(
-                limit_name(platform),
+                platform.rate_limit_name,
                 limit=max(1, int(per_second * 2)),
                 slot_decay_per_second=per_second,
             )
 
 
-@dataclass
-class Outcome:
-    url: str
-    platform: str
-    verdict: str
-    failed: bool
-    transitions: list[Transition] = field(default_factory=list)
-    flow_run_id: str | None = None
-    message: str = ""
+Outcome = RecheckOutcome
 
 
 @task(name="recheck-post", task_run_name="recheck {post.url}")
@@ -64,13 +55,19 @@ def recheck_post(post: WatchedPost) -> Outcome:
     store = services().store
     baseline = store.baseline_check(post.id)
     rate_limit(limit_name(post.platform), strict=True)
+    url = platform_named(post.platform).refetch_url(post.uri, post.url)
     with tags(post.platform, "recheck"):
-        state = verify_post(post.url, return_state=True)
+        state = verify_post(url, return_state=True)
     report = state.result(raise_on_failure=False)
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if not isinstance(report, CheckReport):
         return Outcome(
-            post.url, post.platform, "error", True, flow_run_id=run_id, message=state.message or ""
+            url=post.url,
+            platform=post.platform,
+            verdict="error",
+            failed=True,
+            flow_run_id=run_id,
+            message=state.message or "",
         )
     transitions = compare_checks(baseline[1] if baseline else None, report)
     if transitions and report.check_id is not None:
@@ -78,41 +75,14 @@ def recheck_post(post: WatchedPost) -> Outcome:
             post.id, report.check_id, baseline[0] if baseline else None, transitions
         )
     return Outcome(
-        post.url,
-        post.platform,
-        report.verdict.value,
-        failed_fetch(report),
-        transitions,
-        run_id,
-        "; ".join(report.reasons)[:300],
+        url=post.url,
+        platform=post.platform,
+        verdict=report.verdict.value,
+        failed=failed_fetch(report),
+        transitions=transitions,
+        flow_run_id=run_id,
+        message="; ".join(report.reasons)[:300],
     )
-
-
-def summary_markdown(outcomes: list[Outcome]) -> str:
-    changed = [o for o in outcomes if o.transitions]
-    failed = [o for o in outcomes if o.failed]
-    lines = [
-        "# Nightly recheck",
-        "",
-        f"**{len(outcomes)}** posts checked · **{len(changed)}** changed · "
-        f"**{len(failed)}** could not be fetched (tried again next run) · "
-        f"**{len(outcomes) - len(changed) - len(failed)}** unchanged",
-        "",
-    ]
-    if changed:
-        lines += ["## Changes", "", "| post | change | run |", "|---|---|---|"]
-        for o in changed:
-            link = ui_run_url(o.flow_run_id)
-            run = md.link(link, "run") if link else md.text(o.flow_run_id or "")
-            for t in o.transitions:
-                lines.append(
-                    f"| {md.link(o.url)} | **{md.text(t.kind)}**: {md.text(t.message)} | {run} |"
-                )
-        lines.append("")
-    if failed:
-        lines += ["## Not fetched", ""]
-        lines += [f"- {md.link(o.url)}: {md.text(o.message)}" for o in failed] + [""]
-    return "\n".join(lines)
 
 
 @flow(name="recheck", task_runner=ThreadPoolTaskRunner(max_workers=4))
@@ -134,14 +104,22 @@ def recheck(platform: str | None = None, limit: int | None = None) -> State:
         except Exception as exc:  # one post failing (even the API failing) never sinks the rest
             logger.error("recheck of %s failed", post.url, exc_info=exc)
             message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
-            outcomes.append(Outcome(post.url, post.platform, "error", True, message=message))
+            outcomes.append(
+                Outcome(
+                    url=post.url,
+                    platform=post.platform,
+                    verdict="error",
+                    failed=True,
+                    message=message,
+                )
+            )
         if done % step == 0 or done == len(posts):
             with suppress(Exception):  # the progress bar is a courtesy, not the job
                 update_progress_artifact(progress, progress=100.0 * done / len(posts))
     if not posts:
         update_progress_artifact(progress, progress=100.0)
     create_markdown_artifact(
-        markdown=summary_markdown(outcomes),
+        markdown=recheck_markdown(outcomes, ui_run_url),
         key="recheck-summary",
         description="What the last recheck found",
     )

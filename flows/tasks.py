@@ -20,7 +20,6 @@ from postcheck.domain import (
     Post,
     PostRef,
     StoredMedia,
-    Verdict,
     VideoEvidence,
 )
 from postcheck.errors import (
@@ -29,12 +28,14 @@ from postcheck.errors import (
     MediaUnavailable,
     PostcheckError,
     TransientError,
+    failure_reason,
+    failure_verdict,
 )
 from postcheck.library import video_fingerprint
 from postcheck.media import download_image, download_video
 from postcheck.report import markdown_report, match_rows
 from postcheck.services import services
-from postcheck.sources import source_for
+from postcheck.sources import fetch_post as fetch_from_platform
 from postcheck.verifiers import imaging, perceptual, video
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
@@ -89,7 +90,7 @@ def honour_retry_after(exc: TransientError) -> None:
 @task(name="fetch-post", task_run_name="fetch {ref.key}", **NETWORK_TASK)
 def fetch_post(ref: PostRef) -> Post:
     try:
-        return source_for(ref, services().settings).fetch(ref)
+        return fetch_from_platform(ref, services().settings)
     except TransientError as exc:
         honour_retry_after(exc)
         raise
@@ -168,7 +169,7 @@ def check_video(
         stored = download(media)
         video_evidence, frame_matches = analyse_video(stored, media)
     except PostcheckError as exc:
-        failed = Verdict.UNAVAILABLE if isinstance(exc, MediaUnavailable) else Verdict.ERROR
+        failed = failure_verdict(exc)
         return image.model_copy(
             update={
                 "verdict": post_verdict([image.verdict, failed]),
@@ -224,6 +225,8 @@ def analyse_image(
     findings += compare_with_matched_original(meta, matches, post_uri)
     findings += place_findings(meta, claimed_place)
     verdict, reasons, evidence = judge_image(matches, findings, created_at, post_uri)
+    if media.note:  # what the platform gave instead (a video's thumbnail only, say)
+        reasons = [*reasons, media.note]
     report = ImageReport(
         position=media.position,
         kind=media.kind,
@@ -255,17 +258,14 @@ def compare_with_matched_original(
 
 def image_failure(media: MediaRef, exc: BaseException) -> ImageReport:
     """The recorded status of a picture that could not be checked."""
-    verdict = Verdict.UNAVAILABLE if isinstance(exc, MediaUnavailable) else Verdict.ERROR
-    message = (
-        str(exc) if isinstance(exc, PostcheckError) else f"internal error: {type(exc).__name__}"
-    )
+    verdict, message = failure_verdict(exc), failure_reason(exc)
     return ImageReport(
         position=media.position,
         kind=media.kind,
         source_url=media.url,
         alt_text=media.alt_text,
         verdict=verdict,
-        reasons=[message],
+        reasons=[message, *([media.note] if media.note else [])],
     )
 
 
@@ -307,6 +307,8 @@ def learn_images(post: Post, images: list[ImageReport]) -> int:
                 post_uri=post.uri,
             )
             learned += created
+    if learned:
+        svc.library.added()  # into the index now: the next check anywhere finds it
     return learned
 
 

@@ -170,7 +170,7 @@ def verify_article(source: str, text: str | None = None, text_ref: str | None = 
     if to_verify:
         ensure_rate_limits()
     futures = [
-        (r, verify_embedded.submit(r.url, parse_post_url(r.url).platform.value)) for r in to_verify
+        (r, verify_embedded.submit(r.url, parse_post_url(r.url).platform)) for r in to_verify
     ]
     for result, future in futures:
         try:

@@ -9,7 +9,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from postcheck.domain import CheckReport, Fingerprint, ImageReport, MetadataFacts, Post, Verdict
-from postcheck.errors import BadURL, PostcheckError, PostUnavailable
+from postcheck.errors import BadURL, PostcheckError, failure_reason, failure_verdict
 from postcheck.flows.tasks import (
     analyse_image,
     check_video,
@@ -35,7 +35,7 @@ def run_name() -> str:
     except BadURL:
         return "verify bad-url"
     who = f" @{ref.author}" if ref.author else ""
-    return f"verify {ref.platform.value}{who} {ref.post_id}"
+    return f"verify {ref.platform}{who} {ref.post_id}"
 
 
 @flow(name="verify-post", flow_run_name=run_name)
@@ -56,13 +56,10 @@ def verify_post(url: str) -> State:
     metadata: dict[str, MetadataFacts] = {}
     try:
         post = fetch(ref)
-    except PostUnavailable as exc:
-        verdict, reasons = Verdict.UNAVAILABLE, [str(exc)]
-    except PostcheckError as exc:
-        verdict, reasons = Verdict.ERROR, [str(exc)]
-    except Exception as exc:  # a bug must still leave a recorded check, not a lost one
-        get_run_logger().error("fetching %s: internal error", url, exc_info=exc)
-        verdict, reasons = Verdict.ERROR, [f"internal error while fetching: {type(exc).__name__}"]
+    except Exception as exc:  # a bug too must leave a recorded check, not a lost one
+        if not isinstance(exc, PostcheckError):
+            get_run_logger().error("fetching %s: internal error", url, exc_info=exc)
+        verdict, reasons = failure_verdict(exc), [failure_reason(exc, "fetching")]
     else:
         downloads = [download.submit(m) for m in post.media]
         for media, future in zip(post.media, downloads, strict=True):
@@ -93,7 +90,7 @@ def verify_post(url: str) -> State:
     report.check_id = record_check(report, ref, started, fingerprints, metadata)
     if post is not None and services().settings.learn_from_verify:
         learn_images(post, images)
-    publish_report(report, artifact_key(post.uri if post else ref))
+    publish_report(report, artifact_key(ref.platform, post.uri if post else ref.key))
     summary = f"{verdict.value}: {'; '.join(reasons)}"[:500]
     get_run_logger().info("%s", summary)
     if verdict is Verdict.ERROR:

@@ -103,7 +103,7 @@ def _run_state(name: str, **params):
         from postcheck.flows.verify_post import verify_post as fn
         from postcheck.sources import parse_post_url
 
-        labels = [parse_post_url(params["url"]).platform.value]
+        labels = [parse_post_url(params["url"]).platform]
     elif name == "check-image":
         from postcheck.flows.check_image import check_image as fn
 
@@ -112,6 +112,10 @@ def _run_state(name: str, **params):
         from postcheck.flows.verify_article import verify_article as fn
 
         labels = ["article"]
+    elif name == "reindex-known":
+        from postcheck.flows.reindex_known import reindex_known as fn
+
+        labels = ["index"]
     else:
         from postcheck.flows.recheck import recheck as fn
 
@@ -144,7 +148,7 @@ def emit(
 
 @app.command()
 def verify(
-    url: Annotated[str, typer.Argument(help="Post URL (X/Twitter or Bluesky, or an at:// URI).")],
+    url: Annotated[str, typer.Argument(help="Post URL (see README: accepted URL forms).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check the pictures of one post against the known library; record the verdict."""
@@ -198,6 +202,8 @@ def check(
 
 
 def print_report(report: CheckReport, run_url: str | None = None) -> None:
+    from postcheck.report import post_facts
+
     post = report.post
     if post is not None:
         who = f"@{post.author_handle}" if post.author_handle else (post.author_id or "?")
@@ -210,6 +216,8 @@ def print_report(report: CheckReport, run_url: str | None = None) -> None:
         out.print(link(post.url))
         if post.text:
             out.print(styled((post.text, "italic")))
+        for line in post_facts(post):
+            out.print(styled((line, "dim")))
     else:
         out.print(report.url)
     if report.images:
@@ -388,10 +396,19 @@ def unwatch(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
 
 @app.command()
 def recheck(
-    platform: Annotated[str | None, typer.Option(help="Only this platform (x or bluesky).")] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Only this platform (its name: postcheck platforms).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N watched posts.")] = None,
 ) -> None:
     """Recheck every watched post now (what the nightly deployment does)."""
+    if platform is not None:
+        from postcheck.sources import platform_named
+
+        try:
+            platform_named(platform)
+        except PostcheckError as exc:
+            fail(str(exc))
     state = _run_state("recheck", platform=platform, limit=limit)
     outcomes = state.result(raise_on_failure=False)
     if not isinstance(outcomes, list):
@@ -403,9 +420,21 @@ def recheck(
 
 
 @app.command()
+def platforms() -> None:
+    """The platforms postcheck reads, and the post URLs each accepts."""
+    from postcheck.sources import platforms as registered
+
+    table = Table("name", "platform", "accepted post URLs")
+    for platform in registered().values():
+        table.add_row(platform.name, platform.title, "\n".join(platform.url_forms))
+    out.print(table)
+
+
+@app.command()
 def serve() -> None:
     """Serve every deployment (verify-post, verify-article, check-image, ingest-known,
-    nightly-recheck on its cron) in this process, for a local Prefect server."""
+    reindex-known and nightly-recheck on their crons) in this process, for a local Prefect
+    server."""
     from postcheck.runner import configure_console
 
     configure_console(True)
@@ -531,6 +560,23 @@ def known_import(
         err.print(f"  skipped {where}: {one_line(why)}")
     if len(report.failed) > 50:
         err.print(f"  … and {len(report.failed) - 50} more")
+    if report.added >= services().settings.reindex_after_import:
+        out.print("rebuilding the index after a large import…")
+        _reindex()
+
+
+def _reindex() -> None:
+    state = _run_state("reindex-known")
+    if not state.is_completed():
+        fail(state.message or "the index could not be rebuilt", EXIT_CHECK_FAILED)
+    out.print(state.message or "")
+
+
+@known_app.command("reindex")
+def known_reindex() -> None:
+    """Rebuild the library's index from the store (after a large import or an upgrade):
+    retrains it and compacts away removed pictures. Checks go on meanwhile."""
+    _reindex()
 
 
 @known_app.command("show")

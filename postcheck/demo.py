@@ -40,7 +40,7 @@ def post_label(ref: PostRef, report: CheckReport | None) -> str:
     names none), else as the URL says, else the post's id."""
     post = report.post if report is not None else None
     who = (post.author_handle if post else None) or ref.author
-    return f"{ref.platform.value} @{who}" if who else f"{ref.platform.value} {ref.post_id}"
+    return f"{ref.platform} @{who}" if who else f"{ref.platform} {ref.post_id}"
 
 
 def run_demo(
@@ -49,6 +49,7 @@ def run_demo(
     from postcheck.fixtures.server import FixtureServer
     from postcheck.services import reset_services, services
     from postcheck.settings import get_settings
+    from postcheck.sources import platform_titles
 
     scenarios = load_scenarios()
     server = FixtureServer().start()
@@ -59,9 +60,7 @@ def run_demo(
     reset_services()
     try:
         svc = services()
-        console.print(
-            f"Fixture server: {server.base_url} (X embed endpoint, X API v2, Bluesky AppView/PLC/PDS/CDN)"
-        )
+        console.print(f"Fixture server: {server.base_url} (answers like {platform_titles()})")
         n = load_known_manifest(svc, fixtures_dir() / scenarios["known_manifest"])
         console.print(f"Known library: {n} images from the fixture archive ({data_dir})")
         console.print("Starting Prefect (a temporary local server unless PREFECT_API_URL is set)…")

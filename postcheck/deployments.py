@@ -13,6 +13,7 @@ def deployments(settings: Settings) -> list:
     from postcheck.flows.check_image import check_image
     from postcheck.flows.ingest_known import ingest_known
     from postcheck.flows.recheck import recheck
+    from postcheck.flows.reindex_known import reindex_known
     from postcheck.flows.verify_article import verify_article
     from postcheck.flows.verify_post import verify_post
 
@@ -24,6 +25,11 @@ def deployments(settings: Settings) -> list:
         verify_article.to_deployment(name="verify-article", tags=["postcheck"]),
         check_image.to_deployment(name="check-image", tags=["postcheck"]),
         ingest_known.to_deployment(name="ingest-known", tags=["postcheck"]),
+        reindex_known.to_deployment(
+            name="reindex-known",
+            tags=["postcheck", "index"],
+            schedules=[Cron(settings.reindex_cron, timezone=settings.recheck_timezone)],
+        ),
         nightly.to_deployment(
             name="nightly-recheck",
             tags=["postcheck", "recheck"],

@@ -9,11 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 
-class Platform(StrEnum):
-    X = "x"
-    BLUESKY = "bluesky"
-
-
 class Verdict(StrEnum):
     RECYCLED = "recycled"
     ALTERED = "altered"
@@ -25,19 +20,16 @@ class Verdict(StrEnum):
 
 
 class PostRef(BaseModel):
-    """What a URL names, before anything is fetched."""
+    """What a URL names, before anything is fetched. Made by the platform's `parse_url`."""
 
-    platform: Platform
-    post_id: str = Field(description="Tweet id, or Bluesky record key.")
-    author: str | None = Field(None, description="Handle or DID as written in the URL.")
+    platform: str = Field(description="Registered platform name (postcheck.sources).")
+    post_id: str = Field(description="The post's id on its platform.")
+    author: str | None = Field(None, description="Author as written in the URL.")
     url: str = Field(description="Canonical web URL of the post.")
-
-    @property
-    def key(self) -> str:
-        """Stable identity before resolution (a Bluesky handle may still need resolving)."""
-        if self.platform is Platform.X:
-            return f"x:{self.post_id}"
-        return f"at://{self.author}/app.bsky.feed.post/{self.post_id}"
+    key: str = Field(
+        description="Stable identity before fetching; equals the fetched Post.uri when the "
+        "URL already names the post for good (not, e.g., through a handle to resolve)."
+    )
 
 
 MediaKind = Literal["photo", "video", "gif"]
@@ -53,7 +45,7 @@ class MediaRef(BaseModel):
     alt_text: str | None = None
     width: int | None = None
     height: int | None = None
-    platform_key: str | None = Field(None, description="media_key (X) or blob CID (Bluesky).")
+    platform_key: str | None = Field(None, description="The platform's id of the media item.")
     expected_sha256: str | None = Field(
         None, description="Digest the platform vouches for (a Bluesky blob CID), if any."
     )
@@ -61,11 +53,14 @@ class MediaRef(BaseModel):
     video_fallback_urls: list[str] = Field(default_factory=list)
     video_expected_sha256: str | None = None
     duration_ms: int | None = None
+    note: str | None = Field(
+        None, description="What the report must say about this item (e.g. only a thumbnail)."
+    )
 
 
 class Post(BaseModel):
-    platform: Platform
-    uri: str = Field(description="Stable identity: x:<id> or at://<did>/app.bsky.feed.post/<rkey>.")
+    platform: str
+    uri: str = Field(description="Stable identity, in the platform's own URI format.")
     url: str
     post_id: str
     author_id: str | None = None
@@ -76,7 +71,13 @@ class Post(BaseModel):
     media: list[MediaRef] = Field(default_factory=list)
     quoted_uri: str | None = None
     fetched_via: str = Field("", description="Which endpoint answered (for the evidence).")
-    edit_of: list[str] = Field(default_factory=list, description="Earlier versions (X edits).")
+    edit_of: list[str] = Field(default_factory=list, description="Earlier versions' ids.")
+    edited_at: datetime | None = Field(None, description="When the post was last edited.")
+    facts: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the platform says about the post beyond the fields above "
+        "('forwarded_from', 'video', …), shown in reports.",
+    )
 
 
 class StoredMedia(BaseModel):
@@ -114,6 +115,7 @@ class MatchEdit(StrEnum):
     SCREENSHOT = "screenshot"
     GRAYSCALE = "grayscale"
     RETOUCHED = "retouched"
+    COMPOSITE = "composite"  # one tile of a collage, grid or side-by-side comparison
 
 
 # Edits that change what the picture shows or how it is framed: a near match with one of
@@ -126,6 +128,7 @@ TELLING_EDITS = frozenset(
         MatchEdit.OVERLAID,
         MatchEdit.ROTATED,
         MatchEdit.RETOUCHED,
+        MatchEdit.COMPOSITE,
     }
 )
 
@@ -327,6 +330,18 @@ class Transition(BaseModel):
     message: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+
+
+class RecheckOutcome(BaseModel):
+    """What the recheck found for one watched post."""
+
+    url: str
+    platform: str
+    verdict: str
+    failed: bool = Field(description="The post could not be fetched (tried again next run).")
+    transitions: list[Transition] = Field(default_factory=list)
+    flow_run_id: str | None = None
+    message: str = ""
 
 
 class CheckReport(BaseModel):

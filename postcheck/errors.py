@@ -7,6 +7,8 @@ Each class says what kind of failure it is, which decides the recorded status:
 
 from __future__ import annotations
 
+from postcheck.domain import Verdict
+
 
 class PostcheckError(Exception):
     """Base class: str(exc) is a clear one-line message."""
@@ -54,3 +56,20 @@ class BadMedia(PostcheckError):
 
 class ConfigError(PostcheckError):
     """A setting is missing or wrong."""
+
+
+def failure_verdict(exc: BaseException) -> Verdict:
+    """The recorded status of a failure, decided here and nowhere else: what cannot be had
+    (a deleted or protected post, a media file gone) is `unavailable`; anything else
+    (a platform error after retries, a bad file, a bug) is `error`."""
+    if isinstance(exc, PostUnavailable | MediaUnavailable):
+        return Verdict.UNAVAILABLE
+    return Verdict.ERROR
+
+
+def failure_reason(exc: BaseException, doing: str = "") -> str:
+    """The one-line reason recorded with it; a bug is named by its kind only (its
+    traceback goes to the run log)."""
+    if isinstance(exc, PostcheckError):
+        return str(exc)
+    return f"internal error{' while ' + doing if doing else ''}: {type(exc).__name__}"

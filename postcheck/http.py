@@ -1,4 +1,11 @@
-"""One place that turns HTTP outcomes into postcheck's error kinds."""
+"""Every HTTP client postcheck makes, and one place that turns HTTP outcomes into
+postcheck's error kinds.
+
+All traffic goes through `transport()`: httpx clients (pages, media, atproto) use it
+directly, requests-based SDKs (tweepy, Mastodon.py) get a `requests_session()` whose adapter
+sends through it. So the SSRF guard, the timeouts, and anything that must see every
+exchange (an evidence recorder) live in one place.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,10 @@ from contextlib import contextmanager
 
 import certifi
 import httpx
+import requests
+import requests.adapters
+import requests.structures
+import requests.utils
 
 from postcheck.errors import FetchError, TransientError
 from postcheck.netguard import GuardedTransport, parse_allowed
@@ -24,18 +35,93 @@ def ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def client(settings: Settings, **kwargs) -> httpx.Client:
-    """An httpx client with our timeouts, whose connections go only to public addresses
-    (plus the networks the settings allow, e.g. the fixture server's)."""
-    timeout = httpx.Timeout(
-        settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
-    )
-    headers = {"User-Agent": settings.user_agent}
-    headers.update(kwargs.pop("headers", {}))
-    transport = GuardedTransport(
+def transport(settings: Settings) -> httpx.BaseTransport:
+    """The transport every connection goes through: only to public addresses (plus the
+    networks the settings allow, e.g. the fixture server's), TLS verified."""
+    return GuardedTransport(
         parse_allowed(settings.allowed_networks), verify=ssl_context(), trust_env=False
     )
-    return httpx.Client(timeout=timeout, headers=headers, transport=transport, **kwargs)
+
+
+def timeout(settings: Settings) -> httpx.Timeout:
+    return httpx.Timeout(
+        settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
+    )
+
+
+def client(settings: Settings, **kwargs) -> httpx.Client:
+    """An httpx client with our timeouts and user agent on `transport()`."""
+    headers = {"User-Agent": settings.user_agent}
+    headers.update(kwargs.pop("headers", {}))
+    return httpx.Client(
+        timeout=timeout(settings), headers=headers, transport=transport(settings), **kwargs
+    )
+
+
+class HttpxAdapter(requests.adapters.BaseAdapter):
+    """A requests adapter that sends through an httpx client on `transport()`, so SDKs
+    built on requests (tweepy, Mastodon.py) get the same guard as everything else.
+    `base_urls` sends a fixed API host elsewhere (tweepy's api.twitter.com -> a setting)."""
+
+    def __init__(self, settings: Settings, base_urls: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self._client = client(settings)
+        self._base_urls = {k: v.rstrip("/") for k, v in (base_urls or {}).items()}
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):  # type: ignore[override]
+        url = request.url
+        for prefix, base in self._base_urls.items():
+            if url.startswith(prefix):
+                url = base + url[len(prefix) :]
+                break
+        limits = self._client.timeout
+        if isinstance(timeout, tuple):
+            limits = httpx.Timeout(timeout[1], connect=timeout[0])
+        elif isinstance(timeout, int | float):
+            limits = httpx.Timeout(timeout)
+        try:
+            answer = self._client.request(
+                request.method,
+                url,
+                headers=dict(request.headers),
+                content=request.body,
+                timeout=limits,
+                follow_redirects=False,
+            )
+        except httpx.TimeoutException as exc:
+            raise requests.Timeout(str(exc) or "timed out", request=request) from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
+            raise requests.ConnectionError(
+                str(exc) or type(exc).__name__, request=request
+            ) from None
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response.headers = requests.structures.CaseInsensitiveDict(answer.headers.items())
+        response._content = answer.content
+        response._content_consumed = True
+        response.url = request.url
+        response.reason = answer.reason_phrase
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.request = request
+        response.elapsed = answer.elapsed
+        response.connection = self
+        return response
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def requests_session(
+    settings: Settings, base_urls: dict[str, str] | None = None
+) -> requests.Session:
+    """A requests session whose every request goes through `transport()`."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = HttpxAdapter(settings, base_urls)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = settings.user_agent
+    return session
 
 
 def retry_after_seconds(headers: httpx.Headers | dict) -> float | None:

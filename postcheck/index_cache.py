@@ -1,10 +1,12 @@
-"""The matcher's in-memory index, loaded from the store and kept in step with it.
+"""The matcher's view of the known library: the on-disk index (postcheck.known_index)
+finds the candidates, the store gives their codes, and the matcher judges them.
 
-The store bumps a library version in the same transaction as every addition or removal;
-before each search the cache compares versions: additions are appended (only the new
-rows are read), a removal rebuilds the index. The ORB keypoints that confirm a candidate
-are taken from the known picture's file when needed (a few per query) and kept in a small
-cache, rather than stored for every picture.
+Before each search the cache compares the store's library version with the index's and
+catches up (reading other processes' appends, or appending itself); a removal since the
+last search empties the small cache of candidates' codes, and a removed picture is simply
+not in the store any more. The ORB keypoints that confirm a candidate are taken from the
+known picture's file when needed (a few per query) and kept in a small cache, rather than
+stored for every picture.
 """
 
 from __future__ import annotations
@@ -13,43 +15,106 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from postcheck.domain import Match
+from postcheck.known_index import NPROBE, OnDiskIndex, RebuildReport, rebuild
 from postcheck.media import MediaStore
 from postcheck.store import Store
 from postcheck.verifiers import orb, perceptual, video
+from postcheck.verifiers.families import families
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match, split_variant
+from postcheck.verifiers.perceptual import QueryPrint
 
 FEATURE_CACHE = 256
+ENTRY_CACHE = 4096  # candidates' codes (a video's frames keep meeting the same ones)
+NEAREST_PER_FAMILY = 8  # closest pictures per family kept as context, matched or not
 
 
 class IndexCache:
-    def __init__(self, store: Store, media: MediaStore, ivf_min_codes: int = 0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        media: MediaStore,
+        index_dir: Path,
+        ivf_min_codes: int = 0,
+        nprobe: int = NPROBE,
+    ) -> None:
         self.store = store
         self.media = media
+        self.index_dir = Path(index_dir)
         self.ivf_min_codes = ivf_min_codes
-        self._index: LibraryIndex | None = None
-        self._version = (-1, -1)
-        self._max_id = 0
+        self.nprobe = nprobe
+        self.disk = OnDiskIndex(self.index_dir, nprobe)
+        self._removed_version = -1
         self._lock = threading.Lock()
+        self._entries: OrderedDict[int, IndexEntry] = OrderedDict()
         self._features: OrderedDict[str, orb.Features | None] = OrderedDict()
         self._features_lock = threading.Lock()
 
-    def index(self) -> LibraryIndex:
+    # --- keeping up with the store ---------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Bring the index up to the store's library version (cheap when nothing changed:
+        one small query and a stat)."""
+        version, removed = self.store.library_version()
+        if removed != self._removed_version:
+            with self._lock:
+                self._entries.clear()
+                self._removed_version = removed
+        self.disk.refresh(self.store, version)
+
+    def added(self) -> None:
+        """After an addition: append it to the index now, so that other processes read
+        it from the log rather than each from the store."""
+        self.disk.catch_up(self.store)
+
+    def reindex(self) -> RebuildReport:
+        """Rebuild the index from the store (retrain, compact away removals) and switch
+        every process to it. Slow at scale: the command and flow, never a search, do it."""
+        report = rebuild(self.index_dir, self.store, self.ivf_min_codes, self.nprobe)
+        self.refresh()
+        return report
+
+    # --- searching ---------------------------------------------------------------------------
+
+    def candidates(self, query: QueryPrint, sha256: str | None = None) -> LibraryIndex:
+        """The known pictures near this query (within a family's threshold, or among the
+        few nearest of each family), with their codes from the store, in a small exact
+        index for the matcher."""
+        self.refresh()
+        ids: set[int] = set()
+        fams = families()
+        for name, codes in query.codes.items():
+            if not codes or name not in fams:
+                continue
+            matrix = np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(
+                len(codes), -1
+            )
+            ids.update(self.disk.within(name, matrix, fams[name].threshold))
+            ids.update(self.disk.nearest(name, matrix, NEAREST_PER_FAMILY))
+        if sha256 is not None and (same := self.store.known_id_for(sha256)) is not None:
+            ids.add(same)
+        return LibraryIndex(self._entries_for(ids).values())
+
+    def _entries_for(self, ids: set[int]) -> dict[int, IndexEntry]:
         with self._lock:
-            version = self.store.library_version()
-            if self._index is None or version[1] != self._version[1]:
-                entries = self.store.index_entries()
-                self._index = LibraryIndex(entries, ivf_min_codes=self.ivf_min_codes)
-                self._max_id = max((e.known_id for e in entries), default=0)
-            elif version[0] != self._version[0]:
-                entries = self.store.index_entries(after_id=self._max_id)
-                self._index.extend(entries)
-                self._max_id = max([self._max_id, *(e.known_id for e in entries)])
-            self._version = version
-            return self._index
+            found = {i: self._entries[i] for i in ids if i in self._entries}
+        missing = ids - found.keys()
+        if missing:
+            fetched = self.store.index_entries_for(missing)
+            found.update(fetched)
+            with self._lock:
+                self._entries.update(fetched)
+                while len(self._entries) > ENTRY_CACHE:
+                    self._entries.popitem(last=False)
+        return found
+
+    def index(self) -> LibraryIndex:
+        """The whole library in memory (small libraries, tests and benchmarks only)."""
+        return LibraryIndex(self.store.index_entries())
 
     def features(self, entry: IndexEntry, variant: str = "") -> orb.Features | None:
         """ORB features of a known picture, or of the frame of a known video a variant
@@ -77,9 +142,9 @@ class IndexCache:
         """Known pictures proven to be this one, then the nearest others, with their
         current provenance from the store."""
         query = perceptual.query_print(source)
-        matches = match(query, self.index(), self.features, sha256=sha256, k=k)
+        matches = match(query, self.candidates(query, sha256), self.features, sha256=sha256, k=k)
         known = self.store.known_by_ids([m.known.id for m in matches])
-        # A known picture removed since the index was read simply drops out.
+        # A known picture removed since its codes were read simply drops out.
         return [
             m.model_copy(update={"known": known[m.known.id]})
             for m in matches

@@ -22,6 +22,7 @@ from postcheck.localfiles import blocks, not_regular, open_regular, read_capped
 from postcheck.media import MediaStore, store_image_bytes, store_video_file
 from postcheck.services import Services
 from postcheck.settings import Settings
+from postcheck.store.store import NewKnown
 from postcheck.verifiers import perceptual, video
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.metadata import read_metadata
@@ -306,9 +307,12 @@ def video_fingerprint(path: str | Path, settings: Settings) -> Fingerprint:
 # --- the library ---------------------------------------------------------------------------------
 
 
-def add_prepared(svc: Services, prepared: Prepared, prov: Provenance) -> tuple[KnownImage, bool]:
+IMPORT_BATCH = 256  # pictures written per transaction (and appended to the index at once)
+
+
+def new_known(prepared: Prepared, prov: Provenance) -> NewKnown:
     assert prepared.stored is not None and prepared.fingerprint is not None
-    return svc.store.add_known(
+    return NewKnown(
         prepared.stored,
         prepared.fingerprint,
         prepared.metadata,
@@ -316,9 +320,23 @@ def add_prepared(svc: Services, prepared: Prepared, prov: Provenance) -> tuple[K
         first_seen=prov.first_seen,
         caption=prov.caption,
         credit=prov.credit,
-        tags=prov.tags,
+        tags=list(prov.tags),
         original_name=prepared.path.name,
     )
+
+
+def add_prepared_many(
+    svc: Services, batch: list[tuple[Prepared, Provenance]]
+) -> list[tuple[KnownImage, bool]]:
+    """Write prepared pictures in one transaction, then append them to the index."""
+    results = svc.store.add_known_many([new_known(p, prov) for p, prov in batch])
+    svc.library.added()
+    return results
+
+
+def add_prepared(svc: Services, prepared: Prepared, prov: Provenance) -> tuple[KnownImage, bool]:
+    [result] = add_prepared_many(svc, [(prepared, prov)])
+    return result
 
 
 def add_known_file(
@@ -411,17 +429,25 @@ def import_folder(
         jobs = pool.map(
             prepare_file, todo, [root] * len(todo), [svc.settings] * len(todo), chunksize=4
         )
-        for prepared in jobs:
-            if prepared.error:
-                report.failed.append((str(prepared.path), prepared.error))
-            else:  # not yet in; the same bytes twice in one import merge on the second
-                known, created = add_prepared(
-                    svc, prepared, provenance.get(prepared.path, Provenance())
-                )
+        batch: list[tuple[Prepared, Provenance]] = []
+
+        def write() -> None:
+            # Not yet in; the same bytes twice in one import merge on the second.
+            for known, created in add_prepared_many(svc, batch) if batch else []:
                 report.known_ids.append(known.id)
                 if created:
                     report.added += 1
                 else:
                     report.merged += 1
+            batch.clear()
+
+        for prepared in jobs:
+            if prepared.error:
+                report.failed.append((str(prepared.path), prepared.error))
+            else:
+                batch.append((prepared, provenance.get(prepared.path, Provenance())))
+                if len(batch) >= IMPORT_BATCH:
+                    write()
             tick(prepared.path.name)
+        write()
     return report

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from postcheck import safe_markdown as md
-from postcheck.domain import CheckReport, ImageReport, PostRef, Verdict, VideoEvidence
+from postcheck.domain import (
+    CheckReport,
+    ImageReport,
+    Post,
+    RecheckOutcome,
+    Verdict,
+    VideoEvidence,
+)
 from postcheck.errors import BadMedia
 from postcheck.media import MediaStore
+from postcheck.sources import platform_named
+from postcheck.sources.base import slug
 from postcheck.verifiers import video
 from postcheck.verifiers.imaging import data_uri
 from postcheck.verifiers.video_match import clock
@@ -32,13 +41,23 @@ VERDICT_ICON = {
 }
 
 
-def artifact_key(ref: PostRef | str) -> str:
-    """Prefect artifact keys allow only [a-z0-9-]: 'post-x-<id>', 'post-bluesky-<did>-<rkey>'."""
-    raw = ref.key if isinstance(ref, PostRef) else ref
-    raw = raw.removeprefix("at://").replace("/app.bsky.feed.post/", "-")
-    slug = "x-" + raw[2:] if raw.startswith("x:") else "bluesky-" + raw
-    slug = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
-    return f"post-{slug}"[:200]
+def artifact_key(platform: str, key_or_uri: str) -> str:
+    """Prefect artifact keys allow only [a-z0-9-]: 'post-' and the platform's slug of the
+    post ('post-x-<id>', 'post-bluesky-<did>-<rkey>', …)."""
+    return f"post-{slug(platform_named(platform).artifact_slug(key_or_uri))}"[:200]
+
+
+def post_facts(post: Post) -> list[str]:
+    """What the platform says about the post beyond author, time and text, one line each:
+    an edit, where it was forwarded from, what it replies to."""
+    lines = []
+    if post.edited_at is not None:
+        lines.append(f"Edited: {post.edited_at:%Y-%m-%d %H:%M UTC}")
+    if post.edit_of:
+        lines.append(f"Earlier versions: {', '.join(post.edit_of)}")
+    for name, value in post.facts.items():
+        lines.append(f"{name.replace('_', ' ').capitalize()}: {value}")
+    return lines
 
 
 def thumbnail_data_uri(
@@ -74,7 +93,8 @@ def markdown_report(report: CheckReport, media: MediaStore) -> str:
             f"**Post:** {md.link(post.url)}  ",
             f"**Author:** {name}({md.text(who)})  ",
             f"**Created:** {post.created_at:%Y-%m-%d %H:%M UTC}  ",
-            f"**Fetched via:** {md.text(post.fetched_via)}",
+            f"**Fetched via:** {md.text(post.fetched_via)}" + ("  " if post_facts(post) else ""),
+            *[f"**{md.text(line)}**  " for line in post_facts(post)],
             "",
             "> " + quoted if post.text else "> (no text)",
             "",
@@ -256,3 +276,41 @@ def article_markdown(article: ArticleReport, media: MediaStore) -> str:
         lines.append("")
     lines.append(f"_Checked {article.checked_at:%Y-%m-%d %H:%M:%S UTC}._")
     return "\n".join(lines)
+
+
+def recheck_markdown(
+    outcomes: list[RecheckOutcome], run_url: Callable[[str | None], str | None] = lambda _: None
+) -> str:
+    """The recheck's summary: how many posts, which changed and how (with their runs),
+    which could not be fetched."""
+    changed = [o for o in outcomes if o.transitions]
+    failed = [o for o in outcomes if o.failed]
+    lines = [
+        "# Nightly recheck",
+        "",
+        f"**{len(outcomes)}** posts checked · **{len(changed)}** changed · "
+        f"**{len(failed)}** could not be fetched (tried again next run) · "
+        f"**{len(outcomes) - len(changed) - len(failed)}** unchanged",
+        "",
+    ]
+    if changed:
+        lines += ["## Changes", "", "| post | change | run |", "|---|---|---|"]
+        for o in changed:
+            link = run_url(o.flow_run_id)
+            run = md.link(link, "run") if link else md.text(o.flow_run_id or "")
+            for t in o.transitions:
+                lines.append(
+                    f"| {md.link(o.url)} | **{md.text(t.kind)}**: {md.text(t.message)} | {run} |"
+                )
+        lines.append("")
+    if failed:
+        lines += ["## Not fetched", ""]
+        lines += [f"- {md.link(o.url)}: {md.text(o.message)}" for o in failed] + [""]
+    return "\n".join(lines)
+
+
+def ingest_markdown(folder: str, summary: str, failed: list[tuple[str, str]]) -> str:
+    """The import report: the summary, and the files skipped with why."""
+    rows = "\n".join(f"| {md.text(what)} | {md.text(why)} |" for what, why in failed[:200])
+    table = f"| file | why skipped |\n|---|---|\n{rows}\n" if rows else ""
+    return f"# Import of {md.text(folder)}\n\n{md.text(summary)}\n\n{table}"

@@ -31,16 +31,22 @@ def services() -> Services:
         settings=settings,
         store=store,
         media=media,
-        library=IndexCache(store, media, ivf_min_codes=settings.index_ivf_min_codes),
+        library=IndexCache(
+            store,
+            media,
+            settings.index_path,
+            ivf_min_codes=settings.index_ivf_min_codes,
+            nprobe=settings.index_nprobe,
+        ),
     )
 
 
 def reset_services() -> None:
     """Forget opened services (after settings changed, e.g. in tests or the demo)."""
-    from postcheck.sources.bluesky import _plc_resolver
+    from postcheck.sources import reset_platforms
 
     if services.cache_info().currsize:
         services().store.close()
     services.cache_clear()
     get_settings.cache_clear()
-    _plc_resolver.cache_clear()  # DID documents cached by the last settings' directory
+    reset_platforms()  # e.g. identity caches of the last settings' directories

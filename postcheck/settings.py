@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,20 +22,8 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default is SQLite in the data folder."
     )
 
-    # Bluesky: the public AppView answers unauthenticated app.bsky.* reads.
-    bsky_appview_url: str = "https://public.api.bsky.app"
-    bsky_plc_url: str = "https://plc.directory"
-    bsky_web_url: str = "https://bsky.app"
-
-    # X: the embed (syndication) endpoint needs no key; API v2 needs a bearer token.
-    x_syndication_url: str = "https://cdn.syndication.twimg.com"
-    x_api_url: str = "https://api.twitter.com"
-    x_bearer_token: SecretStr | None = None
-    # Or the name of a Prefect Secret block holding it (read inside the run, never logged).
-    x_bearer_secret_block: str | None = None
-    # Short links in copied embeds: where t.co and pic.twitter.com are asked to redirect.
-    x_tco_url: str = "https://t.co"
-    x_pic_url: str = "https://pic.twitter.com"
+    # Each platform's own settings (base URLs, tokens, rate) live in its package
+    # (postcheck.sources.<platform>), read through Platform.settings(this object).
 
     # Videos: byte and duration caps, and how densely frames are sampled (every keyframe,
     # every scene change, and at least one frame per interval).
@@ -77,30 +66,48 @@ class Settings(BaseSettings):
     learn_from_verify: bool = True
 
     # Nightly recheck: when (cron, UTC), how many posts at once, and how fast each platform
-    # may be asked (Prefect global concurrency limits with slot decay).
+    # may be asked (Prefect global concurrency limits with slot decay: each platform's
+    # POSTCHECK_<PLATFORM>_REQUESTS_PER_SECOND).
     recheck_cron: str = "0 3 * * *"
     recheck_timezone: str = "UTC"
     # Measured on 2 cores (benchmarks/recheck_200.py, 200 posts): with a SQLite-backed
     # Prefect server more at once only adds database-lock waits; with a PostgreSQL-backed
     # one 4 at once gained 10% over 2 (118 s against 130 s), the cores being full.
     recheck_concurrency: int = 2
-    x_requests_per_second: float = 0.5
-    bsky_requests_per_second: float = 5.0
     # How many runs `postcheck serve` runs at once.
     serve_limit: int = 8
 
-    # The in-memory index searches exactly until a family holds this many codes (~50,000
-    # pictures), then switches to faiss IVF with nprobe 64: measured by benchmarks/speed.py,
-    # at a million pictures 5.3 ms a query with 58 of 60 true originals still found, against
-    # 62 ms for an exact search at 100,000 pictures.
-    index_ivf_min_codes: int = 1_000_000
+    # The known library's index (postcheck/known_index.py): a folder of memory-mapped
+    # files derived from the store, shared by every process on the data folder.
+    index_dir: Path | None = Field(None, description="Default: the data folder's index/.")
+    # A family's codes are searched exactly until it holds this many, then through a faiss
+    # binary IVF index probing index_nprobe lists (benchmarks/index_structures.py,
+    # library_scale.py): at a million pictures that is DCT256's 16M codes, while BoW1024,
+    # pHash and dHash (1M each) stay exact, where IVF cost them recall (0.95 against 0.997).
+    index_ivf_min_codes: int = 4_000_000
+    index_nprobe: int = 64
+    # When the deployment `reindex-known` rebuilds the index (retrains, compacts removals).
+    reindex_cron: str = "30 4 * * 0"
+    # An import that adds at least this many pictures rebuilds the index when it ends.
+    reindex_after_import: int = 50_000
 
     # A capture date older than the post by more than this is a metadata conflict.
     capture_date_margin_days: int = 30
 
+    _platform_settings: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def platform_settings_cache(self) -> dict[str, Any]:
+        """Platforms' settings read with this object (see sources.base.Platform.settings)."""
+        return self._platform_settings
+
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir or self.data_dir / "index"
 
     @property
     def db_url(self) -> str:

@@ -46,6 +46,12 @@ def check_url_shape(url: str) -> str:
     return url
 
 
+def ascii_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() (and int()) also take '１８５７' or '١٨٥٧', which
+    name another post, or none, once converted."""
+    return text.isascii() and text.isdigit()
+
+
 def is_web_url(url: object) -> bool:
     """An absolute http(s) URL with a host and no spaces or control characters: the only
     kind that may become a link or an image source in a report or on a terminal."""

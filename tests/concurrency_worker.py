@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from postcheck.domain import CheckReport, Fingerprint, Platform, PostRef
+from postcheck.domain import CheckReport, Fingerprint, PostRef
 from postcheck.store import Store
 
 
@@ -24,7 +24,11 @@ def record_many(db_url: str, payload: str, checks: int, worker: int, forever: bo
         report = reports[i % len(reports)].model_copy(deep=True)
         post = report.post
         ref = PostRef(
-            platform=Platform.X, post_id=post.post_id, author=post.author_handle, url=post.url
+            platform="x",
+            post_id=post.post_id,
+            author=post.author_handle,
+            url=post.url,
+            key=post.uri,
         )
         store.record_check(report, ref, datetime.now(UTC), fingerprints)
         for image in report.images:

@@ -70,14 +70,12 @@ def env(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     retries without waiting."""
     from postcheck.services import reset_services
 
-    for key, value in server.env().items():
+    for key, value in server.env(unthrottled=True).items():  # no test waits for a rate limit
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("POSTCHECK_X_BEARER_TOKEN", raising=False)
     monkeypatch.delenv("POSTCHECK_DATABASE_URL", raising=False)
     monkeypatch.setenv("POSTCHECK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("POSTCHECK_RETRY_BACKOFF_SECONDS", "0")
-    monkeypatch.setenv("POSTCHECK_X_REQUESTS_PER_SECOND", "100")
-    monkeypatch.setenv("POSTCHECK_BSKY_REQUESTS_PER_SECOND", "100")
     reset_services()
     yield tmp_path
     reset_services()

@@ -216,3 +216,28 @@ def test_a_local_file_that_is_not_a_picture_is_bad_input(cli, tmp_path):
     proc = cli("check", str(tmp_path / "page.html"))  # and the command line says so
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.strip() == f"error: page.html: {NOT_PICTURES[0][2]}"
+
+
+def test_verify_telegram_and_mastodon_through_the_real_fetch_path(cli):
+    proc = cli("verify", "https://t.me/fixturerepost/210")
+    assert proc.returncode == 0, proc.stderr
+    assert "Reposts 24/7" in proc.stdout and "no_known_match" in proc.stdout  # empty library
+    assert "Forwarded from: Front Line Photos (https://t.me/fixturefront/101)" in proc.stdout
+    assert "Edited: the post was edited" in proc.stdout
+    proc = cli("verify", "https://mastodon.example/@reposter@other.example/110000000000000003")
+    assert proc.returncode == 0, proc.stderr
+    assert "@reposter@other.example" in proc.stdout and "Content warning: war" in proc.stdout
+    proc = cli("verify", "https://locked.example/@someone/110000000000000001")
+    assert proc.returncode == 1
+    assert "refuses unauthenticated reads" in proc.stdout
+
+
+def test_platforms_lists_every_registered_platform(cli):
+    from postcheck.sources import platforms
+
+    proc = cli("platforms")
+    assert proc.returncode == 0, proc.stderr
+    for platform in platforms().values():
+        assert platform.title in proc.stdout
+    proc = cli("verify", "https://t.me/fixturefront")
+    assert proc.returncode == 2 and "that is a Telegram channel, not a post" in proc.stderr

@@ -12,9 +12,10 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 
-from postcheck.domain import CheckReport, ImageReport, Platform, Post, Verdict
+from postcheck.domain import CheckReport, ImageReport, Post, Verdict
 from postcheck.media import MediaStore, store_image_bytes
 from postcheck.settings import Settings
 from postcheck.store import Store
@@ -35,7 +36,7 @@ def payload(tmp_path: Path) -> tuple[str, list[str]]:
     reports = []
     for k in range(POSTS):
         post = Post(
-            platform=Platform.X,
+            platform="x",
             uri=f"x:{1000 + k}",
             url=f"https://x.com/u/status/{1000 + k}",
             post_id=str(1000 + k),
@@ -150,7 +151,7 @@ def test_a_killed_writer_leaves_no_half_written_check(db_url, tmp_path):
     assert record_many(db_url, data, 1, 0) == 1
 
 
-def test_a_library_from_the_first_schema_opens_today(db_url):
+def test_a_library_from_the_first_schema_opens_today(db_url, tmp_path):
     from alembic import command
 
     from postcheck.store.migrate import alembic_config
@@ -172,10 +173,24 @@ def test_a_library_from_the_first_schema_opens_today(db_url):
             ),
             {"seen": datetime(2010, 10, 10), "now": datetime(2026, 1, 1)},
         )
+        conn.execute(
+            sa.text(
+                "INSERT INTO media_hashes (media_id, family, variant, value) "
+                "VALUES (1, 'phash', '', :code)"
+            ),
+            {"code": bytes.fromhex("f0e1d2c3b4a59687")},
+        )
     engine.dispose()
     store = Store(db_url)  # migrates to head
     [known] = store.list_known()
     assert known.source_url == "https://example.org/old" and known.first_seen.year == 2010
-    assert store.library_version() == (0, 0)
+    assert store.library_version() == (1, 0)  # the upgrade numbers the rows it found
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
+    # The old library's pictures are indexed: the first open catches them up.
+    from postcheck.known_index import OnDiskIndex
+
+    index = OnDiskIndex(tmp_path / "index")
+    index.catch_up(store)
+    query = np.frombuffer(bytes.fromhex("f0e1d2c3b4a59686"), np.uint8).reshape(1, 8)
+    assert index.within("phash", query, 10) == {1: 1}

@@ -23,6 +23,7 @@ DEPLOYMENTS = [
     "verify-article/verify-article",
     "check-image/check-image",
     "ingest-known/ingest-known",
+    "reindex-known/reindex-known",
     "recheck/nightly-recheck",
 ]
 
@@ -145,6 +146,17 @@ def test_verify_post_deployment_run_has_its_report(served_library):
     assert "post-x-1857106849690673728-matches" in arts
     (OUTPUT).mkdir(exist_ok=True)
     (OUTPUT / "e2e-flow-run-id.txt").write_text(str(flow_run.id))
+
+
+def test_reindex_deployment_switches_the_serving_process_to_the_new_index(served_library):
+    """The served process had the index open; a rebuild run through its deployment
+    switches it, and the picture added by this (other) process is still found."""
+    flow_run = run("reindex-known/reindex-known")
+    assert flow_run.state.is_completed(), flow_run.state
+    assert "now current" in flow_run.state.message
+    flow_run = run("check-image/check-image", source=str(FIX / "images" / "x-seed-koksan.jpg"))
+    assert flow_run.state.is_completed(), flow_run.state
+    assert flow_run.state.message.startswith(("matches_known", "altered", "recycled"))
 
 
 def test_recheck_deployment_publishes_a_summary(served_library, fixture_server):

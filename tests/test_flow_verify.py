@@ -36,7 +36,7 @@ def test_seed_post_report_and_artifacts(run, svc):
     assert best.distances["phash"] <= 10
     assert "first seen 2010-10-10" in image.reasons[0]
 
-    key = artifact_key("x:1857106849690673728")
+    key = artifact_key("x", "x:1857106849690673728")
     assert key == "post-x-1857106849690673728"
     run_id = state.state_details.flow_run_id
     [md] = artifacts(key, run_id)
@@ -67,7 +67,7 @@ def test_the_report_shows_the_picture_the_verdict_rests_on(run, svc):
     assert report.verdict is Verdict.RECYCLED
     assert image.evidence_id == koksan.known.id and image.evidence == koksan
     assert image.matches[0] == koksan  # the post's own copy ranks after real evidence
-    [md] = artifacts(artifact_key("x:1857106849690673728"), state.state_details.flow_run_id)
+    [md] = artifacts(artifact_key("x", "x:1857106849690673728"), state.state_details.flow_run_id)
     assert f"| #{koksan.known.id}, first seen 2010-10-10 |" in md.data
     assert f"| #{own.known.id}, first seen" not in md.data
     assert "learned from this post: not evidence" in md.data
@@ -78,10 +78,10 @@ def test_the_demo_names_the_author_the_platform_gives(settings):
     from datetime import UTC, datetime
 
     from postcheck.demo import post_label
-    from postcheck.sources import parse_post_url, source_for
+    from postcheck.sources import fetch_post, parse_post_url
 
     ref = parse_post_url("https://x.com/i/web/status/1888893210588117609")
-    post = source_for(ref, settings).fetch(ref)  # the embed endpoint, as a check fetches it
+    post = fetch_post(ref, settings)  # the embed endpoint, as a check fetches it
     report = CheckReport(
         url=ref.url, post=post, verdict=Verdict.RECYCLED, checked_at=datetime.now(UTC)
     )
@@ -175,12 +175,12 @@ def test_rate_limit_without_headers_backs_off_and_retries(run, server):
 
 def test_an_internal_error_is_recorded_not_lost(run, svc, monkeypatch):
     """A bug in a source still ends in a recorded `error` check with its reason."""
-    from postcheck.sources.x import XSource
+    from postcheck.sources.x.platform import XPlatform
 
-    def broken(self, ref):
+    def broken(self, ref, settings):
         raise TypeError("a bug")
 
-    monkeypatch.setattr(XSource, "fetch", broken)
+    monkeypatch.setattr(XPlatform, "fetch", broken)
     state, report = run(SEED)
     assert state.is_failed() and report.verdict is Verdict.ERROR
     assert report.reasons == ["internal error while fetching: TypeError"]

@@ -128,7 +128,9 @@ def test_a_did_document_pointing_at_the_metadata_service(prefect_api, known_libr
     """A hostile PDS endpoint is never contacted; the CDN copy is checked instead."""
     from postcheck.flows.verify_post import verify_post
 
-    server.world.bsky_accounts["did:plc:pcfixturenewsdesk2222222"]["pds"] = "http://169.254.169.254"
+    server.world.platform("bluesky").accounts["did:plc:pcfixturenewsdesk2222222"]["pds"] = (
+        "http://169.254.169.254"
+    )
     report = verify_post(
         "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c", return_state=True
     ).result()

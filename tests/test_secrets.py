@@ -5,8 +5,8 @@ import json
 import logging
 
 from postcheck.domain import Verdict
-from postcheck.fixtures.server import BEARER_TOKEN
 from postcheck.services import reset_services
+from postcheck.sources.x.fixture import BEARER_TOKEN
 
 SEED = "https://x.com/Archer83Able/status/1857106849690673728"
 

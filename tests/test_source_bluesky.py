@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import pytest
 
 from postcheck.errors import PostUnavailable, TransientError
-from postcheck.fixtures.server import Fault, make_cid
-from postcheck.sources import parse_post_url, source_for
-from postcheck.sources.bluesky import sha256_of_cid
+from postcheck.fixtures.server import Fault
+from postcheck.sources import fetch_post, fetch_posts, parse_post_url
+from postcheck.sources.bluesky.fetch import sha256_of_cid
+from postcheck.sources.bluesky.fixture import make_cid
 
 DID = "did:plc:pcfixturenewsdesk2222222"
 PHOTO = "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c"
@@ -17,7 +18,7 @@ QUOTE_WITH_MEDIA = "https://bsky.app/profile/newsdesk.example.org/post/3lcqrwm2k
 
 def fetch(url, settings):
     ref = parse_post_url(url)
-    return source_for(ref, settings).fetch(ref)
+    return fetch_post(ref, settings)
 
 
 def test_photo_post_via_handle(env, server, settings):
@@ -93,3 +94,39 @@ def test_cid_digest():
     assert sha256_of_cid(make_cid(data)) == hashlib.sha256(data).hexdigest()
     assert sha256_of_cid("QmNotACidV1") is None
     assert sha256_of_cid("b!!!") is None
+
+
+def test_get_posts_batch_answers_each_post(env, server, settings):
+    """app.bsky.feed.getPosts with several URIs through the SDK: a post the AppView leaves
+    out is unavailable alone."""
+    gone = f"at://{DID}/app.bsky.feed.post/3lgonegonexx2"
+    refs = [parse_post_url(u) for u in (PHOTO, gone, QUOTE_WITH_MEDIA)]
+    found = fetch_posts(refs, settings)
+    [req] = server.requests_to("/xrpc/app.bsky.feed.getPosts")
+    assert req.query["uris"] == [
+        f"at://{DID}/app.bsky.feed.post/3lbqz2fa4ak2c",
+        gone,
+        f"at://{DID}/app.bsky.feed.post/3lcqrwm2k4s2x",
+    ]
+    assert found[0].model_dump() == fetch(PHOTO, settings).model_dump()
+    assert isinstance(found[1], PostUnavailable) and gone in str(found[1])
+    assert found[2].quoted_uri == f"at://{DID}/app.bsky.feed.post/3lbqz2fa4ak2c"
+
+
+def test_get_posts_batches_hold_at_most_25_uris(env, server, settings):
+    found = fetch_posts(
+        [parse_post_url(f"at://{DID}/app.bsky.feed.post/3lbqz2fa4ak2c")] * 26, settings
+    )
+    sizes = [len(r.query["uris"]) for r in server.requests_to("/xrpc/app.bsky.feed.getPosts")]
+    assert sizes == [25, 1]
+    assert len(found) == 26 and not any(isinstance(f, Exception) for f in found)
+
+
+def test_unresolvable_handle_fails_only_its_post(env, server, settings):
+    refs = [
+        parse_post_url("https://bsky.app/profile/gone.example.org/post/3lbqz2fa4ak2c"),
+        parse_post_url(PHOTO),
+    ]
+    found = fetch_posts(refs, settings)
+    assert isinstance(found[0], PostUnavailable) and "does not resolve" in str(found[0])
+    assert found[1].author_handle == "newsdesk.example.org"

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import pytest
 
 from postcheck.errors import FetchError, PostUnavailable, TransientError
-from postcheck.fixtures.server import BEARER_TOKEN, Fault
-from postcheck.sources import parse_post_url, source_for
-from postcheck.sources.x_token import syndication_token
+from postcheck.fixtures.server import Fault
+from postcheck.sources import fetch_post, fetch_posts, parse_post_url
+from postcheck.sources.x.fixture import BEARER_TOKEN
+from postcheck.sources.x.token import syndication_token
 
 SEED = "https://x.com/Archer83Able/status/1857106849690673728"
 TWO_PHOTOS = "https://x.com/fixture_news/status/1841391417553846349"
@@ -19,7 +20,7 @@ PROTECTED = "https://x.com/fixture_locked/status/1654351484810166277"
 
 def fetch(url, settings):
     ref = parse_post_url(url)
-    return source_for(ref, settings).fetch(ref)
+    return fetch_post(ref, settings)
 
 
 @pytest.fixture(params=["syndication", "api-v2"])
@@ -139,3 +140,47 @@ def test_timeout_is_transient(env, server, monkeypatch):
     server.fault("/x/syndication/", Fault(status=200, delay=1.0))
     with pytest.raises(TransientError, match="timed out"):
         fetch(SEED, reload_settings())
+
+
+def test_api_v2_batch_lookup_with_partial_errors(env, server, monkeypatch):
+    """GET /2/tweets?ids= through tweepy's get_tweets: found tweets in `data`, the deleted
+    and the protected one in `errors[]`, each answered alone."""
+    monkeypatch.setenv("POSTCHECK_X_BEARER_TOKEN", BEARER_TOKEN)
+    from postcheck.settings import reload_settings
+
+    settings = reload_settings()
+    refs = [parse_post_url(u) for u in (SEED, DELETED, TWO_PHOTOS, PROTECTED)]
+    found = fetch_posts(refs, settings)
+    [req] = server.requests_to("/x/api/2/tweets")
+    assert req.query["ids"] == [",".join(r.post_id for r in refs)]
+    assert "attachments.media_keys" in req.query["expansions"][0]
+    assert found[0].model_dump() == fetch(SEED, settings).model_dump()
+    assert isinstance(found[1], PostUnavailable) and found[1].reason == "not_found"
+    assert [m.alt_text for m in found[2].media] == ["A red motorcycle parked on a street", None]
+    assert isinstance(found[3], PostUnavailable) and found[3].reason == "protected"
+
+
+def test_api_v2_batches_hold_at_most_100_ids(env, server, monkeypatch):
+    monkeypatch.setenv("POSTCHECK_X_BEARER_TOKEN", BEARER_TOKEN)
+    from postcheck.settings import reload_settings
+
+    found = fetch_posts([parse_post_url(SEED)] * 101, reload_settings())
+    sizes = [len(r.query["ids"][0].split(",")) for r in server.requests_to("/x/api/2/tweets")]
+    assert sizes == [100, 1]
+    assert {p.uri for p in found} == {"x:1857106849690673728"}
+
+
+def test_embed_endpoint_batch_is_one_post_at_a_time(env, server, settings):
+    refs = [parse_post_url(u) for u in (SEED, DELETED)]
+    found = fetch_posts(refs, settings)
+    assert len(server.requests_to("/x/syndication/tweet-result")) == 2
+    assert found[0].uri == "x:1857106849690673728" and isinstance(found[1], PostUnavailable)
+
+
+def test_batch_whole_request_failure_is_each_posts_error(env, server, monkeypatch):
+    monkeypatch.setenv("POSTCHECK_X_BEARER_TOKEN", BEARER_TOKEN)
+    from postcheck.settings import reload_settings
+
+    server.fault("/x/api/2/tweets", Fault(status=503))
+    found = fetch_posts([parse_post_url(SEED), parse_post_url(TWO_PHOTOS)], reload_settings())
+    assert all(isinstance(f, TransientError) and "503" in str(f) for f in found)

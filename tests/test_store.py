@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from postcheck.domain import CheckReport, ImageReport, Platform, Post, PostRef, Verdict
+from postcheck.domain import CheckReport, ImageReport, Post, PostRef, Verdict
 from postcheck.library import add_known_file, parse_first_seen
 from postcheck.media import store_image_bytes
 from postcheck.store import Store
@@ -89,7 +89,7 @@ def _report(svc, verdict=Verdict.NO_KNOWN_MATCH, text="hello"):
         svc.media, (FIX / "images" / "x-coins.jpg").read_bytes(), svc.settings
     )
     post = Post(
-        platform=Platform.X,
+        platform="x",
         uri="x:42",
         url="https://x.com/a/status/42",
         post_id="42",
@@ -112,7 +112,7 @@ def _report(svc, verdict=Verdict.NO_KNOWN_MATCH, text="hello"):
         images=[image],
         checked_at=datetime.now(UTC),
     )
-    ref = PostRef(platform=Platform.X, post_id="42", author="a", url=post.url)
+    ref = PostRef(platform="x", post_id="42", author="a", url=post.url, key="x:42")
     return report, ref, perceptual.fingerprint(stored.path)
 
 

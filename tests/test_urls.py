@@ -1,6 +1,5 @@
 import pytest
 
-from postcheck.domain import Platform
 from postcheck.errors import BadURL
 from postcheck.sources import parse_post_url
 
@@ -21,7 +20,7 @@ ID = "1857106849690673728"
 )
 def test_x_url_forms(url):
     ref = parse_post_url(url)
-    assert ref.platform is Platform.X
+    assert ref.platform == "x"
     assert ref.post_id == ID
     assert ref.author == "Archer83Able"
     assert ref.url == f"https://x.com/Archer83Able/status/{ID}"
@@ -61,7 +60,7 @@ def test_x_url_without_user(url):
 )
 def test_bluesky_url_forms(url, author):
     ref = parse_post_url(url)
-    assert ref.platform is Platform.BLUESKY
+    assert ref.platform == "bluesky"
     assert ref.post_id == "3lbqz2fa4ak2c"
     assert ref.author == author
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from postcheck.domain import MatchEdit, Verdict
-from postcheck.fixtures.server import BEARER_TOKEN
 from postcheck.library import add_known_file
-from postcheck.sources import parse_post_url, source_for
+from postcheck.sources import fetch_post, parse_post_url
+from postcheck.sources.x.fixture import BEARER_TOKEN
 
 FIX = Path(__file__).parents[1] / "fixtures"
 VIDEOS = FIX / "videos"
@@ -24,7 +24,7 @@ def test_x_video_variants_pick_the_smallest_that_is_enough(env, server, monkeypa
     from postcheck.settings import reload_settings
 
     ref = parse_post_url(X_VIDEO)
-    [media] = source_for(ref, reload_settings()).fetch(ref).media
+    [media] = fetch_post(ref, reload_settings()).media
     assert media.kind == "video" and media.url.endswith("name=orig")  # the poster
     assert media.video_url.endswith("/vid/avc1/480x270/clip.mp4")  # not 320x180, not 720p
     assert media.video_fallback_urls[0].endswith("/1280x720/clip.mp4")
@@ -34,7 +34,7 @@ def test_x_video_variants_pick_the_smallest_that_is_enough(env, server, monkeypa
 
 def test_bluesky_video_original_blob_then_hls(env, server, settings):
     ref = parse_post_url(BSKY_VIDEO)
-    [media] = source_for(ref, settings).fetch(ref).media
+    [media] = fetch_post(ref, settings).media
     assert media.kind == "video"
     assert "/xrpc/com.atproto.sync.getBlob?" in media.video_url and media.video_expected_sha256
     assert media.video_fallback_urls[0].endswith("/playlist.m3u8")

@@ -1,6 +1,6 @@
 import pytest
 
-from postcheck.sources.x_token import js_number_to_radix, syndication_token
+from postcheck.sources.x.token import js_number_to_radix, syndication_token
 
 # From yt-dlp PR #12107 (generated with Vercel's JavaScript) and re-computed with node
 # (shared/reference/README.md §1.2).

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Protocol
 
 from postcheck.domain import Post
-from postcheck.sources.embeds import EmbedClaim
 
 # Below this similarity the texts are different posts' texts, not the same one re-rendered.
 TEXT_SIMILARITY_MIN = 0.85
-_URL = re.compile(r"(?:https?://|pic\.twitter\.com/|pic\.x\.com/)\S+", re.IGNORECASE)
+# Links, with a scheme or a bare host ("pic.twitter.com/…"): renderings differ in them.
+_URL = re.compile(r"(?:https?://|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)\S+", re.IGNORECASE)
+
+
+class Claim(Protocol):
+    """What an article's embed says about a post (sources.embeds.EmbedClaim is one)."""
+
+    author_handle: str | None
+    date: date | None
+    date_text: str | None
+    text: str | None
 
 
 def normalise_text(text: str) -> str:
-    """Compare what a reader sees: no links (t.co/pic links differ between renderings),
+    """Compare what a reader sees: no links (short links differ between renderings),
     no case or whitespace differences."""
     return " ".join(_URL.sub(" ", text).lower().split())
 
 
-def claim_mismatches(claim: EmbedClaim, post: Post) -> list[str]:
+def claim_mismatches(claim: Claim, post: Post) -> list[str]:
     """One line per thing the embed says that the platform now contradicts."""
     out: list[str] = []
     if (

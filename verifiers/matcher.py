@@ -6,6 +6,9 @@ pictures within each family's threshold. Stage 2, the proof: a DCT256 code withi
 accepted as it is; any other candidate (5 at most) must be confirmed by ORB keypoints with a
 RANSAC similarity transform (20+ one-to-one inliers), whose geometry also says what the
 reposter did: mirrored, cropped, rotated, padded, a caption bar, a screenshot around it.
+A candidate too smooth for ORB (fog, sky, sea) goes to the dense check (verifiers/dense.py):
+aligned by ECC, compared pixel by pixel. A match through one tile of a composite (the query
+split by regions.tiles) is named `composite`.
 
 Measured (benchmarks/robustness.py, 40 originals, 83 unrelated photos, 12 edit families):
 recall 0.98-1.00 per family, no wrong match, no false positive; plain pHash at <= 10 finds
@@ -22,12 +25,13 @@ import faiss
 import numpy as np
 
 from postcheck.domain import KnownImage, Match, MatchEdit
-from postcheck.verifiers import orb
+from postcheck.verifiers import dense, orb
 from postcheck.verifiers.families import families
 from postcheck.verifiers.perceptual import QueryPrint
-from postcheck.verifiers.regions import outside_uniformity
+from postcheck.verifiers.regions import WINDOWS, outside_uniformity
 
 SHORTLIST = 5  # candidates verified with ORB, best first
+DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
 GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
 
 
@@ -216,7 +220,8 @@ class LibraryIndex:
         return out
 
 
-# The ORB features of a library picture (of a known video's frame, for a 't…' variant).
+# The ORB features of a library picture (of a known video's frame, for a 't…' variant),
+# with its small grey copy (Features.thumb) for the dense check.
 FeatureSource = Callable[[IndexEntry, str], "orb.Features | None"]
 
 
@@ -264,6 +269,7 @@ def match(
                 if lib is not None and result.inliers >= orb.MIN_INLIERS:
                     distances["orb_inliers"] = result.inliers
                     edits, details = _geometry_edits(query, lib, result.transform, key[1])
+                    edits, details = _composite(query, key[0], edits, details)
             edits += _grey(query, entry)
             if not edits and fast.distance <= 10:
                 edits = [MatchEdit.NEAR_COPY]
@@ -281,9 +287,25 @@ def match(
         distances["orb_inliers"] = result.inliers
         if result.inliers >= orb.MIN_INLIERS and lib is not None:
             edits, details = _geometry_edits(query, lib, result.transform, key[1])
+            edits, details = _composite(query, key[0], edits, details)
             edits += _grey(query, entry)
             stage = f"{lead.family} {lead.distance} bits ({_where(lead)}), confirmed by {result.inliers} ORB inliers"
             proven.append(_match(entry, lead, edits, details, stage))
+            continue
+        # Too few corners (a smooth photo): compare the pixels themselves, aligned.
+        check, cand = _dense(query, by_family, lib)
+        if check is not None and check.confirmed:
+            distances["dense_ncc_pct"] = round(100 * check.ncc)
+            distances["dense_overlap_pct"] = round(100 * check.overlap)
+            edits, details = _dense_edits(query, cand, check)
+            edits += _grey(query, entry)
+            stage = (
+                f"{cand.family} {cand.distance} bits ({_where(cand)}), confirmed by the dense "
+                f"check: NCC {check.ncc:.2f} after alignment over {check.overlap:.0%} of the "
+                f"original ({result.inliers} ORB inliers, too few to decide)"
+            )
+            cand.distances = distances
+            proven.append(_match(entry, cand, edits, details, stage))
         else:
             rejected.append(lead)
     if len(proven) + len(rejected) < k:
@@ -367,15 +389,88 @@ def _verify(
         ("full", cand.flip),
         ("full", not cand.flip),
     ):
-        if key in tried or key not in query.view.features:
+        feats = query.view.feature(*key)
+        if key in tried or feats is None:
             continue
         tried.add(key)
-        result = orb.verify(query.view.features[key], lib)
+        result = orb.verify(feats, lib)
         if result.inliers > best.inliers:
             best, best_key = result, key
         if result.inliers >= orb.MIN_INLIERS:
             break
     return best, best_key
+
+
+def _dense(
+    query: QueryPrint, by_family: dict[str, Candidate], lib: orb.Features | None
+) -> tuple[dense.DenseResult | None, Candidate]:
+    """The dense check from each distinct (query region, library window) that found the
+    candidate, closest first; the first that confirms, else the best."""
+    ranked = sorted(by_family.values(), key=lambda c: c.score)
+    best: tuple[dense.DenseResult | None, Candidate] = (None, ranked[0])
+    if lib is None or lib.thumb is None:
+        return best
+    tried = set()
+    for cand in ranked:
+        window = WINDOWS.get(split_variant(cand.variant)[1], (0.0, 0.0, 1.0, 1.0))
+        key = (cand.box, cand.flip, window)
+        if key in tried or cand.box not in query.view.boxes:
+            continue
+        if len(tried) == DENSE_TRIES:
+            break
+        tried.add(key)
+        x0, y0, x1, y1 = query.view.boxes[cand.box]
+        region = query.view.gray[y0:y1, x0:x1]
+        if cand.flip:
+            region = np.ascontiguousarray(region[:, ::-1])
+        check = dense.compare(region, lib.thumb, window)
+        if check.confirmed:
+            return check, cand
+        if best[0] is None or check.ncc > best[0].ncc:
+            best = (check, cand)
+    return best
+
+
+def _composite(
+    query: QueryPrint, box: str, edits: list[MatchEdit], details: list[str]
+) -> tuple[list[MatchEdit], list[str]]:
+    """A match through one tile of a composite: say so, instead of 'inside a screenshot'."""
+    if not box.startswith("tile") or box not in query.view.boxes or MatchEdit.COMPOSITE in edits:
+        return edits, details
+    frame = {MatchEdit.SCREENSHOT, MatchEdit.OVERLAID, MatchEdit.PADDED}
+    kept = [(e, d) for e, d in zip(edits, details, strict=False) if e not in frame]
+    x0, y0, x1, y1 = query.view.boxes[box]
+    height, width = query.view.gray.shape
+    where = (
+        f"one picture of a composite (collage, grid or side by side): the tile at "
+        f"{x0 / width:.0%}-{x1 / width:.0%} across, {y0 / height:.0%}-{y1 / height:.0%} down"
+    )
+    return [e for e, _ in kept] + [MatchEdit.COMPOSITE], [d for _, d in kept] + [where]
+
+
+def _dense_edits(
+    query: QueryPrint, cand: Candidate, check: dense.DenseResult
+) -> tuple[list[MatchEdit], list[str]]:
+    """What the dense alignment says was done: mirrored (the code that found it was),
+    rotated (the transform's angle), cropped (the share of the original overlapped), and
+    what surrounds the region (a caption bar, padding, a composite's other tiles)."""
+    edits, details = [], []
+    if cand.flip:
+        edits.append(MatchEdit.MIRRORED)
+        details.append("mirrored")
+    if check.transform is not None:
+        angle = check.angle
+        if abs(angle) >= 1.5:
+            edits.append(MatchEdit.ROTATED)
+            details.append(f"rotated {angle:+.1f}°")
+    if check.overlap < 0.92 and MatchEdit.ROTATED not in edits:
+        edits.append(MatchEdit.CROPPED)
+        details.append(f"cropped (keeps about {check.overlap:.0%} of the original)")
+    region = Candidate(cand.entry, cand.family, "", cand.box, False, cand.distance, cand.score)
+    more, words = _region_edits(query, region)
+    edits += more
+    details += words
+    return _composite(query, cand.box, edits, details)
 
 
 def _grey(query: QueryPrint, entry: IndexEntry) -> list[MatchEdit]:
@@ -412,6 +507,8 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (matches the original's {region[4:]} window)")
     box = query.view.boxes.get(cand.box)
+    if cand.box.startswith("tile"):
+        return _composite(query, cand.box, edits, details)
     if box is not None and cand.box != "full":
         height, width = query.view.gray.shape
         frac_box = (box[0] / width, box[1] / height, box[2] / width, box[3] / height)

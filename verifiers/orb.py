@@ -39,6 +39,9 @@ class Features:
     xy: np.ndarray  # (n, 2) float32, in the coordinates of the image they were taken from
     des: np.ndarray  # (n, 32) uint8
     shape: tuple[int, int]  # (height, width) of that image
+    # A small grey copy of a library picture (dense.thumb), for the dense check of
+    # candidates too smooth for keypoints; None on the query side.
+    thumb: np.ndarray | None = None
 
 
 def _detector() -> cv2.ORB:

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from postcheck.domain import Fingerprint
-from postcheck.verifiers import imaging, orb, regions
+from postcheck.verifiers import dense, imaging, orb, regions
 from postcheck.verifiers.families import families
 from postcheck.verifiers.families.base import QueryCode
 
@@ -39,7 +39,9 @@ def library_view(source: Path | str | bytes | Image.Image) -> LibraryView:
     image = imaging.fit(image.convert("RGB"), imaging.WORK_SIDE)
     rgb = np.asarray(image)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    return LibraryView(image, rgb, gray, regions.trim_uniform(rgb, 0.97), orb.features(gray))
+    features = orb.features(gray)
+    features.thumb = dense.thumb(gray)
+    return LibraryView(image, rgb, gray, regions.trim_uniform(rgb, 0.97), features)
 
 
 @dataclass
@@ -48,8 +50,17 @@ class QueryView:
     rgb: np.ndarray
     gray: np.ndarray
     boxes: dict[str, regions.Box]
-    features: dict[tuple[str, bool], orb.Features]
+    features: dict[tuple[str, bool], orb.Features]  # taken up front: the photo regions
     small: np.ndarray  # <=128 px copy, to judge what surrounds a photo
+
+    def feature(self, box: str, flip: bool) -> orb.Features | None:
+        """ORB features of a region (mirrored: of the whole picture only), taken when first
+        asked for: a composite's tiles are verified only when one of them found something."""
+        key = (box, flip)
+        if key not in self.features and not flip and box in self.boxes:
+            x0, y0, x1, y1 = self.boxes[box]
+            self.features[key] = orb.features(self.gray[y0:y1, x0:x1], offset=(x0, y0))
+        return self.features.get(key)
 
 
 def query_view(source: Path | str | bytes | Image.Image) -> QueryView:
@@ -63,6 +74,7 @@ def query_view(source: Path | str | bytes | Image.Image) -> QueryView:
     feats: dict[tuple[str, bool], orb.Features] = {}
     for name, (x0, y0, x1, y1) in boxes.items():
         feats[(name, False)] = orb.features(gray[y0:y1, x0:x1], offset=(x0, y0))
+    boxes.update(regions.tiles(rgb))
     feats[("full", True)] = orb.features(np.ascontiguousarray(gray[:, ::-1]))
     height, width = rgb.shape[:2]
     s = min(1.0, 128 / max(height, width))

@@ -149,17 +149,20 @@ def window(arr: np.ndarray, fractions: tuple[float, float, float, float]) -> np.
     return arr[y0 : max(y0 + 8, int(d * height)), x0 : max(x0 + 8, int(c * width))]
 
 
+def shrink(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    """A copy of at most `side` px (the picture itself when smaller), and its scale."""
+    height, width = rgb.shape[:2]
+    s = min(1.0, side / max(height, width))
+    if s >= 1:
+        return rgb, 1.0
+    size = (max(1, round(width * s)), max(1, round(height * s)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), s
+
+
 def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
     """Photo regions worth trying on a query (found on a <=256 px copy, scaled back)."""
     height, width = rgb.shape[:2]
-    s = min(1.0, side / max(height, width))
-    small = (
-        cv2.resize(
-            rgb, (max(1, round(width * s)), max(1, round(height * s))), interpolation=cv2.INTER_AREA
-        )
-        if s < 1
-        else rgb
-    )
+    small, _ = shrink(rgb, side)
     sh, sw = small.shape[:2]
 
     def up(b: Box) -> Box:
@@ -218,3 +221,95 @@ def colourfulness(rgb: np.ndarray) -> float:
     """Mean channel disagreement on a sparse sample; ~0 for grayscale pictures."""
     a = rgb[::4, ::4].astype(np.int16)
     return float(np.mean(np.abs(a[..., 0] - a[..., 1])) + np.mean(np.abs(a[..., 1] - a[..., 2])))
+
+
+# --- composites: collages, side-by-side comparisons, grids of 2-4 pictures ---------------------
+
+SEAM_MIN_STEP = 10.0  # mean grey step across a seam between two pictures (grey levels)
+SEAM_CONTRAST = 3.0  # ... against the steps next to it: a seam stands out of both pictures
+GUTTER_STD = 4.0  # a gutter line is one colour from end to end
+SPLIT_RANGE = (0.2, 0.8)  # where a split may fall, as a fraction of the side
+
+
+def _splits(gray: np.ndarray, axis: int) -> list[tuple[int, int]]:
+    """Straight lines across the whole picture where one picture ends and another begins,
+    as (start, end) of the cut along `axis` (1: vertical lines, 0: horizontal): a gutter
+    (a run of lines one colour end to end, not at the border) or a seam (a step between
+    neighbouring lines far above the steps beside it)."""
+    g = gray.astype(np.float32) if axis == 1 else gray.astype(np.float32).T
+    width = g.shape[1]
+    lo, hi = int(SPLIT_RANGE[0] * width), int(SPLIT_RANGE[1] * width)
+    flat = g.std(axis=0) < GUTTER_STD
+    found: list[tuple[int, int]] = []
+    x = lo
+    while x < hi:
+        if flat[x]:
+            end = x
+            while end < width and flat[end]:
+                end += 1
+            start = x
+            while start > 0 and flat[start - 1]:
+                start -= 1
+            if start > 0 and end < width:  # a border is not a gutter
+                found.append((start, end))
+            x = end + 1
+        else:
+            x += 1
+    if found:  # the widest gutter
+        return [max(found, key=lambda r: r[1] - r[0])]
+    # step across two lines (x-1 -> x+1): resampling and JPEG smear a seam over two
+    step = np.zeros(width, np.float32)
+    step[1:-1] = np.abs(g[:, 2:] - g[:, :-2]).mean(axis=0)
+    best, best_score = None, 0.0
+    for x in range(lo, hi):
+        around = (step[max(0, x - 5)] + step[min(width - 1, x + 5)]) / 2
+        score = step[x] / max(around, 1.0)
+        if step[x] >= SEAM_MIN_STEP and score >= SEAM_CONTRAST and score > best_score:
+            best, best_score = x, score
+    return [] if best is None else [(best, best + 1)]
+
+
+def tiles(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
+    """The pictures of a composite (2-4 tiles: side by side, above each other, a 2x2 grid,
+    one beside two), found by their gutters or seams on a <=256 px copy; {} when the
+    picture is one photo. Each tile's own uniform margin is trimmed."""
+    small, s = shrink(rgb, side)
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    sh, sw = gray.shape
+
+    def cuts(g: np.ndarray, axis: int) -> list[tuple[int, int]]:
+        return _splits(g, axis)
+
+    # Each cut found gives its two halves; two cuts the four quarters too; a half that
+    # splits again (one picture beside two) its own halves. A false cut (a horizon, the
+    # edge of a building) only adds lookups: the whole picture is always looked up too.
+    boxes: list[Box] = []
+    vertical, horizontal = _splits(gray, 1), _splits(gray, 0)
+    for a0, a1 in vertical:
+        for x0, x1 in ((0, a0), (a1, sw)):
+            boxes.append((x0, 0, x1, sh))
+            for b0, b1 in [] if horizontal else _splits(gray[:, x0:x1], 0):
+                boxes += [(x0, 0, x1, b0), (x0, b1, x1, sh)]
+    for b0, b1 in horizontal:
+        for y0, y1 in ((0, b0), (b1, sh)):
+            boxes.append((0, y0, sw, y1))
+            for a0, a1 in [] if vertical else _splits(gray[y0:y1], 1):
+                boxes += [(0, y0, a0, y1), (a1, y0, sw, y1)]
+    if vertical and horizontal:
+        (a0, a1), (b0, b1) = vertical[0], horizontal[0]
+        boxes += [(0, 0, a0, b0), (a1, 0, sw, b0), (0, b1, a0, sh), (a1, b1, sw, sh)]
+    out: dict[str, Box] = {}
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        if (x1 - x0) < 0.15 * sw or (y1 - y0) < 0.15 * sh:
+            continue
+        t = trim_uniform(small[y0:y1, x0:x1], 0.97)
+        box = (x0 + t[0], y0 + t[1], x0 + t[2], y0 + t[3])
+        if area_fraction(box, (sh, sw)) < 0.05:
+            continue
+        out[f"tile{i + 1}"] = (
+            round(box[0] / s),
+            round(box[1] / s),
+            round(box[2] / s),
+            round(box[3] / s),
+        )
+    return out

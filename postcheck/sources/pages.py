@@ -9,7 +9,8 @@ from urllib.parse import urljoin, urlsplit
 from postcheck import http
 from postcheck.errors import BadURL, FetchError, TransientError
 from postcheck.settings import Settings
-from postcheck.sources import parse_post_url
+from postcheck.sources import parse_post_url, platforms
+from postcheck.sources.base import Platform
 from postcheck.urls import short
 
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
@@ -93,23 +94,27 @@ def fetch_page(url: str, settings: Settings) -> Page:
     raise FetchError(f"{what}: more than {MAX_REDIRECTS} redirects")
 
 
+def short_link_hosts() -> dict[str, Platform]:
+    """Every platform's short-link hosts (X: t.co, pic.twitter.com), to their platform."""
+    return {host: p for p in platforms().values() for host in p.short_link_hosts}
+
+
 def short_link_target(link: str, settings: Settings) -> str:
-    """Where a t.co / pic.twitter.com link would be fetched (their hosts are settings)."""
+    """Where a platform's short link would be fetched (their base URLs are settings)."""
     parts = urlsplit(link if "://" in link else f"https://{link}")
     host = (parts.hostname or "").lower()
     code = parts.path.strip("/").split("/")[0]
     if not code:
         raise BadURL(f"short link without a code: {short(link)}")
-    if host == "t.co":
-        return f"{settings.x_tco_url.rstrip('/')}/{code}"
-    if host in {"pic.twitter.com", "pic.x.com"}:
-        return f"{settings.x_pic_url.rstrip('/')}/{code}"
-    raise BadURL(f"not a t.co or pic.twitter.com link: {short(link)}")
+    platform = short_link_hosts().get(host)
+    if platform is None:
+        raise BadURL(f"not a short link of a supported platform: {short(link)}")
+    return platform.short_link_target(host, code, settings)
 
 
 def resolve_short_link(link: str, settings: Settings) -> str:
-    """The post URL a t.co / pic.twitter.com link redirects to (redirects are read, never
-    followed to the destination)."""
+    """The post URL a short link redirects to (redirects are read, never followed to the
+    destination)."""
     url = short_link_target(link, settings)
     what = f"short link {short(link, 60)}"
     with http.network_errors(what), http.client(settings) as client:
@@ -126,7 +131,7 @@ def resolve_short_link(link: str, settings: Settings) -> str:
             except BadURL:
                 pass
             host = (urlsplit(location).hostname or "").lower()
-            if host not in {"t.co", "pic.twitter.com", "pic.x.com"}:
+            if host not in short_link_hosts():
                 raise FetchError(f"{what}: redirects to {short(location, 80)}, not a post")
             url = short_link_target(location, settings)
     raise FetchError(f"{what}: too many redirects")

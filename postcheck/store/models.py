@@ -142,14 +142,18 @@ class KnownImageRow(Base):
     post_uri: Mapped[str | None] = mapped_column(String(512), index=True)
     original_name: Mapped[str | None] = mapped_column(String(1024))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The library version of the transaction that added it: the on-disk index catches up
+    # by it (versions become visible in order; ids may not on PostgreSQL).
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
 
     media: Mapped[MediaRow] = relationship()
 
 
 class LibraryStateRow(Base):
     """One row whose `version` goes up whenever known images are added, merged or removed,
-    in the same transaction: a process holding the index in memory compares versions to
-    know when to reload."""
+    in the same transaction. The update holds this row's lock until commit, so versions
+    are handed out one writer at a time and a committed version V means every addition
+    numbered V or less is committed too: the index catches up to V without gaps."""
 
     __tablename__ = "library_state"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -21,7 +21,6 @@ from postcheck.domain import (
     Fingerprint,
     KnownImage,
     MetadataFacts,
-    Platform,
     PostRef,
     StoredMedia,
     Transition,
@@ -97,9 +96,13 @@ def make_engine(url: str) -> Engine:
 
 
 def known_from_row(row: KnownImageRow) -> KnownImage:
+    return _known(row, row.media.sha256)
+
+
+def _known(row: KnownImageRow, sha256: str) -> KnownImage:
     return KnownImage(
         id=row.id,
-        sha256=row.media.sha256,
+        sha256=sha256,
         source_url=row.source_url,
         first_seen=row.first_seen,
         caption=row.caption,
@@ -107,6 +110,50 @@ def known_from_row(row: KnownImageRow) -> KnownImage:
         origin=row.origin,
         post_uri=row.post_uri,
     )
+
+
+def _chunks(seq: list, size: int) -> Iterator[list]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _split_hashes(fp: Fingerprint) -> Iterator[tuple[str, str, bytes]]:
+    """(family, variant, code) of a fingerprint's 'family@variant' hex codes."""
+    for name, value in fp.hashes.items():
+        family, _, variant = name.partition("@")
+        yield family, variant, bytes.fromhex(value)
+
+
+@dataclass
+class NewKnown:
+    """One picture for add_known_many: its file, codes, metadata and provenance."""
+
+    stored: StoredMedia
+    fingerprint: Fingerprint
+    metadata: MetadataFacts | None = None
+    source_url: str | None = None
+    first_seen: datetime | None = None
+    caption: str | None = None
+    credit: str | None = None
+    tags: list[str] = field(default_factory=list)
+    origin: str = "import"
+    post_uri: str | None = None
+    original_name: str | None = None
+
+    def values(self, media_id: int, seq: int, now: datetime) -> dict[str, Any]:
+        return {
+            "media_id": media_id,
+            "source_url": self.source_url,
+            "first_seen": self.first_seen,
+            "caption": self.caption,
+            "credit": self.credit,
+            "tags": sorted(set(self.tags)),
+            "origin": self.origin,
+            "post_uri": self.post_uri,
+            "original_name": self.original_name,
+            "added_at": now,
+            "seq": seq,
+        }
 
 
 class Store:
@@ -176,17 +223,11 @@ class Store:
         )
         media_id = session.scalar(select(MediaRow.id).where(MediaRow.sha256 == stored.sha256))
         if fp is not None:
-            for name, value in fp.hashes.items():
-                family, _, variant = name.partition("@")
+            for family, variant, value in _split_hashes(fp):
                 self._insert_ignore(
                     session,
                     MediaHashRow,
-                    {
-                        "media_id": media_id,
-                        "family": family,
-                        "variant": variant,
-                        "value": bytes.fromhex(value),
-                    },
+                    {"media_id": media_id, "family": family, "variant": variant, "value": value},
                     ["media_id", "family", "variant"],
                 )
         return media_id
@@ -211,35 +252,142 @@ class Store:
     ) -> tuple[KnownImage, bool]:
         """Add a known image; the same bytes twice merge into one entry that keeps the
         earliest first-seen date (and its source). Returns (entry, created)."""
+        item = NewKnown(
+            stored,
+            fp,
+            meta,
+            source_url=source_url,
+            first_seen=first_seen,
+            caption=caption,
+            credit=credit,
+            tags=list(tags or []),
+            origin=origin,
+            post_uri=post_uri,
+            original_name=original_name,
+        )
+        [result] = self.add_known_many([item])
+        return result
+
+    @retry_transaction
+    def add_known_many(self, items: list[NewKnown]) -> list[tuple[KnownImage, bool]]:
+        """Add many known images in one transaction (the bulk path of imports): rows are
+        written by executemany, a few statements per batch rather than per picture. The
+        same bytes already known (or twice in the batch) merge as add_known does.
+        Returns (entry, created) per item, in order."""
+        if not items:
+            return []
         with self.session() as session:
-            media_id = self._media_id(session, stored, fp, meta)
-            values = {
-                "media_id": media_id,
-                "source_url": source_url,
-                "first_seen": first_seen,
-                "caption": caption,
-                "credit": credit,
-                "tags": sorted(set(tags or [])),
-                "origin": origin,
-                "post_uri": post_uri,
-                "original_name": original_name,
-                "added_at": utcnow(),
+            # The version first: its row lock orders this transaction's additions after
+            # every earlier writer's (see LibraryStateRow).
+            seq = self._bump_library(session)
+            media_ids = self._bulk_media(session, items)
+            existing = {
+                row.media_id: row
+                for chunk in _chunks(sorted(set(media_ids.values())), 500)
+                for row in session.scalars(
+                    select(KnownImageRow).where(KnownImageRow.media_id.in_(chunk))
+                )
             }
-            created = self._insert_ignore(session, KnownImageRow, values, ["media_id"])
-            row = session.scalar(select(KnownImageRow).where(KnownImageRow.media_id == media_id))
-            if created:
-                self._bump_library(session)
-            else:
-                self._merge_known(row, values)
+            now = utcnow()
+            fresh: dict[int, dict[str, Any]] = {}
+            merges: list[tuple[int, dict[str, Any]]] = []
+            for item in items:
+                media_id = media_ids[item.stored.sha256]
+                values = item.values(media_id, seq, now)
+                if media_id in existing or media_id in fresh:
+                    merges.append((media_id, values))
+                else:
+                    fresh[media_id] = values
+            if fresh:
+                self._insert_all(session, KnownImageRow, list(fresh.values()), ["media_id"])
+                for chunk in _chunks(list(fresh), 500):
+                    for row in session.scalars(
+                        select(KnownImageRow).where(KnownImageRow.media_id.in_(chunk))
+                    ):
+                        existing[row.media_id] = row
+                        if row.seq != seq:  # another writer's row won the insert: merge
+                            merges.append((row.media_id, fresh.pop(row.media_id)))
+            for media_id, values in merges:
+                self._merge_known(existing[media_id], values)
             session.flush()
-            return known_from_row(row), created
+            shas = {media_id: sha for sha, media_id in media_ids.items()}
+            out: list[tuple[KnownImage, bool]] = []
+            for item in items:
+                media_id = media_ids[item.stored.sha256]
+                created = fresh.pop(media_id, None) is not None  # the first of its bytes
+                out.append((_known(existing[media_id], shas[media_id]), created))
+            return out
+
+    def _bulk_media(self, session: Session, items: list[NewKnown]) -> dict[str, int]:
+        """Media rows and their hashes for a batch, by executemany; sha256 -> media id."""
+        by_sha = {item.stored.sha256: item for item in sorted(items, key=lambda i: i.stored.sha256)}
+        now = utcnow()
+        self._insert_all(
+            session,
+            MediaRow,
+            [
+                {
+                    "sha256": sha,
+                    "size": it.stored.size,
+                    "format": it.stored.format,
+                    "mime": it.stored.mime,
+                    "width": it.stored.width,
+                    "height": it.stored.height,
+                    "detail": it.fingerprint.quality if it.fingerprint else 0.0,
+                    "colourfulness": it.fingerprint.colourfulness if it.fingerprint else 0.0,
+                    "exif": it.metadata.model_dump(mode="json") if it.metadata else None,
+                    "added_at": now,
+                }
+                for sha, it in by_sha.items()
+            ],
+            ["sha256"],
+        )
+        ids: dict[str, int] = {}
+        for chunk in _chunks(list(by_sha), 500):
+            ids.update(
+                session.execute(
+                    select(MediaRow.sha256, MediaRow.id).where(MediaRow.sha256.in_(chunk))
+                ).all()
+            )
+        hashes = [
+            {"media_id": ids[sha], "family": family, "variant": variant, "value": value}
+            for sha, it in by_sha.items()
+            if it.fingerprint is not None
+            for family, variant, value in _split_hashes(it.fingerprint)
+        ]
+        self._insert_all(session, MediaHashRow, hashes, ["media_id", "family", "variant"])
+        return ids
+
+    def _insert_all(
+        self, session: Session, model: type, rows: list[dict[str, Any]], keys: list[str]
+    ) -> None:
+        """INSERT … ON CONFLICT DO NOTHING for many rows at once (executemany)."""
+        if not rows:
+            return
+        dialect = session.get_bind().dialect.name
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+        if insert is None:
+            for row in rows:
+                self._insert_ignore(session, model, row, keys)
+            return
+        # Core on the table, not the ORM's bulk path: several times faster per row.
+        stmt = insert(model.__table__).on_conflict_do_nothing(index_elements=keys)
+        conn = session.connection()
+        for chunk in _chunks(rows, 5000):
+            conn.execute(stmt, chunk)
 
     @staticmethod
-    def _bump_library(session: Session, removed: bool = False) -> None:
+    def _bump_library(session: Session, removed: bool = False) -> int:
+        """Raise the library version (taking its row lock until commit); the new version."""
         values: dict[str, Any] = {"version": LibraryStateRow.version + 1}
         if removed:
             values["removed_version"] = LibraryStateRow.version + 1
-        session.execute(update(LibraryStateRow).where(LibraryStateRow.id == 1).values(**values))
+        return session.execute(
+            update(LibraryStateRow)
+            .where(LibraryStateRow.id == 1)
+            .values(**values)
+            .returning(LibraryStateRow.version)
+        ).scalar_one()
 
     def library_version(self) -> tuple[int, int]:
         """(version, removed_version): the first changes on every addition or removal,
@@ -357,7 +505,18 @@ class Store:
             return session.scalar(select(func.count(KnownImageRow.id))) or 0
 
     def index_entries(self, after_id: int = 0) -> list[IndexEntry]:
-        """Known images (id > after_id) with all their codes, for the matcher's index."""
+        """Known images (id > after_id) with all their codes, for an in-memory index."""
+        return list(self._entries(KnownImageRow.id > after_id).values())
+
+    def index_entries_for(self, ids: Iterable[int]) -> dict[int, IndexEntry]:
+        """These known images with all their codes (the few a search's candidates name);
+        removed ones are simply absent."""
+        out: dict[int, IndexEntry] = {}
+        for chunk in _chunks(sorted(set(ids)), 500):
+            out.update(self._entries(KnownImageRow.id.in_(chunk)))
+        return out
+
+    def _entries(self, where: Any) -> dict[int, IndexEntry]:
         with self.session() as session:
             rows = session.execute(
                 select(
@@ -370,7 +529,7 @@ class Store:
                 )
                 .join(MediaRow, KnownImageRow.media_id == MediaRow.id)
                 .join(MediaHashRow, MediaHashRow.media_id == MediaRow.id)
-                .where(KnownImageRow.id > after_id)
+                .where(where)
                 .order_by(KnownImageRow.id)
             )
             entries: dict[int, IndexEntry] = {}
@@ -379,7 +538,33 @@ class Store:
                 if entry is None:
                     entry = entries[known_id] = IndexEntry(known_id, sha, {}, colour)
                 entry.codes[f"{family}@{variant}" if variant else family] = value
-            return list(entries.values())
+            return entries
+
+    def index_codes(
+        self, after_seq: int, upto_seq: int, batch: int = 100_000
+    ) -> Iterator[list[tuple[int, str, bytes]]]:
+        """(known id, family, code) of every code of the known images added in versions
+        after_seq < seq <= upto_seq, in batches, streamed: what the on-disk index is built
+        and caught up from."""
+        stmt = (
+            select(KnownImageRow.id, MediaHashRow.family, MediaHashRow.value)
+            .join(MediaHashRow, MediaHashRow.media_id == KnownImageRow.media_id)
+            .where(KnownImageRow.seq > after_seq, KnownImageRow.seq <= upto_seq)
+            .execution_options(yield_per=batch)
+        )
+        with self.engine.connect() as conn:
+            result = conn.execute(stmt)
+            while rows := result.fetchmany(batch):
+                yield [tuple(r) for r in rows]
+
+    def known_id_for(self, sha256: str) -> int | None:
+        """The known image with these bytes, if any."""
+        with self.session() as session:
+            return session.scalar(
+                select(KnownImageRow.id)
+                .join(MediaRow, KnownImageRow.media_id == MediaRow.id)
+                .where(MediaRow.sha256 == sha256)
+            )
 
     # --- posts and checks ----------------------------------------------------------------
 
@@ -392,12 +577,15 @@ class Store:
                 return row
         if ref is None:
             return None
-        if ref.platform is Platform.X:
-            return session.scalar(select(PostRow).where(PostRow.uri == ref.key))
-        author = ref.author or ""
+        row = session.scalar(select(PostRow).where(PostRow.uri == ref.key))
+        if row is not None or not ref.author:
+            return row
+        # The URL names the post through something the fetch resolves (a Bluesky handle):
+        # the same post id by that author, whether the URL gave their id or their name.
+        author = ref.author
         return session.scalar(
             select(PostRow).where(
-                PostRow.platform == ref.platform.value,
+                PostRow.platform == ref.platform,
                 PostRow.post_id == ref.post_id,
                 (PostRow.author_id == author) | (PostRow.author_handle == author),
             )
@@ -497,7 +685,7 @@ class Store:
                 PostRow,
                 {
                     "uri": post.uri,
-                    "platform": post.platform.value,
+                    "platform": post.platform,
                     "url": post.url,
                     "post_id": post.post_id,
                     "created_at": post.created_at,
@@ -577,11 +765,7 @@ class Store:
                 query = query.where(PostRow.platform == platform)
             if limit:
                 query = query.limit(limit)
-            return [
-                # Bluesky by its AT-URI: the DID survives handle changes.
-                WatchedPost(r.id, r.uri, r.uri if r.uri.startswith("at://") else r.url, r.platform)
-                for r in session.scalars(query)
-            ]
+            return [WatchedPost(r.id, r.uri, r.url, r.platform) for r in session.scalars(query)]
 
     def set_watched(self, ref: PostRef, watched: bool) -> bool:
         """Watch or unwatch a post already checked; False if we never saw it."""

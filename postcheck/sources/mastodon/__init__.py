@@ -1,0 +1,5 @@
+"""Mastodon (any instance): a status through Mastodon.py's public status call, no login."""
+
+from postcheck.sources.mastodon.platform import MastodonPlatform
+
+PLATFORM = MastodonPlatform()

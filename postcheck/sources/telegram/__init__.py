@@ -1,0 +1,5 @@
+"""Telegram: public channel posts, read without login from the post's embed widget."""
+
+from postcheck.sources.telegram.platform import TelegramPlatform
+
+PLATFORM = TelegramPlatform()
