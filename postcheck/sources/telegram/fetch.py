@@ -35,6 +35,7 @@ from postcheck import http
 from postcheck.dates import checked
 from postcheck.domain import MediaRef, Post, PostRef
 from postcheck.errors import FetchError, PostcheckError, PostUnavailable, TransientError
+from postcheck.html_depth import MAX_DEPTH, cap_depth
 from postcheck.settings import Settings
 from postcheck.sources.telegram.platform import post_key, telegram_settings
 from postcheck.urls import ascii_digits, short
@@ -83,7 +84,15 @@ def _widget(channel: str, post_id: str, settings: Settings, what: str, single: b
     http.check_status(response, what)
     if len(response.content) > settings.max_page_bytes:
         raise FetchError(f"{what}: the widget page is too large ({len(response.content):,} bytes)")
-    return LexborHTMLParser(response.text)
+    # Telegram's widget nests a dozen levels; a page nested past MAX_DEPTH is not one, and
+    # lexbor would take minutes over it (its parse time grows with the square of the depth).
+    page, deep = cap_depth(response.text)
+    if deep:
+        raise FetchError(
+            f"{what}: the widget page nests deeper than {MAX_DEPTH} elements "
+            f"({deep:,} tags past that depth): not Telegram's widget"
+        )
+    return LexborHTMLParser(page)
 
 
 def _message(tree: LexborHTMLParser, what: str) -> LexborNode:
