@@ -988,3 +988,25 @@ def test_a_page_nested_100000_deep_is_read_with_its_depth_capped():
     ]
     notes.clear()  # an ordinary page is read as it is, and nothing is said
     assert extract_embeds(read("seed-article.html"), notes=notes) and notes == []
+
+
+def test_every_platforms_embeds_take_ascii_digit_ids_only():
+    """Telegram's and Mastodon's embed forms and links too, and in plain text an id that a
+    digit of another script continues is no id, not a shorter one (it named another post)."""
+    html = (
+        '<blockquote class="telegram-post" data-telegram-post="fixturefront/１０１"></blockquote>'
+        '<script async src="https://telegram.org/js/telegram-widget.js" '
+        'data-telegram-post="fixturefront/١٠٢"></script>'
+        '<iframe src="https://t.me/fixturefront/１０３?embed=1"></iframe>'
+        '<p><a href="https://t.me/fixturefront/１０４">t</a> '
+        '<a href="https://mastodon.example/@osintdesk/１１０">m</a></p>'
+        '<iframe class="mastodon-embed" src="https://mastodon.example/@osintdesk/１１１/embed">'
+        "</iframe>"
+    )
+    assert not [c for c in extract_embeds(html, content_type="text/html") if c.post_id]
+    text = (
+        "see https://x.com/a/status/1857106849690673７28, t.me/fixturefront/101１, "
+        "https://mastodon.example/@osintdesk/110０ and "
+        "https://bsky.app/profile/a.example/post/3lddyx7tqyc2a３ today"
+    )
+    assert not [c for c in extract_embeds(text) if c.post_id]

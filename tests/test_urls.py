@@ -111,3 +111,18 @@ def test_x_ids_are_ascii_digits_only(digits):
     another post and recorded `unavailable`. It is not an X post URL."""
     with pytest.raises(BadURL, match="not an X post URL"):
         parse_post_url(f"https://x.com/Archer83Able/status/{digits}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://t.me/fixturefront/１０１",
+        "https://t.me/s/fixturefront/١٠١",
+        "https://mastodon.example/@osintdesk/１１００００００００００００００００１",
+        "https://mastodon.example/users/osintdesk/statuses/١١٠٠٠٠٠٠٠٠٠٠٠٠٠٠١",
+    ],
+)
+def test_telegram_and_mastodon_ids_are_ascii_digits_only(url):
+    """The same for the platforms issue 15 added: a Unicode-digit id is no post URL."""
+    with pytest.raises(BadURL):
+        parse_post_url(url)

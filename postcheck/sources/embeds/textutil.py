@@ -24,15 +24,13 @@ _MONTH = (
     r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_DATE_ISO = re.compile(
-    r"(?<![0-9])(?P<year>[0-9]{4})-(?P<mon>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?![0-9])"
-)
+_DATE_ISO = re.compile(r"(?<!\d)(?P<year>[0-9]{4})-(?P<mon>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?!\d)")
 _DATE_MDY = re.compile(
-    rf"\b{_MONTH}\.?\s+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>[0-9]{{4}})(?![0-9])",
+    rf"\b{_MONTH}\.?\s+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>[0-9]{{4}})(?!\d)",
     re.IGNORECASE,
 )
 _DATE_DMY = re.compile(
-    rf"(?<![0-9])(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(?P<year>[0-9]{{4}})(?![0-9])",
+    rf"(?<!\d)(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(?P<year>[0-9]{{4}})(?!\d)",
     re.IGNORECASE,
 )
 _MONTHS = {

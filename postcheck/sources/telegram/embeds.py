@@ -41,6 +41,8 @@ FORMS = TelegramEmbeds(
     forms={"telegram-script": 0, "telegram-iframe": 1},
     embed_attrs=frozenset({"data-telegram-post"}),
     url_anchors=("t.me/", "telegram.me/", "telegram.dog/"),
-    text_url=rf"(?:(?ai:https?://))?{_HOST}/(?:s/)?{CHANNEL}/[0-9]{{1,12}}(?![0-9/])",
+    # Ids are ASCII digits; one followed by a digit of any script is no id (the `\d` in
+    # the lookahead), not a shorter one.
+    text_url=rf"(?:(?ai:https?://))?{_HOST}/(?:s/)?{CHANNEL}/[0-9]{{1,12}}(?![\d/])",
     bare_host=_HOST,
 )

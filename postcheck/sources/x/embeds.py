@@ -114,7 +114,9 @@ FORMS = XEmbeds(
     ),
     embed_words=frozenset({"tweet"}),
     url_anchors=("/status",),
-    text_url=rf"(?:(?ai:https?://))?{_HOST}/(?:i/web|i|[A-Za-z0-9_]{{1,15}})/status(?:es)?/[0-9]{{1,20}}(?![0-9])",
+    # Ids are ASCII digits; one followed by a digit of any script is no id (the `\d` in
+    # the lookahead), not a shorter one.
+    text_url=rf"(?:(?ai:https?://))?{_HOST}/(?:i/web|i|[A-Za-z0-9_]{{1,15}})/status(?:es)?/[0-9]{{1,20}}(?!\d)",
     bare_host=r"(?ai:(?:www\.|mobile\.|m\.|staging\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)",
     short_links={
         "t.co": "https://t.co",
