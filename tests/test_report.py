@@ -92,7 +92,7 @@ def test_article_report_escapes_claims_and_links(tmp_path):
     assert_inert(article_markdown(article, MediaStore(tmp_path)))
 
 
-def test_a_hostile_known_image_in_the_postsartifacts(prefect_api, svc, server):
+def test_a_hostile_known_image_in_the_posts_artifacts(prefect_api, svc, server):
     """A known image whose source URL and caption are an <img onerror> tag: both artifacts
     of the post that matches it show the text, and no tag or javascript: link."""
     from postcheck.flows.verify_post import verify_post
@@ -115,3 +115,38 @@ def test_a_hostile_known_image_in_the_postsartifacts(prefect_api, svc, server):
     [table] = artifacts("post-x-1857106849690673728-matches", run_id)
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert_inert(json.dumps(rows))
+
+
+def test_telegram_and_mastodon_fields_are_text_in_reports_and_on_the_terminal(
+    env, server, settings, tmp_path, capsys
+):
+    """What issue 15's platforms add — a Telegram channel's title and what a post was
+    forwarded from, a Mastodon content warning (Post.facts) — is escaped in the report
+    and printed as it is on the terminal (rich would read `[/quote]` as a tag)."""
+    from postcheck import cli
+    from postcheck.sources import fetch_post, parse_post_url
+
+    telegram = server.world.platform("telegram")
+    telegram.channels["fixturerepost"]["title"] = f"[/quote] {HOSTILE}"
+    telegram.posts["fixturerepost/210"]["forwarded"] = {"name": HOSTILE, "href": JS}
+    mastodon = server.world.platform("mastodon")
+    mastodon.statuses["mastodon.example/110000000000000003"]["spoiler_text"] = f"[/quote] {HOSTILE}"
+    for url in (
+        "https://telegram.me/fixturerepost/210",
+        "https://mastodon.example/@reposter@other.example/110000000000000003",
+    ):
+        post = fetch_post(parse_post_url(url), settings)  # through the real fetch path
+        assert any(HOSTILE in v for v in [post.author_name or "", *post.facts.values()])
+        report = CheckReport(
+            url=url,
+            post=post,
+            verdict=Verdict.NO_KNOWN_MATCH,
+            reasons=[HOSTILE],
+            checked_at=datetime.now(UTC),
+        )
+        markdown = markdown_report(report, MediaStore(tmp_path))
+        assert_inert(markdown)
+        assert r"\[/quote\] \<img src=x onerror=alert\(1\)\>" in markdown
+        cli.print_report(report)
+        printed = " ".join(capsys.readouterr().out.split())
+        assert f"[/quote] {HOSTILE}" in printed
