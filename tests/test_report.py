@@ -150,3 +150,43 @@ def test_telegram_and_mastodon_fields_are_text_in_reports_and_on_the_terminal(
         cli.print_report(report)
         printed = " ".join(capsys.readouterr().out.split())
         assert f"[/quote] {HOSTILE}" in printed
+
+
+def test_the_side_by_side_shows_the_match_the_verdict_rests_on(tmp_path, capsys):
+    """A copy first seen after the post can be nearer than the 2010 original its
+    `recycled` rests on: the report's side-by-side and the terminal's table show the
+    original (evidence_id), not the nearest proven match."""
+    from postcheck import cli
+    from postcheck.verifiers.verdict import judge_image, rank_matches
+
+    def match(known_id: int, caption: str, year: int, score: float) -> Match:
+        known = KnownImage(
+            id=known_id,
+            sha256=str(known_id) * 64,
+            caption=caption,
+            first_seen=datetime(year, 10, 10, tzinfo=UTC),
+        )
+        return Match(known=known, distances={"dct256": 1}, score=score, is_match=True)
+
+    original, later = match(1, "original", 2010, 0.05), match(2, "a later copy", 2025, 0.0)
+    matches = rank_matches([original, later], "x:1")
+    verdict, reasons, evidence = judge_image(matches, [], datetime(2024, 11, 14, tzinfo=UTC))
+    assert (verdict, evidence, matches[0]) == (Verdict.RECYCLED, original, later)
+    image = ImageReport(
+        position=0,
+        source_url="https://example.org/p.jpg",
+        matches=matches,
+        verdict=verdict,
+        reasons=reasons,
+        evidence_id=evidence.known.id,
+    )
+    report = CheckReport(
+        url="https://x.com/a/status/1",
+        verdict=verdict,
+        images=[image],
+        checked_at=datetime.now(UTC),
+    )
+    markdown = markdown_report(report, MediaStore(tmp_path))
+    assert "| #1, first seen 2010-10-10 |" in markdown and "| #2, first seen" not in markdown
+    cli.print_report(report)
+    assert "#1 original" in capsys.readouterr().out
