@@ -32,14 +32,15 @@ browser:
 	  echo "warning: could not install chromium; the UI screenshot test will be skipped"; }
 
 # With Debian's PostgreSQL installed, the store tests run against a throwaway server
-# (pg_virtualenv) as well as SQLite; without it they run on SQLite only.
+# (pg_virtualenv -t: its own temporary cluster, so concurrent runs and a stale
+# "regress" cluster do not collide) as well as SQLite; without it, SQLite only.
 PG_URL := postgresql+psycopg://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/$$PGDATABASE
 
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/python tools/lint_layers.py
 	@if command -v pg_virtualenv >/dev/null 2>&1; then \
-	  pg_virtualenv sh -c 'POSTCHECK_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q'; \
+	  pg_virtualenv -t sh -c 'POSTCHECK_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q'; \
 	else \
 	  echo "pg_virtualenv not found: PostgreSQL store tests skipped (apt-get install postgresql)"; \
 	  $(BIN)/pytest -q; \
