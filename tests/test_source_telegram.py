@@ -161,3 +161,19 @@ def test_a_widget_page_nested_past_512_is_not_parsed(env, server, settings):
     server.fault("/telegram/", Fault(status=200, body=body.encode()))
     with pytest.raises(FetchError, match="nests deeper than 512 elements"):
         fetch(PHOTO, settings)
+
+
+def test_a_widget_on_another_local_port_is_refused(env, server, monkeypatch):
+    """The tests allow the fixture server's address and port only: the widget client
+    (httpx, through postcheck's guarded transport) cannot reach another service on the same
+    address, here a listening socket that would never answer."""
+    import socket
+
+    from postcheck.settings import reload_settings
+
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        port = other.getsockname()[1]
+        monkeypatch.setenv("POSTCHECK_TELEGRAM_URL", f"http://127.0.0.1:{port}/telegram")
+        monkeypatch.setenv("POSTCHECK_READ_TIMEOUT", "2")
+        with pytest.raises(FetchError, match=f"port {port}: not a public address"):
+            fetch(PHOTO, reload_settings())
