@@ -18,6 +18,7 @@ from prefect.futures import as_completed
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from postcheck import safe_markdown as md
 from postcheck.domain import PostRef, RecheckOutcome
 from postcheck.flows.tasks import Fetched, fetch_batch, publish_report, with_retry_settings
 from postcheck.flows.verify_post import check_fetched, report_key
@@ -149,7 +150,7 @@ def recheck(platform: str | None = None, limit: int | None = None) -> State:
     )
     rows = [
         {
-            "post": o.url,
+            "post": md.text(o.url),  # string cells are rendered as markdown
             "platform": o.platform,
             "verdict": o.verdict,
             "changes": ", ".join(t.kind for t in o.transitions),

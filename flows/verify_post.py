@@ -27,7 +27,7 @@ from postcheck.flows.tasks import (
     download_video_task,
     fetch_post,
     image_failure,
-    judge_image,
+    image_report,
     learn_images,
     match_media,
     publish_report,
@@ -37,7 +37,7 @@ from postcheck.flows.tasks import (
 from postcheck.report import artifact_key
 from postcheck.services import services
 from postcheck.sources import parse_post_url
-from postcheck.verifiers.verdict import post_verdict
+from postcheck.verifiers.verdict import post_verdict, rank_matches
 
 
 def run_name() -> str:
@@ -169,8 +169,8 @@ def rematch(
     seen = previous.library_version if previous else None
     matches = before.matches
     if seen is None or seen != library_version[0]:
-        matches = match_media(before.media)
-    return judge_image(
+        matches = rank_matches(match_media(before.media), post.uri)
+    return image_report(
         before.media, media, before.fingerprint, matches, before.metadata, post.created_at, post.uri
     )
 
