@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.context import TaskRunContext
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
@@ -103,7 +104,10 @@ def check_fetched(
         post = fetched
         earlier = {i.source_url: i for i in previous.images} if previous else {}
         fresh = [m for m in post.media if reusable(earlier.get(m.url), m) is None]
-        downloads = {m.position: download.submit(m) for m in fresh}
+        # Inside a task (a bulk or recheck post) the downloads run in its thread: submitting
+        # them to a pool its siblings fill would deadlock. A single verify submits them.
+        nested = TaskRunContext.get() is not None
+        downloads = {} if nested else {m.position: download.submit(m) for m in fresh}
         for media in post.media:
             try:
                 same = reusable(earlier.get(media.url), media)
@@ -111,7 +115,8 @@ def check_fetched(
                     image = rematch(same, media, post, previous, library_version)
                     fp, meta = image.fingerprint, image.metadata
                 else:
-                    stored = downloads[media.position].result()
+                    pending = downloads.get(media.position)
+                    stored = pending.result() if pending else download(media)
                     image, fp, meta = analyse_image(stored, media, post.created_at, post.uri)
                 fingerprints[image.media.sha256], metadata[image.media.sha256] = fp, meta
             except Exception as exc:  # one image failing never sinks the others
