@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from postcheck.domain import CheckReport, Verdict
+from postcheck.domain import CheckReport, ImageReport, Verdict
 from postcheck.errors import PostcheckError
 
 app = typer.Typer(
@@ -40,6 +41,16 @@ VERDICT_STYLE = {
 
 # Metadata facts too common to repeat on every line of the table.
 QUIET_FINDINGS = {"metadata_absent", "c2pa_absent"}
+
+
+LinksOption = Annotated[
+    bool,
+    typer.Option(
+        "--links",
+        help="Under the table, each picture's reverse-search links (Google Lens, Bing, "
+        "Yandex, TinEye; always in --json).",
+    ),
+]
 
 
 class Options:
@@ -110,7 +121,11 @@ def run_verify(url: str) -> tuple[CheckReport | None, str | None, str | None]:
 
 
 def emit(
-    report: CheckReport | None, message: str | None, run_id: str | None, as_json: bool
+    report: CheckReport | None,
+    message: str | None,
+    run_id: str | None,
+    as_json: bool,
+    links: bool = False,
 ) -> None:
     """Print a finished check and exit: 0 completed, 1 the check itself failed."""
     if report is None:
@@ -123,7 +138,7 @@ def emit(
         payload["prefect_run_url"] = link
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_report(report, link)
+        print_report(report, link, links)
     raise typer.Exit(EXIT_CHECK_FAILED if report.verdict is Verdict.ERROR else EXIT_OK)
 
 
@@ -131,12 +146,13 @@ def emit(
 def verify(
     url: Annotated[str, typer.Argument(help="Post URL (see README: accepted URL forms).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    links: LinksOption = False,
 ) -> None:
     """Check the pictures of one post against the known library; record the verdict."""
     from postcheck.sources import parse_post_url
 
     parse_post_url(url)  # bad input is refused before Prefect starts
-    emit(*run_verify(url), as_json)
+    emit(*run_verify(url), as_json, links)
 
 
 @app.command()
@@ -156,6 +172,7 @@ def check(
             "position in the file farther than KM (default 50) is a metadata conflict."
         ),
     ] = None,
+    links: LinksOption = False,
 ) -> None:
     """Check one picture (file or URL) against the known library."""
     from postcheck.library import parse_first_seen
@@ -172,10 +189,10 @@ def check(
     except ValueError as exc:
         fail(str(exc))
     params = {"source": source, "claimed_date": claimed_date, "claimed_place": claimed_place}
-    emit(*run_flow("check-image", **params), as_json)
+    emit(*run_flow("check-image", **params), as_json, links)
 
 
-def print_report(report: CheckReport, link: str | None = None) -> None:
+def print_report(report: CheckReport, link: str | None = None, links: bool = False) -> None:
     from postcheck.report import post_facts
 
     post = report.post
@@ -240,6 +257,8 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
                     f"[dark_orange]{f.message}[/]" if f.red_flag else f.message for f in shown
                 )
                 out.print(f"  image {image.position + 1} metadata: {notes}", highlight=False)
+            if links:
+                print_search_links(image)
     style = VERDICT_STYLE[report.verdict]
     out.print(
         f"Verdict: [{style}]{report.verdict.value}[/] — {'; '.join(report.reasons)}",
@@ -250,6 +269,17 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
             f"[dim]check #{report.check_id}" + (f" · Prefect run: {link}" if link else "") + "[/]",
             highlight=False,
         )
+
+
+def print_search_links(image: ImageReport) -> None:
+    """One line per service, the URL in full so a terminal can open or copy it."""
+    found = image.reverse_search
+    if not found.links:
+        out.print(f"  image {image.position + 1} reverse search: {escape(found.note or '')}")
+        return
+    out.print(f"  image {image.position + 1} reverse search:", highlight=False)
+    for item in found.links:
+        out.print(f"    {item.service}: {escape(item.url)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -121,6 +121,7 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
     if image.alt_text:
         out.append(f"- alt text: {_md_escape(image.alt_text)}")
     out.append(f"- source: <{image.source_url}>")
+    out.append(_search_line(image))
     if image.media:
         m = image.media
         out.append(
@@ -162,6 +163,14 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
     if image.findings:
         out += ["**Metadata:** " + "; ".join(_md_escape(f.message) for f in image.findings), ""]
     return out
+
+
+def _search_line(image: ImageReport) -> str:
+    """The reverse-search links (all https, the picture's URL percent-encoded), or why none."""
+    found = image.reverse_search
+    if not found.links:
+        return f"- reverse search: {_md_escape(found.note or 'no public URL')}"
+    return "- reverse search: " + " · ".join(f"[{x.service}]({x.url})" for x in found.links)
 
 
 def _video_section(video: VideoEvidence, media: MediaStore) -> list[str]:

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -62,6 +63,11 @@ def test_known_add_then_verify_json(cli):
     assert report["post"]["author_handle"] == "Archer83Able"
     assert report["images"][0]["matches"][0]["known"]["caption"] == "Koksan SPGs at the 2010 parade"
     assert report["prefect_run_url"].startswith("http://127.0.0.1:")
+    search = report["images"][0]["reverse_search"]
+    assert [x["service"] for x in search["links"]][-1] == "TinEye"
+    assert quote(report["images"][0]["source_url"], safe="") in search["links"][-1]["url"]
+    table = cli("verify", SEED, "--links")
+    assert f"TinEye: {search['links'][-1]['url']}" in table.stdout
     listing = cli("known", "list")
     assert "Koksan SPGs" in listing.stdout
 
