@@ -572,6 +572,54 @@ def known_reindex() -> None:
     _reindex()
 
 
+@known_app.command("export")
+def known_export(
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="tx: python-threatexchange's local file ('pdq <hex>' a line); csv: signal "
+            "type, hash, source URL, first seen, caption.",
+        ),
+    ] = "tx",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Write the library's PDQ hashes as a hash list other tools read."""
+    from postcheck.hash_lists import FORMATS, hash_list
+    from postcheck.services import services
+    from postcheck.verifiers import perceptual
+    from postcheck.verifiers.families import families
+
+    if fmt not in FORMATS:
+        fail(f"--format {fmt}: use one of {', '.join(FORMATS)}")
+    svc, family = services(), families()["pdq"]
+    entries, flat = [], 0
+    for known, code in svc.store.known_with_code(family.name):
+        path = svc.media.path_for(known.sha256)
+        if code is None and path.exists():  # hashed before PDQ existed: hash the file now
+            try:
+                code = family.library_codes(perceptual.library_view(path)).get("")
+            except (OSError, ValueError, PostcheckError):
+                code = None
+        if code is None:
+            flat += 1  # under PDQ's quality floor (or a video): no hash worth sharing
+            continue
+        entries.append((known, code.hex()))
+    text = hash_list(entries, fmt)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+    err.print(
+        f"exported {len(entries)} PDQ hashes"
+        + (f" to {escape(str(output))}" if output else "")
+        + (f"; {flat} pictures without one (under PDQ's quality floor or no file)" if flat else ""),
+        highlight=False,
+    )
+
+
 @known_app.command("show")
 def known_show(known_id: Annotated[int, typer.Argument()]) -> None:
     """Show one known image with its provenance."""

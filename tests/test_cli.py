@@ -1,5 +1,7 @@
 """The command line as a user runs it: real process, exit codes, one-line errors."""
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -131,3 +133,43 @@ def test_platforms_lists_every_registered_platform(cli):
         assert platform.title in proc.stdout
     proc = cli("verify", "https://t.me/fixturefront")
     assert proc.returncode == 2 and "that is a Telegram channel, not a post" in proc.stderr
+
+
+def test_known_export_as_threatexchange_file_and_csv(cli, tmp_path):
+    from postcheck.verifiers.families import families
+    from postcheck.verifiers.perceptual import library_view
+
+    photo = FIX / "known" / "koksan-2010.jpg"
+    added = cli(
+        "known",
+        "add",
+        str(photo),
+        "--source-url",
+        "https://example.org/p",
+        "--first-seen",
+        "2010-10-10",
+        "--caption",
+        "Koksan, parade",
+    )
+    assert added.returncode == 0, added.stderr
+    expected = families()["pdq"].library_codes(library_view(photo))[""].hex()
+    tx = tmp_path / "library.txt"
+    proc = cli("known", "export", "--format", "tx", "-o", str(tx))
+    assert proc.returncode == 0, proc.stderr
+    assert "exported 1 PDQ hashes" in proc.stderr
+    # what python-threatexchange's LocalFileSignalExchangeAPI reads: "<type> <hash>" a line
+    assert tx.read_text() == f"pdq {expected}\n"
+    proc = cli("known", "export", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert rows == [
+        {
+            "signal_type": "pdq",
+            "hash": expected,
+            "source_url": "https://example.org/p",
+            "first_seen": rows[0]["first_seen"],
+            "caption": "Koksan, parade",
+        }
+    ]
+    assert rows[0]["first_seen"].startswith("2010-10-10")
+    bad = cli("known", "export", "--format", "xml")
+    assert bad.returncode == 2 and "use one of tx, csv" in bad.stderr
