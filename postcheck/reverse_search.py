@@ -7,7 +7,9 @@ URL with its own query (`?format=jpg&name=orig`) survives as one parameter."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from postcheck.urls import is_web_url
 
 # (service, URL prefix the encoded picture URL is appended to)
 SERVICES: tuple[tuple[str, str], ...] = (
@@ -20,20 +22,14 @@ SERVICES: tuple[tuple[str, str], ...] = (
 
 def is_public_url(url: str | None) -> bool:
     """An http(s) URL with a host: the only kind the services can fetch a picture from."""
-    if not url:
-        return False
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    return is_web_url(url)
 
 
 def links_for(url: str | None) -> list[tuple[str, str]]:
     """(service name, search URL) for each service; empty when `url` is not http(s)."""
     if not is_public_url(url):
         return []
-    encoded = quote(url.strip(), safe="")
+    encoded = quote(url, safe="")
     return [(name, prefix + encoded) for name, prefix in SERVICES]
 
 
