@@ -8,8 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from postcheck import reverse_search
-
 
 class Verdict(StrEnum):
     RECYCLED = "recycled"
@@ -328,6 +326,8 @@ class ImageReport(BaseModel):
     @property
     def reverse_search(self) -> ReverseSearch:
         """Where to search the picture by its public URL (no request is made to them)."""
+        from postcheck import reverse_search  # here: urls -> errors -> domain at import
+
         return ReverseSearch(
             links=[
                 ReverseSearchLink(service=name, url=url)
