@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from postcheck.console import link, one_line, plain_console, styled
-from postcheck.domain import CheckReport, Verdict
+from postcheck.domain import CheckReport, ImageReport, Verdict
 from postcheck.errors import PostcheckError
 
 app = typer.Typer(
@@ -43,6 +43,16 @@ VERDICT_STYLE = {
 
 # Metadata facts too common to repeat on every line of the table.
 QUIET_FINDINGS = {"metadata_absent", "c2pa_absent"}
+
+
+LinksOption = Annotated[
+    bool,
+    typer.Option(
+        "--links",
+        help="Under the table, each picture's reverse-search links (Google Lens, Bing, "
+        "Yandex, TinEye; always in --json).",
+    ),
+]
 
 
 class Options:
@@ -130,7 +140,11 @@ def run_verify(url: str) -> tuple[CheckReport | None, str | None, str | None]:
 
 
 def emit(
-    report: CheckReport | None, message: str | None, run_id: str | None, as_json: bool
+    report: CheckReport | None,
+    message: str | None,
+    run_id: str | None,
+    as_json: bool,
+    links: bool = False,
 ) -> None:
     """Print a finished check and exit: 0 completed, 1 the check itself failed."""
     if report is None:
@@ -143,7 +157,7 @@ def emit(
         payload["prefect_run_url"] = run_url
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_report(report, run_url)
+        print_report(report, run_url, links)
     raise typer.Exit(EXIT_CHECK_FAILED if report.verdict is Verdict.ERROR else EXIT_OK)
 
 
@@ -162,6 +176,7 @@ def verify(
         bool,
         typer.Option("--json", help="Print the report as JSON (several: one per line)."),
     ] = False,
+    links: LinksOption = False,
 ) -> None:
     """Check the pictures of posts against the known library; record the verdicts."""
     from postcheck.sources import parse_post_url
@@ -169,7 +184,7 @@ def verify(
     urls = list(urls or [])
     if len(urls) == 1 and from_file is None:
         parse_post_url(urls[0])  # bad input is refused before Prefect starts
-        emit(*run_verify(urls[0]), as_json)
+        emit(*run_verify(urls[0]), as_json, links)
     lines = [(f"argument {i}", u) for i, u in enumerate(urls, start=1)]
     if from_file is not None:
         lines += read_url_lines(from_file)
@@ -261,6 +276,7 @@ def check(
             "position in the file farther than KM (default 50) is a metadata conflict."
         ),
     ] = None,
+    links: LinksOption = False,
 ) -> None:
     """Check one picture (file or URL) against the known library."""
     from postcheck.dates import parse_datetime
@@ -284,10 +300,10 @@ def check(
         except BadMedia as exc:
             fail(f"{path.name}: {exc}")
     params = {"source": source, "claimed_date": claimed_date, "claimed_place": claimed_place}
-    emit(*run_flow("check-image", **params), as_json)
+    emit(*run_flow("check-image", **params), as_json, links)
 
 
-def print_report(report: CheckReport, run_url: str | None = None) -> None:
+def print_report(report: CheckReport, run_url: str | None = None, links: bool = False) -> None:
     from postcheck.report import post_facts
 
     post = report.post
@@ -354,6 +370,8 @@ def print_report(report: CheckReport, run_url: str | None = None) -> None:
                     notes += ["; "] if i else []
                     notes.append((f.message, "dark_orange") if f.red_flag else f.message)
                 out.print(styled(f"  image {image.position + 1} metadata: ", *notes))
+            if links:
+                print_search_links(image)
     out.print(
         styled(
             "Verdict: ",
@@ -370,6 +388,17 @@ def print_report(report: CheckReport, run_url: str | None = None) -> None:
                 )
             )
         )
+
+
+def print_search_links(image: ImageReport) -> None:
+    """One line per service, the URL in full so a terminal can open or copy it."""
+    found = image.reverse_search
+    if not found.links:
+        out.print(f"  image {image.position + 1} reverse search: {found.note or ''}")
+        return
+    out.print(f"  image {image.position + 1} reverse search:")
+    for item in found.links:
+        out.print(styled(f"    {item.service}: ", link(item.url)), soft_wrap=True)
 
 
 @app.command()
@@ -663,6 +692,54 @@ def known_reindex() -> None:
     """Rebuild the library's index from the store (after a large import or an upgrade):
     retrains it and compacts away removed pictures. Checks go on meanwhile."""
     _reindex()
+
+
+@known_app.command("export")
+def known_export(
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="tx: python-threatexchange's local file ('pdq <hex>' a line); csv: signal "
+            "type, hash, source URL, first seen, caption.",
+        ),
+    ] = "tx",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Write the library's PDQ hashes as a hash list other tools read."""
+    from postcheck.hash_lists import FORMATS, hash_list
+    from postcheck.services import services
+    from postcheck.verifiers import perceptual
+    from postcheck.verifiers.families import families
+
+    if fmt not in FORMATS:
+        fail(f"--format {fmt}: use one of {', '.join(FORMATS)}")
+    svc, family = services(), families()["pdq"]
+    entries, flat = [], 0
+    for known, code in svc.store.known_with_code(family.name):
+        path = svc.media.path_for(known.sha256)
+        if code is None and path.exists():  # hashed before PDQ existed: hash the file now
+            try:
+                code = family.library_codes(perceptual.library_view(path)).get("")
+            except (OSError, ValueError, PostcheckError):
+                code = None
+        if code is None:
+            flat += 1  # under PDQ's quality floor (or a video): no hash worth sharing
+            continue
+        entries.append((known, code.hex()))
+    text = hash_list(entries, fmt)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+    err.print(
+        f"exported {len(entries)} PDQ hashes"
+        + (f" to {output}" if output else "")
+        + (f"; {flat} pictures without one (under PDQ's quality floor or no file)" if flat else ""),
+        highlight=False,
+    )
 
 
 @known_app.command("show")

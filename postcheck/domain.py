@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class Verdict(StrEnum):
@@ -321,6 +321,32 @@ class ImageReport(BaseModel):
     def evidence(self) -> Match | None:
         """The match the verdict rests on, if it rests on a known picture."""
         return next((m for m in self.matches if m.known.id == self.evidence_id), None)
+
+    @computed_field  # in every JSON dump, so each renderer reads the links from the report
+    @property
+    def reverse_search(self) -> ReverseSearch:
+        """Where to search the picture by its public URL (no request is made to them)."""
+        from postcheck import reverse_search  # here: urls -> errors -> domain at import
+
+        return ReverseSearch(
+            links=[
+                ReverseSearchLink(service=name, url=url)
+                for name, url in reverse_search.links_for(self.source_url)
+            ],
+            note=reverse_search.no_links_reason(self.source_url),
+        )
+
+
+class ReverseSearchLink(BaseModel):
+    service: str
+    url: str
+
+
+class ReverseSearch(BaseModel):
+    """Reverse-image search links of a picture, or why it has none."""
+
+    links: list[ReverseSearchLink] = Field(default_factory=list)
+    note: str | None = Field(None, description="Why there are no links (a local file, …).")
 
 
 class Transition(BaseModel):

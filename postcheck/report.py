@@ -121,6 +121,7 @@ def _image_section(image: ImageReport, media: MediaStore, post_uri: str | None) 
     if image.alt_text:
         out.append(f"- alt text: {md.text(image.alt_text)}")
     out.append(f"- source: {md.link(image.source_url)}")
+    out.append(_search_line(image))
     if image.media:
         m = image.media
         out.append(
@@ -165,6 +166,14 @@ def _image_section(image: ImageReport, media: MediaStore, post_uri: str | None) 
     if image.findings:
         out += ["**Metadata:** " + "; ".join(md.text(f.message) for f in image.findings), ""]
     return out
+
+
+def _search_line(image: ImageReport) -> str:
+    """The reverse-search links (all https, the picture's URL percent-encoded), or why none."""
+    found = image.reverse_search
+    if not found.links:
+        return f"- reverse search: {md.text(found.note or 'no public URL')}"
+    return "- reverse search: " + " · ".join(md.link(x.url, x.service) for x in found.links)
 
 
 def _video_section(video: VideoEvidence, media: MediaStore) -> list[str]:

@@ -1,5 +1,7 @@
 """The command line as a user runs it: real process, exit codes, one-line errors."""
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -7,6 +9,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -65,6 +68,11 @@ def test_known_add_then_verify_json(cli):
     assert report["post"]["author_handle"] == "Archer83Able"
     assert report["images"][0]["matches"][0]["known"]["caption"] == "Koksan SPGs at the 2010 parade"
     assert report["prefect_run_url"].startswith("http://127.0.0.1:")
+    search = report["images"][0]["reverse_search"]
+    assert [x["service"] for x in search["links"]][-1] == "TinEye"
+    assert quote(report["images"][0]["source_url"], safe="") in search["links"][-1]["url"]
+    table = cli("verify", SEED, "--links")
+    assert f"TinEye: {search['links'][-1]['url']}" in table.stdout
     listing = cli("known", "list")
     assert "Koksan SPGs" in listing.stdout
 
@@ -269,3 +277,43 @@ def test_bulk_verify_from_file_json_lines_and_bad_lines(cli, tmp_path):
     table = cli("verify", SEED, "https://x.com/fixture_news/status/1841391417553846349")
     assert table.returncode == 0, table.stderr
     assert "2 posts" in table.stdout and "no_known_match" in table.stdout
+
+
+def test_known_export_as_threatexchange_file_and_csv(cli, tmp_path):
+    from postcheck.verifiers.families import families
+    from postcheck.verifiers.perceptual import library_view
+
+    photo = FIX / "known" / "koksan-2010.jpg"
+    added = cli(
+        "known",
+        "add",
+        str(photo),
+        "--source-url",
+        "https://example.org/p",
+        "--first-seen",
+        "2010-10-10",
+        "--caption",
+        "Koksan, parade",
+    )
+    assert added.returncode == 0, added.stderr
+    expected = families()["pdq"].library_codes(library_view(photo))[""].hex()
+    tx = tmp_path / "library.txt"
+    proc = cli("known", "export", "--format", "tx", "-o", str(tx))
+    assert proc.returncode == 0, proc.stderr
+    assert "exported 1 PDQ hashes" in proc.stderr
+    # what python-threatexchange's LocalFileSignalExchangeAPI reads: "<type> <hash>" a line
+    assert tx.read_text() == f"pdq {expected}\n"
+    proc = cli("known", "export", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert rows == [
+        {
+            "signal_type": "pdq",
+            "hash": expected,
+            "source_url": "https://example.org/p",
+            "first_seen": rows[0]["first_seen"],
+            "caption": "Koksan, parade",
+        }
+    ]
+    assert rows[0]["first_seen"].startswith("2010-10-10")
+    bad = cli("known", "export", "--format", "xml")
+    assert bad.returncode == 2 and "use one of tx, csv" in bad.stderr

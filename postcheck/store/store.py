@@ -467,6 +467,23 @@ class Store:
             )
             return [known_from_row(r) for r in rows]
 
+    def known_with_code(self, family: str) -> list[tuple[KnownImage, bytes | None]]:
+        """Every known image, oldest first, with its whole-picture code of `family` (None
+        when it has none: under the family's quality floor, or hashed before the family
+        existed and not reindexed since). What hash lists are exported from."""
+        code = (
+            select(MediaHashRow.value)
+            .where(
+                MediaHashRow.media_id == KnownImageRow.media_id,
+                MediaHashRow.family == family,
+                MediaHashRow.variant == "",
+            )
+            .scalar_subquery()
+        )
+        with self.session() as session:
+            rows = session.execute(select(KnownImageRow, code).order_by(KnownImageRow.id))
+            return [(known_from_row(row), value) for row, value in rows]
+
     def get_known(self, known_id: int) -> KnownImage | None:
         with self.session() as session:
             row = session.get(KnownImageRow, known_id)
