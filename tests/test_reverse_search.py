@@ -36,7 +36,7 @@ def test_links_carry_the_whole_url_as_one_parameter():
 
 
 def test_only_http_urls_get_links():
-    for source in ("/home/desk/photo.jpg", "file:///tmp/a.jpg", "javascript:alert(1)", ""):
+    for source in ("photos/desk.jpg", "ftp://example.org/a.jpg", "javascript:alert(1)", ""):
         assert links_for(source) == []
 
 
@@ -60,7 +60,7 @@ def test_json_and_markdown_carry_the_links(tmp_path):
 
 
 def test_a_local_file_has_no_links_and_says_so(tmp_path):
-    report = _report("/home/desk/photo.jpg")
+    report = _report("photos/desk.jpg")
     entry = report.model_dump(mode="json")["images"][0]["reverse_search"]
     assert entry["links"] == []
     assert "local file" in entry["note"]
