@@ -176,22 +176,17 @@ def test_recheck_deployment_publishes_a_summary(served_library, fixture_server):
     assert "/runs/flow-run/" in summary  # links to the verify-post runs
     progress = [a for a in artifacts_of(flow_run.id) if a.type == "progress"]
     assert progress and float(progress[0].data) == 100.0
-    # The subflow runs are tagged by platform.
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterParentTaskRunId,
-        FlowRunFilterTags,
-    )
+    # One flow run for the whole batch: no verify-post subflow per post any more.
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 
-    tagged = _client_call(
+    children = _client_call(
         lambda c: c.read_flow_runs(
             flow_run_filter=FlowRunFilter(
-                tags=FlowRunFilterTags(all_=["bluesky", "recheck"]),
-                parent_task_run_id=FlowRunFilterParentTaskRunId(is_null_=False),
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run.id])
             )
         )
     )
-    assert tagged
+    assert children == []
 
 
 CHROMIUM = "/usr/bin/chromium"
