@@ -8,7 +8,16 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
-from postcheck.domain import CheckReport, Fingerprint, ImageReport, MetadataFacts, Post, Verdict
+from postcheck.capture import recording
+from postcheck.domain import (
+    CheckReport,
+    Fingerprint,
+    ImageReport,
+    MetadataFacts,
+    Post,
+    PostRef,
+    Verdict,
+)
 from postcheck.errors import BadURL, PostcheckError, failure_reason, failure_verdict
 from postcheck.flows.tasks import (
     analyse_image,
@@ -46,6 +55,14 @@ def verify_post(url: str) -> State:
         ref = parse_post_url(url)
     except BadURL as exc:
         return Failed(message=f"bad URL: {exc}")
+    svc = services()
+    run_id = str(flow_run.id) if flow_run.id else None
+    # The platform's answers and every download, kept as evidence (postcheck.capture).
+    with recording(svc.settings.data_dir, run_id, svc.media):
+        return _verify(url, ref, started)
+
+
+def _verify(url: str, ref: PostRef, started: datetime) -> State:
     fetch, download, download_video = with_retry_settings(
         fetch_post, download_media, download_video_task
     )
