@@ -3,6 +3,7 @@ manifest of sha256 hashes, in one zip; and the verification of such a zip."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -41,8 +42,6 @@ def write_warc(path: Path, entries: list[dict], data_dir: Path, media: MediaStor
                 [tuple(h) for h in req["headers"]],
                 is_http_request=True,
             )
-            import base64
-
             body = base64.b64decode(req.get("body_b64", ""))
             request = writer.create_warc_record(
                 uri,
