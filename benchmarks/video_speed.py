@@ -27,7 +27,7 @@ ROOT = Path(__file__).parents[1]
 CLIP = "bench-720p-60s.mp4"
 
 
-def make_clip(folder: Path) -> Path:
+def make_clip(folder: Path, photos: Path | None = None) -> Path:
     path = folder / CLIP
     if not path.exists():
         spec = importlib.util.spec_from_file_location(
@@ -36,7 +36,7 @@ def make_clip(folder: Path) -> Path:
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        module.make_bench(folder, clips=0)
+        module.make_bench(folder, photo_dir=photos, clips=0)
     return path
 
 
@@ -71,12 +71,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", type=Path, help="make (or reuse) the clip here")
+    parser.add_argument(
+        "--photos", type=Path, help="real photos for the clip (default: scikit-image's)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        path = make_clip(folder)
+        path = make_clip(folder, args.photos)
         made = time.perf_counter() - t0
         info = video.probe(path, max_duration=600)
         perceptual.query_print(next(iter(video.sample_frames(path, max_duration=5))).image)

@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from postcheck.dates import parse_datetime
 from postcheck.domain import CheckReport, ImageReport, MediaRef, StoredMedia, Verdict
 from postcheck.errors import BadMedia, PostcheckError
 from postcheck.flows.tasks import (
@@ -22,7 +23,8 @@ from postcheck.flows.tasks import (
     record_check,
     with_retry_settings,
 )
-from postcheck.library import VIDEO_SUFFIXES, parse_first_seen
+from postcheck.library import VIDEO_SUFFIXES
+from postcheck.localfiles import read_capped, read_head
 from postcheck.media import store_image_bytes, store_video_file
 from postcheck.services import services
 from postcheck.verifiers.place import parse_claimed_place
@@ -50,11 +52,7 @@ def is_video(source: str) -> bool:
         return True
     if is_url(source):
         return False
-    try:
-        with open(Path(source).expanduser(), "rb") as fh:
-            head = fh.read(12)
-    except OSError:
-        return False
+    head = read_head(Path(source).expanduser(), 12)
     mp4 = head[4:8] == b"ftyp" and head[8:12] not in _IMAGE_BRANDS
     return mp4 or head.startswith(b"\x1a\x45\xdf\xa3")  # MP4/MOV, Matroska/WebM
 
@@ -62,7 +60,7 @@ def is_video(source: str) -> bool:
 def local_video(source: str) -> StoredMedia:
     svc = services()
     path = Path(source).expanduser()
-    if not path.is_file():
+    if not path.exists():
         raise BadMedia(f"{source}: no such file")
     try:
         return store_video_file(svc.media, path, svc.settings)
@@ -75,13 +73,11 @@ def local_video(source: str) -> StoredMedia:
 def read_local(source: str, max_bytes: int) -> bytes:
     path = Path(source).expanduser()
     try:
-        if not path.is_file():
+        if not path.exists():
             raise BadMedia(f"{source}: no such file")
-        if path.stat().st_size > max_bytes:
-            raise BadMedia(
-                f"{path.name}: too large ({path.stat().st_size:,} bytes, limit {max_bytes:,})"
-            )
-        return path.read_bytes()
+        return read_capped(path, max_bytes)
+    except BadMedia as exc:
+        raise BadMedia(f"{path.name}: {exc}") from None
     except OSError as exc:
         raise BadMedia(f"{source}: cannot read ({exc.strerror or exc})") from None
 
@@ -97,7 +93,7 @@ def check_image(
     started = datetime.now(UTC)
     svc = services()
     try:
-        claimed = parse_first_seen(claimed_date)
+        claimed = parse_datetime(claimed_date, "claimed date")
     except ValueError as exc:
         return Failed(message=f"bad claimed date: {exc}")
     try:

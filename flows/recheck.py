@@ -17,6 +17,7 @@ from prefect.futures import as_completed
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from postcheck import safe_markdown as md
 from postcheck.domain import CheckReport, RecheckOutcome
 from postcheck.flows.verify_post import verify_post
 from postcheck.report import recheck_markdown
@@ -124,7 +125,7 @@ def recheck(platform: str | None = None, limit: int | None = None) -> State:
     )
     rows = [
         {
-            "post": o.url,
+            "post": md.text(o.url),  # string cells are rendered as markdown
             "platform": o.platform,
             "verdict": o.verdict,
             "changes": ", ".join(t.kind for t in o.transitions),

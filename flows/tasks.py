@@ -40,7 +40,7 @@ from postcheck.verifiers import imaging, perceptual, video
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
 from postcheck.verifiers.place import ClaimedPlace, place_findings
-from postcheck.verifiers.verdict import image_verdict, post_verdict
+from postcheck.verifiers.verdict import judge_image, own_copy, post_verdict, rank_matches
 from postcheck.verifiers.video_match import FrameResult, gather
 
 
@@ -167,7 +167,7 @@ def check_video(
     library, the verdict taken over the poster's and the frames' matches together."""
     try:
         stored = download(media)
-        evidence, frame_matches = analyse_video(stored, media)
+        video_evidence, frame_matches = analyse_video(stored, media)
     except PostcheckError as exc:
         failed = failure_verdict(exc)
         return image.model_copy(
@@ -178,13 +178,19 @@ def check_video(
         )
     seen = {m.known.id for m in frame_matches}
     matches = frame_matches + [m for m in image.matches if m.known.id not in seen or not m.is_match]
-    matches.sort(key=lambda m: (not m.is_match, m.score))
-    verdict, reasons = image_verdict(matches, image.findings, created_at, post_uri)
+    matches = rank_matches(matches, post_uri)
+    verdict, reasons, evidence = judge_image(matches, image.findings, created_at, post_uri)
     if image.media is None:  # the poster could not be had: say so beside the video's verdict
         verdict = post_verdict([verdict, image.verdict])
         reasons = [*reasons, *image.reasons]
     return image.model_copy(
-        update={"video": evidence, "matches": matches, "verdict": verdict, "reasons": reasons}
+        update={
+            "video": video_evidence,
+            "matches": matches,
+            "verdict": verdict,
+            "reasons": reasons,
+            "evidence_id": evidence.known.id if evidence else None,
+        }
     )
 
 
@@ -212,12 +218,13 @@ def analyse_image(
 ) -> tuple[ImageReport, Fingerprint, MetadataFacts]:
     """Fingerprint, match and read one stored picture, and judge it."""
     fp = hash_media(stored)
-    matches = match_media(stored)
+    # The post's own learned copies last: they are never evidence about it.
+    matches = rank_matches(match_media(stored), post_uri)
     meta = read_media_metadata(stored)
     findings = metadata_findings(meta, created_at, services().settings.capture_date_margin_days)
     findings += compare_with_matched_original(meta, matches, post_uri)
     findings += place_findings(meta, claimed_place)
-    verdict, reasons = image_verdict(matches, findings, created_at, post_uri)
+    verdict, reasons, evidence = judge_image(matches, findings, created_at, post_uri)
     if media.note:  # what the platform gave instead (a video's thumbnail only, say)
         reasons = [*reasons, media.note]
     report = ImageReport(
@@ -232,6 +239,7 @@ def analyse_image(
         findings=findings,
         verdict=verdict,
         reasons=reasons,
+        evidence_id=evidence.known.id if evidence else None,
     )
     return report, fp, meta
 
@@ -241,9 +249,7 @@ def compare_with_matched_original(
 ) -> list[Finding]:
     """Field by field against the metadata the best-matching known image had at import
     (same camera serial, same capture time…)."""
-    best = next(
-        (m for m in matches if m.is_match and not (post_uri and m.known.post_uri == post_uri)), None
-    )
+    best = next((m for m in matches if m.is_match and not own_copy(m, post_uri)), None)
     if best is None:
         return []
     known = services().store.media_metadata([best.known.sha256]).get(best.known.sha256)

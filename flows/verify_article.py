@@ -17,10 +17,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postcheck.articles import ArticleReport, EmbeddedPostResult
 from postcheck.domain import CheckReport
-from postcheck.errors import BadURL, PostcheckError
+from postcheck.errors import BadMedia, BadURL, PostcheckError
 from postcheck.flows.recheck import ensure_rate_limits, limit_name
 from postcheck.flows.tasks import NETWORK_TASK, with_retry_settings
 from postcheck.flows.verify_post import verify_post
+from postcheck.inputs import load_input
+from postcheck.localfiles import read_capped
 from postcheck.report import article_markdown
 from postcheck.services import services
 from postcheck.sources import parse_post_url
@@ -40,24 +42,26 @@ def read_article_file(path: str) -> Page:
     settings = services().settings
     file = Path(path).expanduser()
     try:
-        size = file.stat().st_size
-        if size > settings.max_page_bytes:
-            raise PostcheckError(
-                f"{file.name}: too large ({size:,} bytes, limit {settings.max_page_bytes:,})"
-            )
-        body = file.read_bytes()
+        body = read_capped(file, settings.max_page_bytes)
+    except BadMedia as exc:
+        raise PostcheckError(f"{file.name}: {exc}") from None
     except OSError as exc:
         raise PostcheckError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if b"\x00" in body[:4096]:
         raise PostcheckError(f"{file.name}: binary content, not a page")
     ctype = "text/html" if file.suffix.lower() in {".html", ".htm", ".xhtml"} else ""
-    return Page(str(file), ctype, decode(body, ctype), size)
+    return Page(str(file), ctype, decode(body, ctype), len(body))
 
 
 @task(name="extract-embeds")
-def find_embeds(page: Page) -> list[EmbedClaim]:
+def find_embeds(page: Page) -> tuple[list[EmbedClaim], list[str]]:
+    """The page's embedded posts, and notes on how it was read (for the message)."""
     base = page.url if page.url.startswith(("http://", "https://")) else None
-    return extract_embeds(page.text, content_type=page.content_type or None, base_url=base)
+    notes: list[str] = []
+    claims = extract_embeds(
+        page.text, content_type=page.content_type or None, base_url=base, notes=notes
+    )
+    return claims, notes
 
 
 @task(name="resolve-short-link", task_run_name="resolve {link}", **NETWORK_TASK)
@@ -97,13 +101,17 @@ def run_name() -> str:
 @flow(
     name="verify-article", flow_run_name=run_name, task_runner=ThreadPoolTaskRunner(max_workers=4)
 )
-def verify_article(source: str, text: str | None = None) -> State:
+def verify_article(source: str, text: str | None = None, text_ref: str | None = None) -> State:
     """Find every post the page embeds (or links), verify each, and compare what each
     embed claimed with what the platform returns now. `source` is a URL or a file path;
-    pass the page itself as `text` (source then only names it, e.g. 'stdin')."""
+    or pass the page itself as `text` (small pages only: Prefect refuses parameters over
+    512 KB), or as `text_ref`, the 'sha256:<hex>' of a page kept in the data folder
+    (postcheck.inputs); source then only names it, e.g. 'stdin'."""
     logger = get_run_logger()
     settings = services().settings
     try:
+        if text_ref is not None:
+            text = load_input(settings, text_ref).decode("utf-8", "replace")
         if text is not None:
             page = Page(source, "", text[: settings.max_page_bytes], len(text))
         elif source.startswith(("http://", "https://")):
@@ -114,7 +122,9 @@ def verify_article(source: str, text: str | None = None) -> State:
     except PostcheckError as exc:
         return Failed(message=f"could not read the article: {exc}")
 
-    claims = find_embeds(page)
+    claims, notes = find_embeds(page)
+    for note in notes:
+        logger.warning("%s", note)
     results: list[EmbeddedPostResult] = []
     by_post: dict[str, EmbeddedPostResult] = {}
     [resolve] = with_retry_settings(resolve_link)
@@ -179,7 +189,7 @@ def verify_article(source: str, text: str | None = None) -> State:
         elif result.claim.text or result.claim.author_handle:
             result.mismatches = ["the embedded post is no longer available on the platform"]
 
-    message = _message(page, results)
+    message = "; ".join([_message(page, results), *notes])
     article = ArticleReport(
         source=source, checked_at=datetime.now(UTC), message=message, posts=results
     )

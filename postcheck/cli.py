@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from postcheck.console import link, one_line, plain_console, styled
 from postcheck.domain import CheckReport, Verdict
 from postcheck.errors import PostcheckError
 
@@ -23,8 +23,10 @@ app = typer.Typer(
 known_app = typer.Typer(no_args_is_help=True, help="The library of known images.")
 app.add_typer(known_app, name="known")
 
-out = Console()
-err = Console(stderr=True)
+# No string printed by the CLI is ever read as markup: post text, captions, file names and
+# error messages are user or remote text (postcheck.console).
+out = plain_console()
+err = plain_console(stderr=True)
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 VERDICT_STYLE = {
@@ -55,9 +57,26 @@ def _options(
     Options.verbose = verbose
 
 
+def error_line(message: object, label: str = "error:") -> None:
+    err.print(styled((label, "bold red"), " ", one_line(message)), soft_wrap=True)  # one line
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    error_line(message)
     raise typer.Exit(code)
+
+
+def local_file_or_fail(source: str, hint: str = "") -> Path:
+    """The regular file a user named, or a one-line refusal (exit 2)."""
+    from postcheck.localfiles import not_regular
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        fail(f"{source}: no such file{hint}")
+    why = not_regular(path)
+    if why is not None:
+        fail(f"{source}: {why}")
+    return path
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -117,13 +136,13 @@ def emit(
         fail(message or "the check could not be run", EXIT_CHECK_FAILED)
     from postcheck.runner import ui_run_url
 
-    link = ui_run_url(run_id)
+    run_url = ui_run_url(run_id)
     if as_json:
         payload = report.model_dump(mode="json")
-        payload["prefect_run_url"] = link
+        payload["prefect_run_url"] = run_url
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_report(report, link)
+        print_report(report, run_url)
     raise typer.Exit(EXIT_CHECK_FAILED if report.verdict is Verdict.ERROR else EXIT_OK)
 
 
@@ -158,40 +177,49 @@ def check(
     ] = None,
 ) -> None:
     """Check one picture (file or URL) against the known library."""
-    from postcheck.library import parse_first_seen
+    from postcheck.dates import parse_datetime
     from postcheck.verifiers.place import parse_claimed_place
 
-    if (
-        not source.lower().startswith(("http://", "https://"))
-        and not Path(source).expanduser().is_file()
-    ):
-        fail(f"{source}: no such file")
+    local = not source.lower().startswith(("http://", "https://"))
+    path = local_file_or_fail(source) if local else None
     try:
-        parse_first_seen(claimed_date)
+        parse_datetime(claimed_date, "claimed date")
         parse_claimed_place(claimed_place)
     except ValueError as exc:
         fail(str(exc))
+    if path is not None:
+        from postcheck.errors import BadMedia
+        from postcheck.flows.check_image import is_video
+        from postcheck.media import check_local_media
+        from postcheck.settings import get_settings
+
+        try:  # a page, a PDF, an SVG, an empty file is bad input, refused before Prefect
+            check_local_media(path, get_settings(), as_video=is_video(source))
+        except BadMedia as exc:
+            fail(f"{path.name}: {exc}")
     params = {"source": source, "claimed_date": claimed_date, "claimed_place": claimed_place}
     emit(*run_flow("check-image", **params), as_json)
 
 
-def print_report(report: CheckReport, link: str | None = None) -> None:
+def print_report(report: CheckReport, run_url: str | None = None) -> None:
     from postcheck.report import post_facts
 
     post = report.post
     if post is not None:
         who = f"@{post.author_handle}" if post.author_handle else (post.author_id or "?")
         out.print(
-            f"[bold]{post.author_name or who}[/] ({who}) · {post.created_at:%Y-%m-%d %H:%M} UTC",
-            highlight=False,
+            styled(
+                (post.author_name or who, "bold"),
+                f" ({who}) · {post.created_at:%Y-%m-%d %H:%M} UTC",
+            )
         )
-        out.print(f"[link={post.url}]{post.url}[/link]", highlight=False)
+        out.print(link(post.url))
         if post.text:
-            out.print(f"[italic]{post.text}[/italic]", highlight=False)
+            out.print(styled((post.text, "italic")))
         for line in post_facts(post):
-            out.print(f"[dim]{line}[/]", highlight=False)
+            out.print(styled((line, "dim")))
     else:
-        out.print(report.url, highlight=False)
+        out.print(report.url)
     if report.images:
         table = Table(show_lines=False)
         for col in (
@@ -205,10 +233,11 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
         ):
             table.add_column(col, overflow="fold")
         for image in report.images:
-            best = image.matches[0] if image.matches else None
+            # The picture the verdict rests on, else the nearest one.
+            best = image.evidence or (image.matches[0] if image.matches else None)
             table.add_row(
                 str(image.position + 1),
-                f"[{VERDICT_STYLE[image.verdict]}]{image.verdict.value}[/]",
+                styled((image.verdict.value, VERDICT_STYLE[image.verdict])),
                 f"#{best.known.id} {best.known.caption or ''}{'' if best.is_match else ' (no match)'}"
                 if best
                 else "—",
@@ -225,30 +254,35 @@ def print_report(report: CheckReport, link: str | None = None) -> None:
                 v = image.video
                 out.print(
                     f"  image {image.position + 1} video: {v.duration:.1f} s, {v.width}×{v.height}, "
-                    f"{v.frames_examined} frames examined" + (f" ({v.note})" if v.note else ""),
-                    highlight=False,
+                    f"{v.frames_examined} frames examined" + (f" ({v.note})" if v.note else "")
                 )
                 for m in v.matches:
                     kind = "known video" if m.known_is_video else "known picture"
                     out.print(
-                        f"    {kind} #{m.known.id} {m.known.caption or ''}: {'; '.join(m.details)}",
-                        highlight=False,
+                        f"    {kind} #{m.known.id} {m.known.caption or ''}: {'; '.join(m.details)}"
                     )
             shown = [f for f in image.findings if f.red_flag or f.code not in QUIET_FINDINGS]
             if shown:
-                notes = "; ".join(
-                    f"[dark_orange]{f.message}[/]" if f.red_flag else f.message for f in shown
-                )
-                out.print(f"  image {image.position + 1} metadata: {notes}", highlight=False)
-    style = VERDICT_STYLE[report.verdict]
+                notes: list = []
+                for i, f in enumerate(shown):
+                    notes += ["; "] if i else []
+                    notes.append((f.message, "dark_orange") if f.red_flag else f.message)
+                out.print(styled(f"  image {image.position + 1} metadata: ", *notes))
     out.print(
-        f"Verdict: [{style}]{report.verdict.value}[/] — {'; '.join(report.reasons)}",
-        highlight=False,
+        styled(
+            "Verdict: ",
+            (report.verdict.value, VERDICT_STYLE[report.verdict]),
+            f" — {'; '.join(report.reasons)}",
+        )
     )
     if report.check_id:
         out.print(
-            f"[dim]check #{report.check_id}" + (f" · Prefect run: {link}" if link else "") + "[/]",
-            highlight=False,
+            styled(
+                (
+                    f"check #{report.check_id}" + (f" · Prefect run: {run_url}" if run_url else ""),
+                    "dim",
+                )
+            )
         )
 
 
@@ -265,14 +299,18 @@ def article(
         data = sys.stdin.buffer.read(20 * 1024 * 1024 + 1)
         if b"\x00" in data[:4096]:
             fail("stdin: binary content, not a page")
-        params = {"source": "stdin", "text": data.decode("utf-8", "replace")}
+        # By reference: Prefect refuses a flow parameter over 512 KB (postcheck.inputs).
+        from postcheck.inputs import store_input
+        from postcheck.settings import get_settings
+
+        params = {"source": "stdin", "text_ref": store_input(get_settings(), data)}
     elif source.startswith(("http://", "https://")):
         from urllib.parse import urlsplit
 
         if not urlsplit(source).netloc:
             fail(f"not a web page URL: {source}")
-    elif not Path(source).expanduser().is_file():
-        fail(f"{source}: no such file (give a URL, a saved page, or - for stdin)")
+    else:
+        local_file_or_fail(source, " (give a URL, a saved page, or - for stdin)")
     state = _run_state("verify-article", **params)
     result = state.result(raise_on_failure=False)
     from postcheck.articles import ArticleReport
@@ -295,12 +333,12 @@ def article(
             str(i),
             f"{claim.form} {who} {claim.date_text or ''}",
             post.url or "—",
-            f"[{style}]{label}[/]",
+            styled((label, style)),
             "; ".join(notes),
         )
     if result.posts:
         out.print(table)
-    out.print(result.message, highlight=False)
+    out.print(result.message)
 
 
 @app.command()
@@ -326,7 +364,7 @@ def history(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
         table.add_row(
             f"#{c.id}",
             f"{c.finished_at:%Y-%m-%d %H:%M:%S}",
-            f"[{VERDICT_STYLE[verdict]}]{c.verdict}[/]",
+            styled((c.verdict, VERDICT_STYLE[verdict])),
             ", ".join(changes.get(c.id, [])) or "—",
             "; ".join(c.reasons)[:200],
             c.flow_run_id or "—",
@@ -401,7 +439,7 @@ def _set_watch(url: str, watched: bool) -> None:
     ref = parse_post_url(url)
     if not services().store.set_watched(ref, watched):
         fail(f"{ref.url} has not been verified yet (verify it first)")
-    out.print(f"{'watching' if watched else 'no longer watching'} {ref.url}", highlight=False)
+    out.print(f"{'watching' if watched else 'no longer watching'} {ref.url}")
 
 
 @app.command()
@@ -437,8 +475,8 @@ def recheck(
         fail(state.message or "the recheck could not be run", EXIT_CHECK_FAILED)
     for o in outcomes:
         for t in o.transitions:
-            out.print(f"{o.url}: [bold]{t.kind}[/] — {t.message}", highlight=False)
-    out.print(state.message or "", highlight=False)
+            out.print(styled(f"{o.url}: ", (t.kind, "bold"), f" — {t.message}"))
+    out.print(state.message or "")
 
 
 @app.command()
@@ -506,8 +544,7 @@ def known_add(
     verb = "added" if created else "already known; merged"
     out.print(
         f"{verb}: known image #{known.id} ({known.sha256[:12]}…)"
-        + (f", first seen {known.first_seen:%Y-%m-%d}" if known.first_seen else ""),
-        highlight=False,
+        + (f", first seen {known.first_seen:%Y-%m-%d}" if known.first_seen else "")
     )
 
 
@@ -563,7 +600,7 @@ def known_import(
     if manifest is not None and not manifest.is_file():
         fail(f"{manifest}: no such manifest")
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # file names are not markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -578,11 +615,11 @@ def known_import(
             report = import_folder(services(), folder, manifest, workers=workers, progress=progress)
         except ValueError as exc:
             fail(str(exc))
-    out.print(f"import: {report.summary}", highlight=False)
+    out.print(f"import: {report.summary}")
     for where, why in report.failed[:50]:
-        err.print(f"  skipped {where}: {why}", highlight=False)
+        err.print(f"  skipped {where}: {one_line(why)}")
     if len(report.failed) > 50:
-        err.print(f"  … and {len(report.failed) - 50} more", highlight=False)
+        err.print(f"  … and {len(report.failed) - 50} more")
     if report.added >= services().settings.reindex_after_import:
         out.print("rebuilding the index after a large import…")
         _reindex()
@@ -592,7 +629,7 @@ def _reindex() -> None:
     state = _run_state("reindex-known")
     if not state.is_completed():
         fail(state.message or "the index could not be rebuilt", EXIT_CHECK_FAILED)
-    out.print(state.message or "", highlight=False)
+    out.print(state.message or "")
 
 
 @known_app.command("reindex")
@@ -611,8 +648,8 @@ def known_show(known_id: Annotated[int, typer.Argument()]) -> None:
     if known is None:
         fail(f"no known image #{known_id}")
     for key, value in known.model_dump(mode="json").items():
-        out.print(f"{key:12} {value if value is not None else '—'}", highlight=False)
-    out.print(f"{'file':12} {services().media.path_for(known.sha256)}", highlight=False)
+        out.print(f"{key:12} {value if value is not None else '—'}")
+    out.print(f"{'file':12} {services().media.path_for(known.sha256)}")
 
 
 @known_app.command("remove")
@@ -649,7 +686,7 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except PostcheckError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        error_line(exc)
         sys.exit(EXIT_BAD_INPUT)
     except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
@@ -660,10 +697,11 @@ def main() -> None:
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            " (run with -v for Prefect's logs)",
-            highlight=False,
+        # One line, cut short: a server's error may echo a whole request back.
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        error_line(
+            f"{type(exc).__name__}: {one_line(first, 200)} (run with -v for Prefect's logs)",
+            "internal error:",
         )
         sys.exit(EXIT_CHECK_FAILED)
 

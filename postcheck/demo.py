@@ -11,6 +11,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from postcheck.console import styled
+from postcheck.domain import CheckReport, PostRef
+
 
 def fixtures_dir() -> Path:
     return Path(str(resources.files("postcheck.fixtures")))
@@ -30,6 +33,14 @@ def load_known_manifest(svc, manifest: Path) -> int:
     for path, prov in rows.items():
         add_known_file(svc, path, **vars(prov))
     return len(rows)
+
+
+def post_label(ref: PostRef, report: CheckReport | None) -> str:
+    """'x @handle' for a demo row: the author as the platform says (an /i/web/status/ URL
+    names none), else as the URL says, else the post's id."""
+    post = report.post if report is not None else None
+    who = (post.author_handle if post else None) or ref.author
+    return f"{ref.platform} @{who}" if who else f"{ref.platform} {ref.post_id}"
 
 
 def run_demo(
@@ -66,16 +77,16 @@ def run_demo(
         results = []
         for item in scenarios["posts"]:
             ref = parse_post_url(item["url"])
-            label = f"{ref.platform} @{ref.author or '?'}"
             t0 = time.perf_counter()
             report, message, run_id = run_verify(item["url"])
             took = time.perf_counter() - t0
+            label = post_label(ref, report)
             verdict = report.verdict.value if report else "error"
             why = "; ".join(report.reasons) if report else (message or "")
             style = "green" if verdict == item["expect"] else "bold red"
             mark = "" if verdict == item["expect"] else f" (expected {item['expect']})"
             table.add_row(
-                label, item["what"], f"[{style}]{verdict}{mark}[/]", f"{took:.1f}", why[:140]
+                label, item["what"], styled((f"{verdict}{mark}", style)), f"{took:.1f}", why[:140]
             )
             results.append((item["url"], verdict, run_id or ""))
         console.print(table)
@@ -84,10 +95,12 @@ def run_demo(
         ]
         if wrong:
             console.print(
-                f"[bold red]{len(wrong)} verdict(s) differ from what the fixtures expect[/]"
+                styled(
+                    (f"{len(wrong)} verdict(s) differ from what the fixtures expect", "bold red")
+                )
             )
         else:
-            console.print("[green]every fixture post got its expected verdict[/]")
+            console.print(styled(("every fixture post got its expected verdict", "green")))
         counts = svc.store.counts()
         console.print(
             f"Store: {counts['posts']} posts, {counts['media']} media files, {counts['checks']} checks"

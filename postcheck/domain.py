@@ -313,6 +313,14 @@ class ImageReport(BaseModel):
     video: VideoEvidence | None = None
     verdict: Verdict
     reasons: list[str] = Field(default_factory=list)
+    evidence_id: int | None = Field(
+        None, description="The known picture the verdict rests on (what reports show)."
+    )
+
+    @property
+    def evidence(self) -> Match | None:
+        """The match the verdict rests on, if it rests on a known picture."""
+        return next((m for m in self.matches if m.known.id == self.evidence_id), None)
 
 
 class Transition(BaseModel):

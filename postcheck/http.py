@@ -25,7 +25,7 @@ import requests.utils
 
 from postcheck.capture import CapturingTransport
 from postcheck.errors import FetchError, TransientError
-from postcheck.netguard import GuardedTransport, parse_networks
+from postcheck.netguard import GuardedTransport, parse_allowed
 from postcheck.settings import Settings
 
 
@@ -40,7 +40,7 @@ def transport(settings: Settings) -> httpx.BaseTransport:
     """The transport every connection goes through: only to public addresses (plus the
     networks the settings allow, e.g. the fixture server's), TLS verified."""
     guarded = GuardedTransport(
-        parse_networks(settings.allowed_networks), verify=ssl_context(), trust_env=False
+        parse_allowed(settings.allowed_networks), verify=ssl_context(), trust_env=False
     )
     return CapturingTransport(guarded)
 
@@ -131,7 +131,7 @@ def retry_after_seconds(headers: httpx.Headers | dict) -> float | None:
     value = headers.get("retry-after")
     if value:
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             return float(value)
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -140,7 +140,7 @@ def retry_after_seconds(headers: httpx.Headers | dict) -> float | None:
             return None
     for name in ("x-rate-limit-reset", "ratelimit-reset"):
         reset = headers.get(name)
-        if reset and reset.strip().isdigit():
+        if reset and reset.strip().isascii() and reset.strip().isdigit():
             return max(0.0, float(reset) - time.time())
     return None
 

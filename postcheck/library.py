@@ -6,17 +6,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from postcheck.dates import parse_datetime
 from postcheck.domain import Fingerprint, KnownImage, MetadataFacts, StoredMedia
 from postcheck.errors import BadMedia
+from postcheck.localfiles import blocks, not_regular, open_regular, read_capped
 from postcheck.media import MediaStore, store_image_bytes, store_video_file
 from postcheck.services import Services
 from postcheck.settings import Settings
@@ -24,6 +26,7 @@ from postcheck.store.store import NewKnown
 from postcheck.verifiers import perceptual, video
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.metadata import read_metadata
+from postcheck.workers import process_pool
 
 IMAGE_SUFFIXES = {
     ".jpg",
@@ -40,24 +43,13 @@ IMAGE_SUFFIXES = {
     ".avif",
 }
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".ts", ".flv"}
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 MANIFEST_FIELDS = ("path", "source_url", "first_seen", "caption", "credit", "tags")
 
 
 def parse_first_seen(value: str | date | datetime | None) -> datetime | None:
-    """'2010-10-10' or an ISO timestamp -> aware UTC datetime (a bare date is midnight UTC;
-    the verdict rules read it as 'some time that day')."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    text = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD or an ISO timestamp)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """A known image's first-seen date (postcheck.dates: within range, aware)."""
+    return parse_datetime(value, "first seen")
 
 
 @dataclass
@@ -100,16 +92,64 @@ class ImportReport:
 # --- manifests ---------------------------------------------------------------------------------
 
 
+class ManifestRow(BaseModel):
+    """One row of a manifest, validated on its own: a bad row is reported, not fatal."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    path: str = Field(min_length=1)
+    source_url: str | None = None
+    first_seen: datetime | None = None
+    caption: str | None = None
+    credit: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("source_url", "caption", "credit", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("first_seen", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> datetime | None:
+        if not isinstance(value, str | date | None):
+            raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO timestamp)")
+        return parse_first_seen(value)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):  # CSV: 'a;b;c'
+            return [t.strip() for t in value.split(";") if t.strip()]
+        return value
+
+
+def row_errors(exc: ValidationError) -> str:
+    """A row's validation errors on one line: 'field: what is wrong; …'."""
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "row"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "missing"
+        parts.append(f"{field}: {message}")
+    return " ".join("; ".join(parts).split())
+
+
 def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[str, str]]]:
     """Provenance by resolved file path, from CSV (header path,source_url,first_seen,caption,
-    credit,tags with tags ';'-separated) or JSON (a list of objects with those keys). Bad
-    rows come back as (where, why) and do not stop the others."""
+    credit,tags with tags ';'-separated) or JSON (a list of objects with those keys, tags
+    a list or a ';'-separated string). Each row is validated on its own (ManifestRow):
+    bad rows come back as (where, why), 'why' naming the field, and do not stop the
+    others."""
     manifest = Path(manifest)
     base = manifest.parent
-    rows: Iterable[dict[str, Any]]
+    rows: Iterable[Any]
     try:
-        text = manifest.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_capped(manifest, MAX_MANIFEST_BYTES).decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError, BadMedia) as exc:
         raise ValueError(f"cannot read manifest {manifest}: {exc}") from None
     if manifest.suffix.lower() == ".json":
         try:
@@ -118,7 +158,7 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
             raise ValueError(
                 f"manifest {manifest.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
             ) from None
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        if not isinstance(data, list):
             raise ValueError(f"manifest {manifest.name} must be a JSON list of objects")
         rows = data
     else:
@@ -127,35 +167,34 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
             raise ValueError(
                 f"manifest {manifest.name} needs a header with a 'path' column ({', '.join(MANIFEST_FIELDS)})"
             )
-        rows = list(reader)
+        # Values past the header's columns come under the key None: not ours to read.
+        rows = [{k: v for k, v in r.items() if k is not None} for r in reader]
     out: dict[Path, Provenance] = {}
     bad: list[tuple[str, str]] = []
-    for i, row in enumerate(rows, start=2 if manifest.suffix.lower() != ".json" else 1):
+    for i, raw in enumerate(rows, start=2 if manifest.suffix.lower() != ".json" else 1):
         where = f"{manifest.name}:{i}"
-        raw_path = str(row.get("path") or "").strip()
-        if not raw_path:
-            bad.append((where, "row has no path"))
+        if not isinstance(raw, dict):
+            bad.append((where, f"row is not an object ({type(raw).__name__})"))
             continue
         try:
-            seen = parse_first_seen(row.get("first_seen"))
-        except ValueError as exc:
-            bad.append((where, str(exc)))
+            row = ManifestRow.model_validate(raw)
+        except ValidationError as exc:
+            bad.append((where, row_errors(exc)))
             continue
-        tags = row.get("tags") or []
-        if isinstance(tags, str):
-            tags = [t.strip() for t in tags.split(";") if t.strip()]
-        out[(base / raw_path).resolve()] = Provenance(
-            source_url=(row.get("source_url") or None),
-            first_seen=seen,
-            caption=(row.get("caption") or None),
-            credit=(row.get("credit") or None),
-            tags=list(tags),
+        out[(base / row.path).resolve()] = Provenance(
+            source_url=row.source_url,
+            first_seen=row.first_seen,
+            caption=row.caption,
+            credit=row.credit,
+            tags=row.tags,
         )
     return out, bad
 
 
-def image_files(folder: Path) -> list[Path]:
-    """Image and video files under a folder (by suffix), sorted, hidden files skipped."""
+def image_files(folder: Path, refused: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Image and video files under a folder (by suffix), sorted, hidden files skipped.
+    Only regular files (links followed): a FIFO, a device or a link to one named *.jpg
+    is left out, and said so in `refused` as (path, why)."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -164,24 +203,37 @@ def image_files(folder: Path) -> list[Path]:
                 not name.startswith(".")
                 and Path(name).suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
             ):
-                found.append((Path(root) / name).resolve())
+                path = Path(root) / name
+                why = not_regular(path)
+                if why is None:
+                    found.append(path.resolve())
+                elif refused is not None:
+                    refused.append((str(path), why))
     return found
+
+
+def byte_cap(path: Path, settings: Settings) -> int:
+    video = path.suffix.lower() in VIDEO_SUFFIXES
+    return settings.max_video_bytes if video else settings.max_image_bytes
 
 
 # --- work done in worker processes (no database, no Prefect) ----------------------------------
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, max_bytes: int) -> str:
+    """sha256 of a regular file of at most `max_bytes` (BadMedia otherwise)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+    with open_regular(path) as fh:
+        for block in blocks(fh, max_bytes):
             digest.update(block)
     return digest.hexdigest()
 
 
-def _sha_job(path: Path) -> tuple[Path, str | None, str | None]:
+def _sha_job(path: Path, max_bytes: int) -> tuple[Path, str | None, str | None]:
     try:
-        return path, sha256_file(path), None
+        return path, sha256_file(path, max_bytes), None
+    except BadMedia as exc:
+        return path, None, str(exc)
     except OSError as exc:
         return path, None, f"cannot read ({exc.strerror or exc})"
 
@@ -192,12 +244,7 @@ def prepare_file(path: Path, media_root: str, settings: Settings) -> Prepared:
     try:
         if path.suffix.lower() in VIDEO_SUFFIXES:
             return prepare_video(path, MediaStore(Path(media_root)), settings)
-        size = path.stat().st_size
-        if size > settings.max_image_bytes:
-            return Prepared(
-                path, error=f"too large ({size:,} bytes, limit {settings.max_image_bytes:,})"
-            )
-        data = path.read_bytes()
+        data = read_capped(path, settings.max_image_bytes)
         stored = store_image_bytes(MediaStore(Path(media_root)), data, settings)
         return Prepared(
             path,
@@ -257,11 +304,6 @@ def video_fingerprint(path: str | Path, settings: Settings) -> Fingerprint:
     )
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    # 'spawn': the caller may be a Prefect process with threads running; forking those is unsafe.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-
 # --- the library ---------------------------------------------------------------------------------
 
 
@@ -310,8 +352,9 @@ def add_known_file(
     """Validate, store, fingerprint and record one known picture or video. BadMedia if it
     is neither."""
     path = Path(path)
-    if not path.is_file():
-        raise BadMedia(f"{path}: no such file")
+    why = not_regular(path)
+    if why is not None:
+        raise BadMedia(f"{path}: no such file" if not path.exists() else f"{path}: {why}")
     prepared = prepare_file(path, str(svc.media.root), svc.settings)
     if prepared.error:
         raise BadMedia(f"{path.name}: {prepared.error}")
@@ -339,14 +382,17 @@ def import_folder(
     if manifest is not None:
         provenance, bad = read_manifest(Path(manifest))
         report.failed.extend(bad)
-    files = image_files(folder) if folder.is_dir() else []
+    files = image_files(folder, report.failed) if folder.is_dir() else []
     listed = set(files)
     for path in provenance:
         if path not in listed:
-            if path.is_file():
+            why = not_regular(path)
+            if why is None:
                 files.append(path)
-            else:
+            elif not path.exists():
                 report.failed.append((str(path), "listed in the manifest but not found"))
+            elif str(path) not in {where for where, _ in report.failed}:
+                report.failed.append((str(path), why))
     total = len(files)
     workers = max(1, min(workers or os.cpu_count() or 1, total or 1))
     done = 0
@@ -359,8 +405,9 @@ def import_folder(
 
     if not files:
         return report
-    with _pool(workers) as pool:
-        shas = list(pool.map(_sha_job, files, chunksize=16))
+    with process_pool(workers) as pool:  # its workers end with us, even on kill -9
+        caps = [byte_cap(path, svc.settings) for path in files]
+        shas = list(pool.map(_sha_job, files, caps, chunksize=16))
         known_shas = svc.store.known_shas([s for _, s, _ in shas if s])
         todo: list[Path] = []
         for path, sha, error in shas:

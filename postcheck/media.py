@@ -19,6 +19,7 @@ from pillow_heif import register_heif_opener
 from postcheck import http
 from postcheck.domain import StoredMedia
 from postcheck.errors import BadMedia, FetchError, MediaUnavailable, TransientError
+from postcheck.localfiles import blocks, open_regular, read_head
 from postcheck.settings import Settings
 from postcheck.urls import short
 
@@ -72,6 +73,19 @@ class MediaStore:
     def read(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
 
+    def put(self, data: bytes) -> str:
+        """Keep `data` as it is (no inspection); its sha256."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        fd, tmp = self._tmp()
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            self._commit(tmp, sha256)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return sha256
+
 
 def inspect_image(path: Path | str, max_pixels: int) -> tuple[str, int, int]:
     """Format, width, height of an image file, after decoding it at reduced size to prove
@@ -106,14 +120,43 @@ def inspect_image(path: Path | str, max_pixels: int) -> tuple[str, int, int]:
 
 
 def _sniff(path: Path) -> str:
-    head = path.read_bytes()[:64].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")):
+    """What a file that is not an image seems to be, for the message."""
+    raw = read_head(path, 512)
+    head = raw.lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
         return "an HTML page"
+    if b"<svg" in head:
+        return "an SVG drawing"
+    if head.startswith(b"%pdf"):
+        return "a PDF document"
+    if head.startswith(b"<?xml"):
+        return "an XML document"
     if head.startswith((b"{", b"[")):
         return "JSON"
-    if head[4:8] == b"ftyp":
+    if raw[4:8] == b"ftyp":
         return "an MP4/HEIF container"
-    return f"{len(head)}+ bytes of unknown type"
+    return f"{len(raw)}+ bytes of unknown type" if len(raw) < 512 else "bytes of unknown type"
+
+
+def check_local_media(path: Path, settings: Settings, *, as_video: bool) -> None:
+    """Refuse, before any check starts, a local file that is not a picture or video we
+    can check: BadMedia with a one-line reason (the CLI's bad input, exit 2)."""
+    if path.stat().st_size == 0:
+        raise BadMedia("empty file (0 bytes)")
+    if as_video:
+        from postcheck.verifiers import video
+
+        video.probe(
+            path, max_duration=settings.max_video_seconds, max_pixels=settings.max_image_pixels
+        )
+        return
+    try:
+        Image.open(path).close()  # the header only: is it a picture at all?
+    except UnidentifiedImageError:
+        raise BadMedia(f"not an image or video ({_sniff(path)})") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        pass  # a picture, damaged or too large: inspect_image says how
+    inspect_image(path, settings.max_image_pixels)
 
 
 def stored_media(store: MediaStore, sha256: str, path: Path, settings: Settings) -> StoredMedia:
@@ -262,7 +305,12 @@ def _stream(client: httpx.Client, url: str, sink: _Sink, what: str) -> None:
     response = _open_stream(client, url, what)
     try:
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > sink.max_bytes - sink.total:
+        if (
+            declared
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > sink.max_bytes - sink.total
+        ):
             raise BadMedia(f"{what}: too large ({int(declared):,} bytes, limit {sink.max_bytes:,})")
         for chunk in response.iter_bytes():  # as it arrives: the deadline sees slow drips
             sink.write(chunk)
@@ -299,8 +347,8 @@ def _stream_hls(client: httpx.Client, url: str, sink: _Sink, what: str) -> None:
         variants = []
         for i, line in enumerate(lines[:-1]):
             if line.startswith("#EXT-X-STREAM-INF"):
-                res = re.search(r"RESOLUTION=(\d+)x(\d+)", line)
-                rate = re.search(r"BANDWIDTH=(\d+)", line)
+                res = re.search(r"RESOLUTION=([0-9]+)x([0-9]+)", line)
+                rate = re.search(r"BANDWIDTH=([0-9]+)", line)
                 short_side = min(int(res.group(1)), int(res.group(2))) if res else 0
                 variants.append(
                     (short_side, int(rate.group(1)) if rate else 0, urljoin(url, lines[i + 1]))
@@ -342,15 +390,12 @@ def video_stored(store: MediaStore, tmp: str, sha256: str, settings: Settings) -
 
 
 def store_video_file(store: MediaStore, path: Path, settings: Settings) -> StoredMedia:
-    """Copy a local video into the store (streamed, under the byte cap)."""
-    size = path.stat().st_size
-    if size > settings.max_video_bytes:
-        raise BadMedia(f"too large ({size:,} bytes, limit {settings.max_video_bytes:,})")
+    """Copy a local video into the store (a regular file only, streamed under the byte cap)."""
     fd, tmp = store._tmp()
     try:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-            for block in iter(lambda: src.read(1 << 20), b""):
+        with os.fdopen(fd, "wb") as out, open_regular(path) as src:
+            for block in blocks(src, settings.max_video_bytes):
                 digest.update(block)
                 out.write(block)
         return video_stored(store, tmp, digest.hexdigest(), settings)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from postcheck import safe_markdown as md
 from postcheck.domain import (
     CheckReport,
     ImageReport,
@@ -75,12 +75,11 @@ def thumbnail_data_uri(
         return None
 
 
+# Every user-supplied string goes through md.text, every URL through md.link.
+
+
 def _img(uri: str | None, alt: str) -> str:
-    return f'<img src="{uri}" alt="{alt}" width="{THUMB_SIDE}"/>' if uri else "—"
-
-
-def _md_escape(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]<>|#])", r"\\\1", text)
+    return md.img(uri, alt, THUMB_SIDE)
 
 
 def markdown_report(report: CheckReport, media: MediaStore) -> str:
@@ -88,22 +87,23 @@ def markdown_report(report: CheckReport, media: MediaStore) -> str:
     lines = [f"# {VERDICT_ICON[report.verdict]} {report.verdict.value}", ""]
     if post is not None:
         who = f"@{post.author_handle}" if post.author_handle else post.author_id or "?"
-        name = f"{_md_escape(post.author_name)} " if post.author_name else ""
+        name = f"{md.text(post.author_name)} " if post.author_name else ""
+        quoted = "\n> ".join(md.text(line) for line in post.text.splitlines())
         lines += [
-            f"**Post:** [{post.url}]({post.url})  ",
-            f"**Author:** {name}({who})  ",
+            f"**Post:** {md.link(post.url)}  ",
+            f"**Author:** {name}({md.text(who)})  ",
             f"**Created:** {post.created_at:%Y-%m-%d %H:%M UTC}  ",
-            f"**Fetched via:** {post.fetched_via}" + ("  " if post_facts(post) else ""),
-            *[f"**{_md_escape(line)}**  " for line in post_facts(post)],
+            f"**Fetched via:** {md.text(post.fetched_via)}" + ("  " if post_facts(post) else ""),
+            *[f"**{md.text(line)}**  " for line in post_facts(post)],
             "",
-            "> " + _md_escape(post.text).replace("\n", "\n> ") if post.text else "> (no text)",
+            "> " + quoted if post.text else "> (no text)",
             "",
         ]
     else:
-        lines += [f"**Input:** {report.url}", ""]
-    lines += ["**Why:** " + "; ".join(_md_escape(r) for r in report.reasons), ""]
+        lines += [f"**Input:** {md.link(report.url)}", ""]
+    lines += ["**Why:** " + "; ".join(md.text(r) for r in report.reasons), ""]
     for image in report.images:
-        lines += _image_section(image, media)
+        lines += _image_section(image, media, post.uri if post else None)
     lines += [
         f"_Checked {report.checked_at:%Y-%m-%d %H:%M:%S UTC}"
         + (f", check #{report.check_id}" if report.check_id else "")
@@ -112,15 +112,15 @@ def markdown_report(report: CheckReport, media: MediaStore) -> str:
     return "\n".join(lines)
 
 
-def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
+def _image_section(image: ImageReport, media: MediaStore, post_uri: str | None) -> list[str]:
     out = [
         f"## Image {image.position + 1}: {VERDICT_ICON[image.verdict]} {image.verdict.value}",
         "",
     ]
-    out += [f"- {_md_escape(r)}" for r in image.reasons]
+    out += [f"- {md.text(r)}" for r in image.reasons]
     if image.alt_text:
-        out.append(f"- alt text: {_md_escape(image.alt_text)}")
-    out.append(f"- source: <{image.source_url}>")
+        out.append(f"- alt text: {md.text(image.alt_text)}")
+    out.append(f"- source: {md.link(image.source_url)}")
     if image.media:
         m = image.media
         out.append(
@@ -128,7 +128,7 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
         )
     out.append("")
     post_thumb = thumbnail_data_uri(image.media.path) if image.media else None
-    best = next((m for m in image.matches if m.is_match), None)
+    best = image.evidence  # the picture the verdict rests on, never the post's own copy
     if best is not None:
         known_path = media.path_for(best.known.sha256)
         known_thumb = thumbnail_data_uri(known_path) if known_path.exists() else None
@@ -151,16 +151,19 @@ def _image_section(image: ImageReport, media: MediaStore) -> list[str]:
         for m in image.matches:
             seen = f"{m.known.first_seen:%Y-%m-%d}" if m.known.first_seen else "—"
             dist = ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items()))
-            edits = _md_escape(", ".join(m.details or [e.value for e in m.edits])) or "—"
-            src = m.known.source_url or m.known.post_uri or "—"
+            edits = md.text(", ".join(m.details or [e.value for e in m.edits])) or "—"
+            src = md.link(m.known.source_url or m.known.post_uri)
+            proven = "yes" if m.is_match else "no"
+            if m.is_match and post_uri and m.known.post_uri == post_uri:
+                proven = "yes (learned from this post: not evidence)"
             out.append(
-                f"| #{m.known.id} {_md_escape(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {'yes' if m.is_match else 'no'} |"
+                f"| #{m.known.id} {md.text(m.known.caption or '')} | {seen} | {src} | {dist} | {edits} | {proven} |"
             )
         out.append("")
     if image.video is not None:
         out += _video_section(image.video, media)
     if image.findings:
-        out += ["**Metadata:** " + "; ".join(_md_escape(f.message) for f in image.findings), ""]
+        out += ["**Metadata:** " + "; ".join(md.text(f.message) for f in image.findings), ""]
     return out
 
 
@@ -170,15 +173,15 @@ def _video_section(video: VideoEvidence, media: MediaStore) -> list[str]:
     out = [
         f"**Video:** {video.duration:.1f} s, {video.width}×{video.height}, {video.fps:g} fps; "
         f"{video.frames_examined} frames examined (keyframes, scene changes, every few seconds)"
-        + (f"; {_md_escape(video.note)}" if video.note else ""),
+        + (f"; {md.text(video.note)}" if video.note else ""),
         "",
     ]
     for match in video.matches:
         known = match.known
         what = "known video" if match.known_is_video else "known picture"
         out.append(
-            f"- {what} #{known.id} {_md_escape(known.caption or '')}: "
-            + "; ".join(_md_escape(d) for d in match.details)
+            f"- {what} #{known.id} {md.text(known.caption or '')}: "
+            + "; ".join(md.text(d) for d in match.details)
         )
         strip = [
             f"{_img(f.thumbnail, f'frame at {f.t:.1f} s')}<br/>{clock(f.t)}"
@@ -221,11 +224,12 @@ def match_rows(report: CheckReport) -> list[dict[str, object]]:
                 {
                     "image": image.position + 1,
                     "verdict": image.verdict.value,
-                    "known": f"#{m.known.id} {m.known.caption or ''}".strip(),
+                    # The Prefect UI renders a table's string cells as markdown too.
+                    "known": f"#{m.known.id} {md.text(m.known.caption or '')}".strip(),
                     "first_seen": f"{m.known.first_seen:%Y-%m-%d}" if m.known.first_seen else "",
                     "distances": ", ".join(f"{k} {v}" for k, v in sorted(m.distances.items())),
-                    "edits": ", ".join(m.details or [e.value for e in m.edits]),
-                    "how": m.stage or "",
+                    "edits": md.text(", ".join(m.details or [e.value for e in m.edits])),
+                    "how": md.text(m.stage or ""),
                     "match": m.is_match,
                 }
             )
@@ -235,29 +239,32 @@ def match_rows(report: CheckReport) -> list[dict[str, object]]:
 def article_markdown(article: ArticleReport, media: MediaStore) -> str:
     """One report for an article: each embedded post, its verdict, thumbnails, and where
     the embed's claims and the platform disagree."""
-    lines = [f"# Article: {article.source}", "", f"**{_md_escape(article.message)}**", ""]
+    lines = [f"# Article: {md.link(article.source)}", "", f"**{md.text(article.message)}**", ""]
     for i, result in enumerate(article.posts, start=1):
         claim = result.claim
         icon = VERDICT_ICON[result.verdict] if result.verdict else "❔"
         label = result.verdict.value if result.verdict else result.status
         lines += [f"## {i}. {icon} {label}", ""]
         who = f"@{claim.author_handle}" if claim.author_handle else "?"
-        name = f"{_md_escape(claim.author_name)} " if claim.author_name else ""
-        lines.append(f"- embed ({claim.form}): {name}({who}), {claim.date_text or 'no date'}")
+        name = f"{md.text(claim.author_name)} " if claim.author_name else ""
+        lines.append(
+            f"- embed ({md.text(claim.form)}): {name}({md.text(who)}), "
+            f"{md.text(claim.date_text or 'no date')}"
+        )
         if claim.text:
-            lines.append(f"- embed text: {_md_escape(claim.text[:280])}")
+            lines.append(f"- embed text: {md.text(claim.text[:280])}")
         if result.url:
-            lines.append(f"- post: {result.url}")
+            lines.append(f"- post: {md.link(result.url)}")
         for mismatch in result.mismatches:
-            lines.append(f"- ⚠️ **{_md_escape(mismatch)}**")
+            lines.append(f"- ⚠️ **{md.text(mismatch)}**")
         for reason in result.reasons[:5]:
-            lines.append(f"- {_md_escape(reason)}")
+            lines.append(f"- {md.text(reason)}")
         report = result.report
         if report is not None:
             for image in report.images:
                 if image.media is None:
                     continue
-                best = next((m for m in image.matches if m.is_match), None)
+                best = image.evidence
                 known_thumb = None
                 if best is not None:
                     path = media.path_for(best.known.sha256)
@@ -290,17 +297,20 @@ def recheck_markdown(
         lines += ["## Changes", "", "| post | change | run |", "|---|---|---|"]
         for o in changed:
             link = run_url(o.flow_run_id)
-            run = f"[run]({link})" if link else (o.flow_run_id or "")
+            run = md.link(link, "run") if link else md.text(o.flow_run_id or "")
             for t in o.transitions:
-                lines.append(f"| {o.url} | **{t.kind}**: {t.message.replace('|', '/')} | {run} |")
+                lines.append(
+                    f"| {md.link(o.url)} | **{md.text(t.kind)}**: {md.text(t.message)} | {run} |"
+                )
         lines.append("")
     if failed:
-        lines += ["## Not fetched", ""] + [f"- {o.url}: {o.message}" for o in failed] + [""]
+        lines += ["## Not fetched", ""]
+        lines += [f"- {md.link(o.url)}: {md.text(o.message)}" for o in failed] + [""]
     return "\n".join(lines)
 
 
 def ingest_markdown(folder: str, summary: str, failed: list[tuple[str, str]]) -> str:
     """The import report: the summary, and the files skipped with why."""
-    rows = "\n".join(f"| {what} | {why} |" for what, why in failed[:200])
+    rows = "\n".join(f"| {md.text(what)} | {md.text(why)} |" for what, why in failed[:200])
     table = f"| file | why skipped |\n|---|---|\n{rows}\n" if rows else ""
-    return f"# Import of {folder}\n\n{summary}\n\n{table}"
+    return f"# Import of {md.text(folder)}\n\n{md.text(summary)}\n\n{table}"

@@ -33,9 +33,12 @@ class Settings(BaseSettings):
     video_max_frames: int = 400
     known_video_max_frames: int = 120
 
-    # Media, pages and short links are fetched from public addresses only. Networks listed
-    # here are allowed too (the tests and the demo allow the fixture server's 127.0.0.1);
-    # given in the environment as JSON: POSTCHECK_ALLOWED_NETWORKS='["127.0.0.1/32"]'.
+    # Media, pages and short links are fetched from public addresses only. Destinations
+    # listed here are allowed too: an address or network with one port ("127.0.0.1:8080",
+    # "[::1]:8080", "10.0.0.0/8:443") or with every port ("10.0.0.0/8"). The tests and the
+    # demo allow the fixture server's address and port only. Given in the environment as
+    # JSON: POSTCHECK_ALLOWED_NETWORKS='["127.0.0.1:8080"]'. Allowing a whole address lets
+    # any post or page reach every service on it (README: Safety).
     allowed_networks: list[str] = Field(default_factory=list)
 
     # Limits on what we download.

@@ -46,6 +46,27 @@ def check_url_shape(url: str) -> str:
     return url
 
 
+def ascii_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() (and int()) also take '１８５７' or '١٨٥٧', which
+    name another post, or none, once converted."""
+    return text.isascii() and text.isdigit()
+
+
+def is_web_url(url: object) -> bool:
+    """An absolute http(s) URL with a host and no spaces or control characters: the only
+    kind that may become a link or an image source in a report or on a terminal."""
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
+        return False
+    if any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+
+
 def host_of(url: str) -> str:
     """Lower-case host without 'www.'/'mobile.' and without port."""
     host = (urlsplit(url).hostname or "").lower().rstrip(".")

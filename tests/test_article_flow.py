@@ -150,3 +150,12 @@ def test_cli_article_from_stdin(prefect_api, server, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "copied-text @Archer83Able" in proc.stdout and "no_known_match" in proc.stdout
     assert "1 embedded post(s)" in proc.stdout
+
+
+def test_a_deeply_nested_page_says_its_depth_was_capped(article, tmp_path):
+    page = tmp_path / "deep.html"
+    page.write_text("<html><body>" + "<div>" * 100_000 + "deep" + "</div>" * 100_000)
+    state, result = article(str(page))
+    assert state.is_completed()
+    assert result.message.startswith("no embedded posts found")
+    assert "nests deeper than 512 elements" in result.message

@@ -2,6 +2,8 @@
 
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -27,13 +29,14 @@ def cli(prefect_api, server, tmp_path):
     )
     env.pop("POSTCHECK_X_BEARER_TOKEN", None)
 
-    def run(*args):
+    def run(*args, input=None, timeout=120):
         proc = subprocess.run(
             [sys.executable, "-m", "postcheck.cli", *args],
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=timeout,
+            input=input,
         )
         assert "Traceback" not in proc.stdout + proc.stderr
         return proc
@@ -93,6 +96,25 @@ def test_check_that_failed_exits_nonzero(cli):
             ["check", str(FIX / "known" / "coffee-2025.jpg"), "--claimed-place", "Kursk"],
             "error: claimed place 'Kursk': give LAT,LON",
         ),
+        (
+            [
+                "known",
+                "add",
+                str(FIX / "known" / "coffee-2025.jpg"),
+                "--first-seen",
+                "0001-01-01T00:00:00+05:00",
+            ],
+            "error: first seen 0001-01-01T00:00:00+05:00 is out of range",
+        ),
+        (
+            [
+                "check",
+                str(FIX / "metadata" / "camera-original.jpg"),
+                "--claimed-date",
+                "0001-01-01",
+            ],
+            "error: claimed date 0001-01-01T00:00:00+00:00 is out of range",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):
@@ -100,6 +122,100 @@ def test_bad_input_is_one_line_and_exit_2(cli, args, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+MARKUP = "[/quote] [bold red]not bold[/] :fire:"
+
+
+def test_user_text_is_never_read_as_markup(cli, server):
+    """Post text, file names and error messages print as they are: no rich markup, no
+    emoji codes (a `[/quote]` once crashed the error printer)."""
+    proc = cli("known", "add", f"/no/such/{MARKUP}.jpg")
+    assert proc.returncode == 2
+    assert f"error: /no/such/{MARKUP}.jpg: no such file" in proc.stderr
+    server.world.edit_text("1857106849690673728", f"Koksan {MARKUP}")
+    proc = cli("verify", SEED)
+    assert proc.returncode == 0, proc.stderr
+    assert f"Koksan {MARKUP}" in proc.stdout
+
+
+def test_a_pasted_article_over_512_kb_reaches_the_flow(cli, tmp_path):
+    """Prefect refuses flow parameters over 512 KB: the pasted text goes by reference
+    (kept in the data folder by its hash), and errors are never echoed whole."""
+    seed = (FIX / "articles" / "seed-article.txt").read_text()
+    text = seed + "\n" + MARKUP + "\n" + ("filler line of a very long page\n" * 20_000)
+    assert len(text.encode()) > 600_000
+    proc = cli("article", "-", input=text)
+    assert proc.returncode == 0, proc.stderr[:2000]
+    assert "1 embedded post(s)" in proc.stdout
+    assert "Archer83Able" in proc.stdout
+    assert len(proc.stderr) < 2000
+    stored = list((tmp_path / "data" / "inputs").rglob("*"))
+    assert any(p.is_file() and p.stat().st_size == len(text.encode()) for p in stored)
+
+
+def test_import_reads_regular_files_only_under_the_byte_cap(cli, tmp_path):
+    """A FIFO, a link to /dev/zero or a device named *.jpg once hung the import for ever
+    (nothing else got in); a file is read under the byte cap, whatever its size said."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    shutil.copy(FIX / "known" / "koksan-2010.jpg", folder / "good.jpg")
+    os.mkfifo(folder / "pipe.jpg")
+    (folder / "zero.jpg").symlink_to("/dev/zero")
+    with open(folder / "huge.jpg", "wb") as fh:
+        fh.truncate(1 << 40)  # sparse: a terabyte of zeros that takes no disk
+    try:
+        os.mknod(folder / "device.jpg", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+        device = True
+    except OSError:  # not allowed here (no root, or a container): the link covers devices
+        device = False
+    proc = cli("known", "import", str(folder), "--workers", "2", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "import: 1 added" in proc.stdout
+    assert "pipe.jpg: not a regular file (a FIFO)" in proc.stderr
+    assert "zero.jpg: not a regular file (a character device)" in proc.stderr
+    assert "huge.jpg: too large (1,099,511,627,776 bytes" in proc.stderr
+    assert ("device.jpg: not a regular file (a character device)" in proc.stderr) == device
+    check = cli("check", str(folder / "pipe.jpg"))
+    assert check.returncode == 2
+    assert check.stderr.strip() == f"error: {folder / 'pipe.jpg'}: not a regular file (a FIFO)"
+
+
+NOT_PICTURES = [
+    (
+        "page.html",
+        b"<!DOCTYPE html><html><body><p>Not a photo</p></body></html>",
+        "not an image or video (an HTML page)",
+    ),
+    (
+        "drawing.svg",
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+        "not an image or video (an SVG drawing)",
+    ),
+    (
+        "report.pdf",
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
+        "not an image or video (a PDF document)",
+    ),
+    ("empty.jpg", b"", "empty file (0 bytes)"),
+]
+
+
+def test_a_local_file_that_is_not_a_picture_is_bad_input(cli, tmp_path):
+    """README: bad input exits 2 with one line. A page, a drawing, a PDF or an empty file
+    once ran a whole check and exited 1, as if the check had failed."""
+    from postcheck.errors import BadMedia
+    from postcheck.media import check_local_media
+    from postcheck.settings import Settings
+
+    for name, content, message in NOT_PICTURES:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(BadMedia) as refused:
+            check_local_media(tmp_path / name, Settings(), as_video=False)
+        assert str(refused.value) == message
+    proc = cli("check", str(tmp_path / "page.html"))  # and the command line says so
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == f"error: page.html: {NOT_PICTURES[0][2]}"
 
 
 def test_verify_telegram_and_mastodon_through_the_real_fetch_path(cli):

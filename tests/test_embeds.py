@@ -519,9 +519,10 @@ def test_seed_text_yields_its_one_unresolved_post():
 
 
 def test_seed_fixture_text_is_the_seed_byte_for_byte():
-    seed = Path("/work/shared/seed/000_9198fc828b265cef.txt")
+    # The project's shared folder sits beside the repository: ../shared from its root.
+    seed = Path(__file__).parents[1].parent / "shared" / "seed" / "000_9198fc828b265cef.txt"
     if not seed.exists():
-        pytest.skip("shared seed folder not mounted")
+        pytest.skip(f"no shared seed beside the repository ({seed})")
     assert (ARTICLES / "seed-article.txt").read_bytes() == seed.read_bytes()
 
 
@@ -950,3 +951,62 @@ def test_property_arbitrary_bytes_as_latin1_never_raise(data, limit):
     content = data.decode("latin-1")
     claims = extract_embeds(content, limit=limit)
     _assert_well_formed(claims, limit=limit)
+
+
+def test_embeds_take_ascii_digit_ids_only():
+    """Status links, embed ids and data attributes with Unicode digits name no post."""
+    fullwidth = "１８５７１０６８４９６９０６７３７２８"
+    html = (
+        f'<p><a href="https://x.com/Archer83Able/status/{fullwidth}">link</a></p>'
+        f'<div class="embed" data-tweet-id="{fullwidth}"></div>'
+        f'<blockquote class="twitter-tweet"><p>photo</p>&mdash; A (@Archer83Able) '
+        f'<a href="https://twitter.com/Archer83Able/status/{fullwidth}">November 14, 2024</a>'
+        "</blockquote>"
+    )
+    claims = extract_embeds(html, content_type="text/html")
+    assert not [c for c in claims if c.post_id], claims
+    text = f"see https://x.com/Archer83Able/status/{fullwidth} and httpſ://x.com/a/status/1857106849690673728"
+    assert not [c for c in extract_embeds(text) if c.post_id]
+
+
+def test_a_page_nested_100000_deep_is_read_with_its_depth_capped():
+    """lexbor's parse time grows with the square of the nesting depth (100,000 nested divs
+    took 40 s): tags past 512 levels are dropped before parsing, their text and links kept,
+    and the caller is told."""
+    post = (
+        '<blockquote class="twitter-tweet"><p>photo</p>&mdash; A (@Archer83Able) <a href='
+        '"https://twitter.com/Archer83Able/status/1857106849690673728">November 14, 2024</a>'
+        "</blockquote>"
+    )
+    html = "<html><body>" + "<div>" * 100_000 + post + "</div>" * 100_000 + "</body></html>"
+    notes: list[str] = []
+    claims = extract_embeds(html, content_type="text/html", notes=notes)
+    assert [c.post_id for c in claims] == ["1857106849690673728"]
+    assert notes == [
+        "the page nests deeper than 512 elements: 198,982 tags past that depth were ignored "
+        "(their text was read)"
+    ]
+    notes.clear()  # an ordinary page is read as it is, and nothing is said
+    assert extract_embeds(read("seed-article.html"), notes=notes) and notes == []
+
+
+def test_every_platforms_embeds_take_ascii_digit_ids_only():
+    """Telegram's and Mastodon's embed forms and links too, and in plain text an id that a
+    digit of another script continues is no id, not a shorter one (it named another post)."""
+    html = (
+        '<blockquote class="telegram-post" data-telegram-post="fixturefront/１０１"></blockquote>'
+        '<script async src="https://telegram.org/js/telegram-widget.js" '
+        'data-telegram-post="fixturefront/١٠٢"></script>'
+        '<iframe src="https://t.me/fixturefront/１０３?embed=1"></iframe>'
+        '<p><a href="https://t.me/fixturefront/１０４">t</a> '
+        '<a href="https://mastodon.example/@osintdesk/１１０">m</a></p>'
+        '<iframe class="mastodon-embed" src="https://mastodon.example/@osintdesk/１１１/embed">'
+        "</iframe>"
+    )
+    assert not [c for c in extract_embeds(html, content_type="text/html") if c.post_id]
+    text = (
+        "see https://x.com/a/status/1857106849690673７28, t.me/fixturefront/101１, "
+        "https://mastodon.example/@osintdesk/110０ and "
+        "https://bsky.app/profile/a.example/post/3lddyx7tqyc2a３ today"
+    )
+    assert not [c for c in extract_embeds(text) if c.post_id]

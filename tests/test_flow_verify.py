@@ -1,9 +1,9 @@
 """The verify-post flow end to end: real clients -> fixture server, Prefect server, store."""
 
-import asyncio
 import json
 
 import pytest
+from prefect_artifacts import artifacts
 
 from postcheck.demo import load_scenarios
 from postcheck.domain import CheckReport, Verdict
@@ -14,27 +14,6 @@ SCENARIOS = load_scenarios()["posts"]
 SEED = "https://x.com/Archer83Able/status/1857106849690673728"
 TWO_PHOTOS = "https://x.com/fixture_news/status/1841391417553846349"
 BSKY_EXIF = "https://bsky.app/profile/photoguy.example.org/post/3lddyx7tqyc2a"
-
-
-def artifacts(key, flow_run_id):
-    """Artifacts with this key made by this run (the same key versions across runs)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        ArtifactFilterKey,
-    )
-
-    async def _read():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    key=ArtifactFilterKey(any_=[key]),
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
-                )
-            )
-
-    return asyncio.run(_read())
 
 
 @pytest.mark.parametrize("case", SCENARIOS, ids=[c["what"] for c in SCENARIOS])
@@ -73,6 +52,41 @@ def test_seed_post_report_and_artifacts(run, svc):
     assert check.verdict == "recycled"
     assert check.flow_run_id == str(state.state_details.flow_run_id)
     assert check.report["images"][0]["matches"][0]["distances"] == best.distances
+
+
+def test_the_report_shows_the_picture_the_verdict_rests_on(run, svc):
+    """Checked again, the seed post matches its own learned copy (identical, first seen the
+    day of the post) as well as the 2010 original. The verdict rests on the original, and
+    the report's side-by-side must show it, not the post's own copy."""
+    run(SEED)
+    state, report = run(SEED)
+    [image] = report.images
+    koksan = next(m for m in image.matches if m.known.caption == "Koksan SPGs at the 2010 parade")
+    own = next(m for m in image.matches if m.known.post_uri == "x:1857106849690673728")
+    assert own.is_match and own.known.first_seen.date().isoformat() == "2024-11-14"
+    assert report.verdict is Verdict.RECYCLED
+    assert image.evidence_id == koksan.known.id and image.evidence == koksan
+    assert image.matches[0] == koksan  # the post's own copy ranks after real evidence
+    [md] = artifacts(artifact_key("x", "x:1857106849690673728"), state.state_details.flow_run_id)
+    assert f"| #{koksan.known.id}, first seen 2010-10-10 |" in md.data
+    assert f"| #{own.known.id}, first seen" not in md.data
+    assert "learned from this post: not evidence" in md.data
+
+
+def test_the_demo_names_the_author_the_platform_gives(settings):
+    """An /i/web/status/ URL names no author: the demo printed '@?' for the video post."""
+    from datetime import UTC, datetime
+
+    from postcheck.demo import post_label
+    from postcheck.sources import fetch_post, parse_post_url
+
+    ref = parse_post_url("https://x.com/i/web/status/1888893210588117609")
+    post = fetch_post(ref, settings)  # the embed endpoint, as a check fetches it
+    report = CheckReport(
+        url=ref.url, post=post, verdict=Verdict.RECYCLED, checked_at=datetime.now(UTC)
+    )
+    assert post_label(ref, report) == "x @fixture_video"
+    assert post_label(ref, None) == "x 1888893210588117609"
 
 
 def test_rerun_adds_a_check_and_nothing_else(run, svc):

@@ -46,7 +46,7 @@ def test_import_with_manifest_merges_and_reports_bad_files(svc, archive):
     )
     assert (report.added, report.merged, report.skipped) == (3, 1, 0)
     failures = dict(report.failed)
-    assert failures["archive.csv:6"].startswith("not a date")
+    assert failures["archive.csv:6"].startswith("first_seen: not a date")
     assert any("missing.jpg" in k and "not found" in v for k, v in failures.items())
     assert "not an image" in failures[str(archive / "notes.jpg")]
     assert "truncated" in failures[str(archive / "truncated.jpg")]
@@ -60,6 +60,28 @@ def test_import_with_manifest_merges_and_reports_bad_files(svc, archive):
     assert (
         svc.store.count_known() == 3
     )  # koksan, astronaut, coins (its bad date row skipped, file still imported)
+
+
+def test_a_manifest_row_with_a_date_out_of_range_is_reported_and_the_rest_imported(svc, tmp_path):
+    """Year 1 at +05:00 has no UTC equivalent: it once aborted the import half-way at the
+    database write. Now the row is refused and reported, every other row imported."""
+    names = ["koksan-2010.jpg", "astronaut-2016.jpg", "coffee-2025.jpg", "chelsea-2024.jpg"]
+    for name in names:
+        shutil.copy(FIX / "known" / name, tmp_path / name)
+    shutil.copy(FIX / "images" / "x-coins.jpg", tmp_path / "coins.jpg")
+    (tmp_path / "m.csv").write_text(
+        "path,source_url,first_seen,caption,credit,tags\n"
+        + "".join(f"{n},,2010-01-0{i + 1},{n},,\n" for i, n in enumerate(names[:2]))
+        + "coins.jpg,,0001-01-01T00:00:00+05:00,coins,,\n"
+        + "".join(f"{n},,2011-01-0{i + 1},{n},,\n" for i, n in enumerate(names[2:]))
+    )
+    report = import_folder(svc, tmp_path, tmp_path / "m.csv", workers=1)
+    assert report.added == 5  # coins.jpg is in the folder: imported, without the bad date
+    [(where, why)] = report.failed
+    assert where == "m.csv:4" and "out of range" in why
+    assert all(
+        k.first_seen is None or k.first_seen.year in (2010, 2011) for k in svc.store.list_known()
+    )
 
 
 def test_reimport_skips_what_is_in(svc, archive):
@@ -83,6 +105,35 @@ def test_json_manifest_and_errors(tmp_path):
     (tmp_path / "nohead.csv").write_text("a.jpg,https://x\n")
     with pytest.raises(ValueError, match="needs a header"):
         read_manifest(tmp_path / "nohead.csv")
+
+
+def test_json_manifest_rows_are_validated_one_by_one(svc, tmp_path):
+    """A wrong type in one row (`"tags": 5`) once refused the whole manifest with an
+    internal TypeError; now that row is reported, with its field, and the rest imported."""
+    for name in ("koksan-2010.jpg", "astronaut-2016.jpg", "coffee-2025.jpg"):
+        shutil.copy(FIX / "known" / name, tmp_path / name)
+    rows = [
+        {"path": "koksan-2010.jpg", "first_seen": "2010-10-10", "tags": ["parade", "artillery"]},
+        {"path": "astronaut-2016.jpg", "caption": "Astronaut", "tags": 5},
+        {"path": "coffee-2025.jpg", "caption": 7, "first_seen": 20250601},
+        "coffee-2025.jpg",
+        {"caption": "no path"},
+        {"path": "coffee-2025.jpg", "tags": "food; cup", "credit": ""},
+    ]
+    (tmp_path / "m.json").write_text(json.dumps(rows))
+    report = import_folder(svc, tmp_path, tmp_path / "m.json", workers=1)
+    assert report.added == 3
+    failures = dict(report.failed)
+    assert failures == {
+        "m.json:2": "tags: Input should be a valid list",
+        "m.json:3": "first_seen: not a date: 20250601 (use YYYY-MM-DD or an ISO timestamp); "
+        "caption: Input should be a valid string",
+        "m.json:4": "row is not an object (str)",
+        "m.json:5": "path: missing",
+    }
+    provenance, _ = read_manifest(tmp_path / "m.json")
+    tags = {p.name: prov.tags for p, prov in provenance.items()}
+    assert tags == {"koksan-2010.jpg": ["parade", "artillery"], "coffee-2025.jpg": ["food", "cup"]}
 
 
 def test_index_follows_the_library(svc):
@@ -197,3 +248,74 @@ def test_check_with_a_claimed_place_far_from_the_files_gps(prefect_api, svc):
     assert "gps_near_claimed_place" in {f.code for f in report.images[0].findings}
     state = check_image(photo, claimed_place="somewhere", return_state=True)
     assert state.is_failed() and "bad claimed place" in state.message
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Processes whose parent is `pid`, with their command lines (Linux /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its reaper has not looked yet
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_killed_import_takes_its_workers_with_it(tmp_path):
+    """kill -9 of `known import` once left its pool workers (~200 MB each) and the
+    resource tracker running for ever, re-parented to PID 1."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    photo = (FIX / "known" / "koksan-2010.jpg").read_bytes()
+    for i in range(80):  # distinct bytes after the JPEG's end: 80 files to hash
+        (folder / f"p{i:03d}.jpg").write_bytes(photo + i.to_bytes(4, "big"))
+    env = {**os.environ, "POSTCHECK_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postcheck.cli", "known", "import", str(folder), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: dict[int, str] = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = _children(proc.pid)
+            workers = {p: c for p, c in children.items() if "spawn_main" in c}
+            if len(workers) == 2 and any("resource_tracker" in c for c in children.values()):
+                break
+            time.sleep(0.1)
+        assert len(workers) == 2, "the import never started its two workers"
+        helpers = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in helpers):
+            time.sleep(0.1)
+        left = {p: c for p, c in helpers.items() if _alive(p)}
+        for pid in left:  # do not leave them behind for the rest of the suite
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"still running after their parent was killed: {left}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

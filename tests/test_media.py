@@ -119,7 +119,13 @@ def test_cid_mismatch_is_refused(env, server, svc):
         )
 
 
-def test_connection_refused_is_transient(env, svc):
+def test_connection_refused_is_transient(env, monkeypatch):
+    from postcheck.services import reset_services, services
+
+    # Allowed (the guard would refuse it first otherwise), and nothing listens there.
+    monkeypatch.setenv("POSTCHECK_ALLOWED_NETWORKS", '["127.0.0.1:9"]')
+    reset_services()
+    svc = services()
     with pytest.raises(TransientError, match="network error"):
         download_image("http://127.0.0.1:9/x.jpg", svc.settings, svc.media)
 

@@ -688,3 +688,54 @@ def test_bad_claimed_places_get_one_line(text, message):
 
     with pytest.raises(ValueError, match=message):
         parse_claimed_place(text)
+
+
+# --- dates at the ends of the calendar ---------------------------------------------------------
+
+
+def _jpeg_dated(original: str, offset: str) -> bytes:
+    img = Image.new("RGB", (64, 48), (120, 130, 140))
+    exif = img.getexif()
+    ifd = exif.get_ifd(0x8769)  # the Exif sub-IFD
+    ifd[0x9003] = original  # DateTimeOriginal
+    ifd[0x9011] = offset  # OffsetTimeOriginal
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("raw", "offset"), [("0001:01:01 00:00:00", "+05:00"), ("9999:12:31 23:00:00", "-05:00")]
+)
+def test_exif_dates_of_year_1_and_9999_are_not_dates(raw, offset):
+    """A camera clock at the end of the calendar says nothing about when: kept as the raw
+    text, not read as a date, and no date arithmetic on it overflows."""
+    m = read_metadata(_jpeg_dated(raw, offset))
+    assert m.capture_time_raw == raw and m.capture_offset == offset
+    assert m.capture_time is None
+    found = codes(metadata_findings(m, POST_TIME, MARGIN))
+    assert "capture_before_post" not in found and "capture_after_post" not in found
+
+
+@pytest.mark.parametrize(
+    "post", [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)]
+)
+def test_date_arithmetic_never_overflows(post):
+    """`post - margin` at year 1 (or `post + a day` at 9999) once raised OverflowError."""
+    m = facts("camera-original.jpg")
+    found = codes(metadata_findings(m, post, MARGIN))
+    assert ("capture_after_post" in found) == (post.year == 1)
+    assert ("capture_before_post" in found) == (post.year == 9999)
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "1799-12-31", "2200-01-01"]
+)
+def test_dates_out_of_range_are_refused_with_one_line(text):
+    from postcheck.dates import parse_datetime
+
+    with pytest.raises(
+        ValueError, match=r"^claimed date .* is out of range \(1800-01-01 to 2199-12-31\)$"
+    ):
+        parse_datetime(text, "claimed date")
+    assert parse_datetime("1800-01-01", "x").year == 1800

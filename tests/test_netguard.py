@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from postcheck.domain import Verdict
+from postcheck.errors import ConfigError
 from postcheck.media import MediaStore, download_image
-from postcheck.netguard import BlockedDestination, is_allowed, parse_networks
+from postcheck.netguard import BlockedDestination, is_allowed, parse_allowed
 from postcheck.settings import reload_settings
 
 FIX = Path(__file__).parents[1] / "fixtures"
@@ -31,16 +32,60 @@ JPEG = (FIX / "images" / "x-coins.jpg").read_bytes()
         ("fd00::1", False),
         ("::ffff:127.0.0.1", False),  # IPv4-mapped loopback
         ("224.0.0.1", False),
+        # IPv6 forms that carry an IPv4 address are judged by it.
+        ("::7f00:1", False),  # IPv4-compatible loopback
+        ("::a9fe:a9fe", False),  # IPv4-compatible cloud metadata
+        ("::808:808", True),
+        ("64:ff9b::7f00:1", False),  # NAT64 to loopback
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::808:808", True),  # NAT64 to a public address
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64, /96 position: 10.0.0.1
+        ("64:ff9b:1:7f00:0:100::", False),  # local-use NAT64, /48 position: 127.0.0.1
+        ("2002:7f00:1::1", False),  # 6to4 of loopback
+        ("2002:a9fe:a9fe::1", False),
+        ("2002:808:808::1", True),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo, client 127.0.0.1
     ],
 )
 def test_address_ranges(address, allowed):
     assert is_allowed(ipaddress.ip_address(address), []) is allowed
 
 
+def test_an_allowed_ipv4_network_allows_its_mapped_forms_not_its_tunnels():
+    nets = parse_allowed(["127.0.0.1/32"])
+    assert is_allowed(ipaddress.ip_address("::ffff:127.0.0.1"), nets)
+    assert is_allowed(ipaddress.ip_address("::7f00:1"), nets)
+    assert not is_allowed(ipaddress.ip_address("64:ff9b::7f00:1"), nets)
+    assert not is_allowed(ipaddress.ip_address("2002:7f00:1::1"), nets)
+
+
 def test_allowed_networks_setting():
-    nets = parse_networks(["127.0.0.1/32", " "])
+    nets = parse_allowed(["127.0.0.1/32", " "])
     assert is_allowed(ipaddress.ip_address("127.0.0.1"), nets)
     assert not is_allowed(ipaddress.ip_address("127.0.0.2"), nets)
+
+
+def test_allowed_destinations_are_addresses_or_networks_with_an_optional_port():
+    ip = ipaddress.ip_address
+    allowed = parse_allowed(["127.0.0.1:8080", "[::1]:9090", "10.0.0.0/8:443", "fd00::/8"])
+    assert is_allowed(ip("127.0.0.1"), allowed, 8080)
+    assert not is_allowed(ip("127.0.0.1"), allowed, 4200)  # another local service
+    assert is_allowed(ip("::ffff:127.0.0.1"), allowed, 8080)
+    assert is_allowed(ip("::1"), allowed, 9090) and not is_allowed(ip("::1"), allowed, 8080)
+    assert is_allowed(ip("10.9.8.7"), allowed, 443) and not is_allowed(ip("10.9.8.7"), allowed, 80)
+    assert is_allowed(ip("fd00::5"), allowed, 1) and is_allowed(ip("fd00::5"), allowed, 65535)
+    for bad in ["localhost:80", "127.0.0.1:0", "127.0.0.1:99999", "[::1]:", "127.0.0.1:８０"]:
+        with pytest.raises(ConfigError, match="POSTCHECK_ALLOWED_NETWORKS"):
+            parse_allowed([bad])
+
+
+def test_a_redirect_to_another_local_port_is_refused(env, server, svc, prefect_api):
+    """The tests allow the fixture server's port, not its address: a redirect to the
+    (unauthenticated) Prefect API on the same address is refused, not stored."""
+    prefect_port = prefect_api.split(":")[2].split("/")[0]
+    url = f"{server.base_url}/redirect?to={prefect_api}/health"
+    with pytest.raises(BlockedDestination, match=f"port {prefect_port}: not a public address"):
+        download_image(url, svc.settings, svc.media)
 
 
 @pytest.fixture

@@ -157,3 +157,57 @@ def test_articles_find_mastodon_embeds():
         ("mastodon-iframe", "mastodon:other.example/112000000000000333", "reposter"),
         ("link", "mastodon:mastodon.example/110000000000000002", "osintdesk"),
     ]
+
+
+# --- hostile input (issue 18) ----------------------------------------------------------
+
+PHOTOS_KEY = "mastodon.example/110000000000000001"
+
+
+def test_dates_out_of_range_from_an_instance(env, server, settings):
+    """Any instance may answer year 1 or 9999 (Mastodon.py parses either): created_at out
+    of range makes the status unreadable, in one line; an edit time out of range is
+    dropped and said so, the post still read."""
+    status = server.world.platform("mastodon").statuses[PHOTOS_KEY]
+    status["edited_at"] = "9999-12-31T23:00:00-05:00"
+    post = fetch(PHOTOS, settings)
+    assert post.edited_at is None
+    assert post.facts["edited"] == "edited, at a time out of range (9999-12-31 23:00:00-05:00)"
+    status["created_at"] = "0001-01-01T00:00:00+05:00"
+    with pytest.raises(FetchError) as info:
+        fetch(PHOTOS, settings)
+    assert "created_at 0001-01-01T00:00:00+05:00 is out of range" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_content_nested_past_512_is_read_as_text_and_said_so(env, server, settings):
+    """A status's HTML comes from whichever instance answers: nesting past 512 levels is
+    dropped before lexbor parses it (100,000 levels took 40 s), its text kept."""
+    status = server.world.platform("mastodon").statuses[PHOTOS_KEY]
+    status["content"] = "<p>" + "<div>" * 100_000 + "deep words" + "</div>" * 100_000 + "</p>"
+    post = fetch(PHOTOS, settings)
+    assert post.text == "deep words"
+    assert post.facts["content_nesting"] == (
+        "the status's HTML nests deeper than 512 elements: 198,976 tags past that depth "
+        "were ignored (their text was read)"
+    )
+
+
+def test_an_instance_on_another_local_port_is_refused(env, server, monkeypatch):
+    """The tests allow the fixture server's address and port only: Mastodon.py's session
+    (requests, through postcheck's guarded transport) cannot reach another service on the
+    same address, here a listening socket that would never answer."""
+    import json
+    import socket
+
+    from postcheck.settings import reload_settings
+
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        port = other.getsockname()[1]
+        monkeypatch.setenv(
+            "POSTCHECK_MASTODON_INSTANCE_URLS",
+            json.dumps({"mastodon.example": f"http://127.0.0.1:{port}/mastodon/mastodon.example"}),
+        )
+        monkeypatch.setenv("POSTCHECK_READ_TIMEOUT", "2")
+        with pytest.raises(FetchError, match=f"port {port}: not a public address"):
+            fetch(PHOTOS, reload_settings())

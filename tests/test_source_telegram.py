@@ -133,3 +133,47 @@ def test_verify_recheck_and_learn(run, server, svc):
     outcomes = recheck(platform="telegram", return_state=True).result()
     assert len(outcomes) == 2
     assert [t.kind for t in svc.store.transitions("telegram:fixturefront/101")] == ["text_edited"]
+
+
+# --- hostile input (issue 18) ----------------------------------------------------------
+
+
+def test_a_widget_date_out_of_range_is_refused_in_one_line(env, server, settings):
+    """Year 1 at +05:00 has no UTC equivalent: taken as the post's date it would overflow
+    at the store's write. The widget's date is checked like every other date."""
+    server.world.platform("telegram").posts["fixturefront/101"]["date"] = (
+        "0001-01-01T00:00:00+05:00"
+    )
+    with pytest.raises(FetchError, match="the widget shows no valid date") as info:
+        fetch(PHOTO, settings)
+    assert "\n" not in str(info.value)
+
+
+def test_a_widget_page_nested_past_512_is_not_parsed(env, server, settings):
+    """lexbor's parse time grows with the square of the depth (100,000 nested divs took
+    40 s); Telegram's widget nests a dozen levels, so such a page is refused unparsed."""
+    body = (
+        "<html><body>"
+        + "<div>" * 100_000
+        + '<div class="tgme_widget_message" data-post="fixturefront/101"></div>'
+        + "</div>" * 100_000
+    )
+    server.fault("/telegram/", Fault(status=200, body=body.encode()))
+    with pytest.raises(FetchError, match="nests deeper than 512 elements"):
+        fetch(PHOTO, settings)
+
+
+def test_a_widget_on_another_local_port_is_refused(env, server, monkeypatch):
+    """The tests allow the fixture server's address and port only: the widget client
+    (httpx, through postcheck's guarded transport) cannot reach another service on the same
+    address, here a listening socket that would never answer."""
+    import socket
+
+    from postcheck.settings import reload_settings
+
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        port = other.getsockname()[1]
+        monkeypatch.setenv("POSTCHECK_TELEGRAM_URL", f"http://127.0.0.1:{port}/telegram")
+        monkeypatch.setenv("POSTCHECK_READ_TIMEOUT", "2")
+        with pytest.raises(FetchError, match=f"port {port}: not a public address"):
+            fetch(PHOTO, reload_settings())

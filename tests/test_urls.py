@@ -99,3 +99,30 @@ def test_bad_urls_get_one_clear_line(url, message):
 def test_internationalised_host_is_refused_cleanly():
     with pytest.raises(BadURL, match="not a post URL"):
         parse_post_url("https://пример.рф/status/1")
+
+
+FULLWIDTH = "１８５７１０６８４９６９０６７３７２８"  # 1857106849690673728 in fullwidth digits
+ARABIC_INDIC = "١٨٥٧١٠٦٨٤٩٦٩٠٦٧٣٧٢٨"
+
+
+@pytest.mark.parametrize("digits", [FULLWIDTH, ARABIC_INDIC, "1857106849690673７28"])
+def test_x_ids_are_ascii_digits_only(digits):
+    """`\\d` matches any Unicode digit and int() converts them: such an id was fetched as
+    another post and recorded `unavailable`. It is not an X post URL."""
+    with pytest.raises(BadURL, match="not an X post URL"):
+        parse_post_url(f"https://x.com/Archer83Able/status/{digits}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://t.me/fixturefront/１０１",
+        "https://t.me/s/fixturefront/١٠١",
+        "https://mastodon.example/@osintdesk/１１００００００００００００００００１",
+        "https://mastodon.example/users/osintdesk/statuses/١١٠٠٠٠٠٠٠٠٠٠٠٠٠٠١",
+    ],
+)
+def test_telegram_and_mastodon_ids_are_ascii_digits_only(url):
+    """The same for the platforms issue 15 added: a Unicode-digit id is no post URL."""
+    with pytest.raises(BadURL):
+        parse_post_url(url)

@@ -46,14 +46,26 @@ def _describe(match: Match) -> str:
     return f"known image #{known.id}{caption} ({where}; distance {bits}{proof}{edits})"
 
 
-def image_verdict(
+def own_copy(match: Match, post_uri: str | None) -> bool:
+    """A picture learned from this very post: never evidence about it."""
+    return bool(post_uri) and match.known.post_uri == post_uri
+
+
+def rank_matches(matches: list[Match], post_uri: str | None) -> list[Match]:
+    """Proven matches first, the post's own learned copies after the others, then by
+    score: the first match is one that can be evidence."""
+    return sorted(matches, key=lambda m: (not m.is_match, own_copy(m, post_uri), m.score))
+
+
+def judge_image(
     matches: list[Match],
     findings: list[Finding],
     post_created_at: datetime | None,
     post_uri: str | None = None,
-) -> tuple[Verdict, list[str]]:
-    # An image learned from this very post is not evidence about it.
-    real = [m for m in matches if m.is_match and not (post_uri and m.known.post_uri == post_uri)]
+) -> tuple[Verdict, list[str], Match | None]:
+    """The verdict, its reasons, and the known picture it rests on (None when it rests
+    on none: metadata alone, or nothing found). Reports show that picture."""
+    real = [m for m in matches if m.is_match and not own_copy(m, post_uri)]
     if post_created_at is not None:
         older = [
             m
@@ -68,18 +80,28 @@ def image_verdict(
                 f"before the post ({post_created_at:%Y-%m-%d})"
             )
             others = [f"also matches {_describe(m)}" for m in older if m is not best]
-            return Verdict.RECYCLED, [first, *others[:3]]
+            return Verdict.RECYCLED, [first, *others[:3]], best
     telling = [m for m in real if set(m.edits) & TELLING_EDITS]
     if telling:
         best = min(telling, key=lambda m: m.score)
-        return Verdict.ALTERED, [f"edited copy of {_describe(best)}"]
+        return Verdict.ALTERED, [f"edited copy of {_describe(best)}"], best
+    best = min(real, key=lambda m: m.score) if real else None
     red = [f for f in findings if f.red_flag]
-    if red:
-        return Verdict.METADATA_CONFLICT, [f.message for f in red]
-    if real:
-        best = min(real, key=lambda m: m.score)
-        return Verdict.MATCHES_KNOWN, [f"matches {_describe(best)}, not older than the post"]
-    return Verdict.NO_KNOWN_MATCH, ["nothing in the known library resembles it"]
+    if red:  # the nearest original, whose metadata the file's was compared with
+        return Verdict.METADATA_CONFLICT, [f.message for f in red], best
+    if best is not None:
+        return Verdict.MATCHES_KNOWN, [f"matches {_describe(best)}, not older than the post"], best
+    return Verdict.NO_KNOWN_MATCH, ["nothing in the known library resembles it"], None
+
+
+def image_verdict(
+    matches: list[Match],
+    findings: list[Finding],
+    post_created_at: datetime | None,
+    post_uri: str | None = None,
+) -> tuple[Verdict, list[str]]:
+    verdict, reasons, _ = judge_image(matches, findings, post_created_at, post_uri)
+    return verdict, reasons
 
 
 def post_verdict(image_verdicts: list[Verdict]) -> Verdict:

@@ -66,7 +66,12 @@ def fetch_page(url: str, settings: Settings) -> Page:
                 if ctype and not ctype.startswith(TEXT_TYPES):
                     raise FetchError(f"{what}: not an HTML or text page ({ctype.split(';')[0]})")
                 declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > settings.max_page_bytes:
+                if (
+                    declared
+                    and declared.isascii()
+                    and declared.isdigit()
+                    and int(declared) > settings.max_page_bytes
+                ):
                     raise FetchError(
                         f"{what}: too large ({int(declared):,} bytes, limit {settings.max_page_bytes:,})"
                     )

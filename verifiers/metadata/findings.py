@@ -63,7 +63,8 @@ def _date_findings(
             if value is None:
                 continue
             slack = margin + (NAIVE_SLACK if value.tzinfo is None else timedelta())
-            if _utc(value) < post - slack:
+            # Differences, never `post - slack`: a date near year 1 or 9999 cannot overflow.
+            if post - _utc(value) > slack:
                 older.append((_utc(value), rank, key, raw))
         if older:  # the earliest date; DateTimeOriginal when several say the same
             when, _, key, raw = min(older)
@@ -86,7 +87,7 @@ def _date_findings(
         elif facts.capture_time is not None:
             capture = facts.capture_time
             slack = timedelta(days=1) + (NAIVE_SLACK if capture.tzinfo is None else timedelta())
-            if _utc(capture) > post + slack:
+            if _utc(capture) - post > slack:
                 out.append(
                     Finding(
                         code="capture_after_post",

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from postcheck import dates
 from postcheck.verifiers.metadata.limits import _EXIF_DATE, _OFFSET
 
 # --- reading values --------------------------------------------------------------------------
@@ -36,6 +37,8 @@ def parse_exif_datetime(raw: str | None, offset: str | None = None) -> datetime 
     try:
         value = datetime(*(int(g) for g in match.groups()))
     except ValueError:
+        return None
+    if not dates.in_range(value):  # a clock at year 1 or 9999 says nothing about when
         return None
     if offset and (m := _OFFSET.match(offset)):
         sign = -1 if m.group(1) == "-" else 1
@@ -108,4 +111,4 @@ def _gps_time(tags: dict[str, Any]) -> tuple[datetime | None, str | None]:
         when = day + timedelta(hours=clock[0], minutes=clock[1], seconds=clock[2])
     except (ValueError, OverflowError):
         return None, raw
-    return when, raw
+    return (when if dates.in_range(when) else None), raw

@@ -67,11 +67,13 @@ FORMS = BlueskyEmbeds(
     embed_classes=frozenset({"bluesky-embed"}),
     embed_attrs=frozenset({"data-bluesky-uri"}),
     url_anchors=("/post/", "at://"),
+    # An rkey is ASCII: one followed by a digit of another script (possessive, so no
+    # shorter rkey is tried instead) is not a post's.
     text_url=(
-        r"(?:(?i:https?://))?(?i:(?:www\.|staging\.)?bsky\.app)/profile/[^\s/?#<>\"'\\]{1,300}/post/[A-Za-z0-9._:~-]{1,512}"
-        r"|at://[A-Za-z0-9._:%-]{1,300}/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]{1,512}"
+        r"(?:(?ai:https?://))?(?ai:(?:www\.|staging\.)?bsky\.app)/profile/[^\s/?#<>\"'\\]{1,300}/post/[A-Za-z0-9._:~-]{1,512}+(?!\d)"
+        r"|at://[A-Za-z0-9._:%-]{1,300}/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]{1,512}+(?!\d)"
     ),
-    bare_host=r"(?i:(?:www\.|staging\.)?bsky\.app)",
+    bare_host=r"(?ai:(?:www\.|staging\.)?bsky\.app)",
     copied_handle=re.compile(r".*\..*"),
     copied_priority=0,
     placeholders=("[image or embed]",),

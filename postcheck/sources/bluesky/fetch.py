@@ -25,6 +25,7 @@ from atproto_identity.did.resolvers.plc_resolver import DidPlcResolver
 from atproto_identity.exceptions import AtProtocolError as IdentityError
 
 from postcheck import http
+from postcheck.dates import checked
 from postcheck.domain import MediaRef, Post, PostRef
 from postcheck.errors import FetchError, PostcheckError, PostUnavailable, TransientError
 from postcheck.settings import Settings
@@ -170,6 +171,7 @@ def _post_from_view(view: Any, did: str, settings: Settings) -> Post:
     rkey = uri.rsplit("/", 1)[-1]
     try:
         created = datetime.fromisoformat(_get(record, "created_at").replace("Z", "+00:00"))
+        created = checked(created, "createdAt")  # anyone writes it: year 1 is possible
     except (AttributeError, ValueError):
         raise FetchError(f"Bluesky post {uri}: record has no valid createdAt") from None
     images_view, record_images = _own_images(view.embed, _get(record, "embed"))

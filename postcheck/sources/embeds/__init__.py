@@ -52,6 +52,7 @@ bounded besides: at most max(2000, 20 * limit) findings are read before de-dupli
 
 from __future__ import annotations
 
+from postcheck.html_depth import MAX_DEPTH, cap_depth
 from postcheck.sources.embeds.claims import EmbedClaim, _Draft
 from postcheck.sources.embeds.html import _scan_html
 from postcheck.sources.embeds.merge import _merge_all
@@ -67,12 +68,14 @@ def extract_embeds(
     content_type: str | None = None,
     base_url: str | None = None,
     limit: int = 500,
+    notes: list[str] | None = None,
 ) -> list[EmbedClaim]:
     """Embedded/linked posts in document order, de-duplicated, at most `limit` of them.
 
     HTML when `content_type` says html or the content looks like HTML, else plain text.
     The same post found several times gives one claim with the fields merged, the embed
-    forms' fields preferred over plain links.
+    forms' fields preferred over plain links. What the reader should know about how the
+    page was read (its nesting capped) is appended to `notes`.
     """
     if limit <= 0 or not content:
         return []
@@ -88,6 +91,12 @@ def extract_embeds(
     # post references is hostile, and the rest of it would only cost time.
     budget = max(2_000, 20 * limit)
     if _is_html(content, content_type):
+        content, deep = cap_depth(content)  # parse time grows with the square of depth
+        if deep and notes is not None:
+            notes.append(
+                f"the page nests deeper than {MAX_DEPTH} elements: {deep:,} tags past that "
+                "depth were ignored (their text was read)"
+            )
         text = _scan_html(content, base_url, drafts, budget)
     else:
         text = content

@@ -138,7 +138,7 @@ def all_forms() -> AllForms:
         url_in_text=re.compile(r"(?<![\w.@/=%\\-])(?P<url>" + ("|".join(urls) or _NEVER) + r")"),
         bare_host=re.compile(r"^(?:" + ("|".join(bare) or _NEVER) + r")/"),
         short_link=re.compile(
-            rf"^(?:(?i:https?://))?(?P<host>(?i:{hosts}))/(?P<code>[A-Za-z0-9]{{1,40}})[.,;:!?)\]]*$"
+            rf"^(?:(?ai:https?://))?(?P<host>(?ai:{hosts}))/(?P<code>[A-Za-z0-9]{{1,40}})[.,;:!?)\]]*$"
         ),
         short_links=short,
         media_links=frozenset().union(*(f.media_links for f in found)),

@@ -253,7 +253,7 @@ class _HtmlContext:
         draft.pic_codes = pics
 
 
-_FOOTER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_FOOTER_YEAR = re.compile(r"(?<!\d)(?:19|20)[0-9]{2}(?!\d)")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 

@@ -29,9 +29,9 @@ _HANDLE_PAREN = re.compile(r"\(\s*@(?P<handle>[A-Za-z0-9_][A-Za-z0-9_.-]{0,252})
 _EM_DASH = re.compile(r"—|–|&mdash;|&ndash;|&#8212;")
 _HYPHEN_DASH = re.compile(r"(?:^|(?<=\s))(?:--|-)(?=\s)")
 _FOOTER_DATE = re.compile(
-    r"[ \t,]*(?P<d>\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|[^\n()@]{0,40}?(?<!\d)(?:19|20)\d{2}(?!\d)"
-    r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?)?)"
+    r"[ \t,]*(?P<d>[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+    r"|[^\n()@]{0,40}?(?<!\d)(?:19|20)[0-9]{2}(?!\d)"
+    r"(?:,?\s+(?:at\s+)?[0-9]{1,2}:[0-9]{2}(?:\s*[AaPp]\.?[Mm]\.?)?)?)"
 )
 _NAME_MAX = 100
 # "(@handle)" strings examined as possible copied footers: real articles hold a handful;

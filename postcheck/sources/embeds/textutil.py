@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from postcheck.sources.embeds.forms import all_forms
+from postcheck.urls import ascii_digits
 
 # --- text helpers ------------------------------------------------------------------------
 
@@ -23,13 +24,13 @@ _MONTH = (
     r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_DATE_ISO = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
+_DATE_ISO = re.compile(r"(?<!\d)(?P<year>[0-9]{4})-(?P<mon>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?!\d)")
 _DATE_MDY = re.compile(
-    rf"\b{_MONTH}\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})(?!\d)",
+    rf"\b{_MONTH}\.?\s+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>[0-9]{{4}})(?!\d)",
     re.IGNORECASE,
 )
 _DATE_DMY = re.compile(
-    rf"(?<!\d)(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(?P<year>\d{{4}})(?!\d)",
+    rf"(?<!\d)(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+(?P<year>[0-9]{{4}})(?!\d)",
     re.IGNORECASE,
 )
 _MONTHS = {
@@ -50,7 +51,7 @@ def parse_date(text: str | None) -> dt.date | None:
         if match is None:
             continue
         mon = match.group("mon")
-        month = int(mon) if mon.isdigit() else _MONTHS[mon[:3].lower()]
+        month = int(mon) if ascii_digits(mon) else _MONTHS[mon[:3].lower()]
         try:
             return dt.date(int(match.group("year")), month, int(match.group("day")))
         except ValueError:

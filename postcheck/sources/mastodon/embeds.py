@@ -79,9 +79,10 @@ FORMS = MastodonEmbeds(
     embed_classes=frozenset({"mastodon-embed"}),
     url_anchors=("/@", "/statuses/"),
     # Any host: only URLs with a scheme, so prose like "name/@x/1" is not taken for one.
+    # Ids are ASCII digits; one followed by a digit of any script is no id.
     text_url=(
-        r"(?i:https?://)(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}"
-        r"(?:/(?:web/)?@[A-Za-z0-9_.-]{1,64}(?:@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63})?/\d{1,20}"
-        r"|/users/[A-Za-z0-9_.-]{1,64}/statuses/\d{1,20})(?![\d/])"
+        r"(?ai:https?://)(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}"
+        r"(?:/(?:web/)?@[A-Za-z0-9_.-]{1,64}(?:@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63})?/[0-9]{1,20}"
+        r"|/users/[A-Za-z0-9_.-]{1,64}/statuses/[0-9]{1,20})(?![\d/])"
     ),
 )

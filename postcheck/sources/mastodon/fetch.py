@@ -23,7 +23,7 @@ and REST::MediaAttachmentSerializer):
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -32,8 +32,10 @@ from mastodon import errors as mastodon_errors
 from selectolax.lexbor import LexborHTMLParser
 
 from postcheck import http
+from postcheck.dates import checked
 from postcheck.domain import MediaRef, Post, PostRef
 from postcheck.errors import FetchError, PostcheckError, PostUnavailable, TransientError
+from postcheck.html_depth import MAX_DEPTH, cap_depth
 from postcheck.settings import Settings
 from postcheck.sources.mastodon.platform import instance_of, instance_url, post_key
 from postcheck.urls import short
@@ -106,10 +108,19 @@ def _translate(
     return FetchError(f"{what}: HTTP {status}" + (f" ({short(detail, 80)})" if detail else ""))
 
 
-def html_to_text(content: str) -> str:
-    """A status's HTML as the plain text a reader sees: paragraphs and line breaks kept."""
+def html_to_text(content: str, notes: dict[str, str] | None = None) -> str:
+    """A status's HTML as the plain text a reader sees: paragraphs and line breaks kept.
+    Any instance writes it: nesting past MAX_DEPTH is dropped before lexbor parses it
+    (its parse time grows with the square of the depth), its text kept, and said so in
+    `notes`."""
     if not content:
         return ""
+    content, deep = cap_depth(content)
+    if deep and notes is not None:
+        notes["content_nesting"] = (
+            f"the status's HTML nests deeper than {MAX_DEPTH} elements: {deep:,} tags past "
+            "that depth were ignored (their text was read)"
+        )
     content = content.replace("<br>", "\n").replace("<br/>", "\n").replace("<br />", "\n")
     content = content.replace("</p><p>", "</p>\n\n<p>")
     text = LexborHTMLParser(content).text(deep=True) or ""
@@ -168,9 +179,12 @@ def _media(attachments: list[Any]) -> list[MediaRef]:
 
 
 def _when(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    """A status's time, within postcheck.dates' range (any instance may answer year 1)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return checked(value if value.tzinfo else value.replace(tzinfo=UTC), "created_at")
 
 
 def _post(ref: PostRef, host: str, status: dict[str, Any]) -> Post:
@@ -191,6 +205,13 @@ def _post(ref: PostRef, host: str, status: dict[str, Any]) -> Post:
     created = _when(shown.get("created_at"))
     if created is None:
         raise ValueError("no created_at")
+    try:
+        edited = _when(shown.get("edited_at"))
+    except ValueError:  # an edit time out of range says it was edited, not when
+        edited = None
+        facts["edited"] = (
+            f"edited, at a time out of range ({short(str(shown.get('edited_at')), 40)})"
+        )
     acct = str(account.get("acct") or ref.author or "")
     return Post(
         platform="mastodon",
@@ -201,9 +222,9 @@ def _post(ref: PostRef, host: str, status: dict[str, Any]) -> Post:
         author_handle=acct or None,
         author_name=account.get("display_name") or None,
         created_at=created,
-        text=html_to_text(str(shown.get("content") or "")),
+        text=html_to_text(str(shown.get("content") or ""), facts),
         media=_media(list(shown.get("media_attachments") or [])),
         fetched_via="mastodon-api",
-        edited_at=_when(shown.get("edited_at")),
+        edited_at=edited,
         facts=facts,
     )

@@ -28,6 +28,7 @@ from postcheck.fixtures.server import (
     Route,
     reencode,
 )
+from postcheck.urls import ascii_digits
 
 CACHE_SIDE = 400  # what the fixture instance shrinks its cache of a remote picture to
 SMALL_SIDE = 480
@@ -99,7 +100,7 @@ class Fixture(PlatformFixture):
             return Reply.json(404, {"error": "Not Found"})
         if instance.get("authorized_fetch_only"):
             return Reply.json(401, {"error": "This API requires an authenticated user"})
-        if not status_id.isdigit():
+        if not ascii_digits(status_id):
             return Reply.json(404, {"error": "Record not found"})
         status = self.statuses.get(f"{host}/{status_id}")
         if status is None:

@@ -24,7 +24,7 @@ from postcheck.urls import short
 _USER = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?"
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 _ACCT = rf"{_USER}(?:@{_HOST})?"
-_STATUS_ID = r"\d{1,20}"
+_STATUS_ID = r"[0-9]{1,20}"
 _WEB_PATH = re.compile(rf"^/(?:web/|deck/)?@(?P<acct>{_ACCT})/(?P<id>{_STATUS_ID})(?:/embed)?/?$")
 _AP_PATH = re.compile(rf"^/users/(?P<acct>{_USER})/statuses/(?P<id>{_STATUS_ID})/?$")
 _PROFILE_PATH = re.compile(

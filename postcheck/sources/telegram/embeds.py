@@ -12,9 +12,9 @@ from urllib.parse import SplitResult
 from postcheck.sources.embeds.forms import EmbedForms
 from postcheck.sources.telegram.platform import CHANNEL, TELEGRAM_HOSTS
 
-_POST = re.compile(rf"^(?P<channel>{CHANNEL})/(?P<id>\d{{1,12}})$")
-_IFRAME_PATH = re.compile(rf"^/(?:s/)?(?P<channel>{CHANNEL})/(?P<id>\d{{1,12}})/?$")
-_HOST = r"(?i:(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog))"
+_POST = re.compile(rf"^(?P<channel>{CHANNEL})/(?P<id>[0-9]{{1,12}})$")
+_IFRAME_PATH = re.compile(rf"^/(?:s/)?(?P<channel>{CHANNEL})/(?P<id>[0-9]{{1,12}})/?$")
+_HOST = r"(?ai:(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog))"
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ FORMS = TelegramEmbeds(
     forms={"telegram-script": 0, "telegram-iframe": 1},
     embed_attrs=frozenset({"data-telegram-post"}),
     url_anchors=("t.me/", "telegram.me/", "telegram.dog/"),
-    text_url=rf"(?:(?i:https?://))?{_HOST}/(?:s/)?{CHANNEL}/\d{{1,12}}(?![\d/])",
+    # Ids are ASCII digits; one followed by a digit of any script is no id (the `\d` in
+    # the lookahead), not a shorter one.
+    text_url=rf"(?:(?ai:https?://))?{_HOST}/(?:s/)?{CHANNEL}/[0-9]{{1,12}}(?![\d/])",
     bare_host=_HOST,
 )

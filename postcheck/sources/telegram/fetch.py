@@ -32,14 +32,16 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from postcheck import http
+from postcheck.dates import checked
 from postcheck.domain import MediaRef, Post, PostRef
 from postcheck.errors import FetchError, PostcheckError, PostUnavailable, TransientError
+from postcheck.html_depth import MAX_DEPTH, cap_depth
 from postcheck.settings import Settings
 from postcheck.sources.telegram.platform import post_key, telegram_settings
-from postcheck.urls import short
+from postcheck.urls import ascii_digits, short
 
 _STYLE_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
-_SINGLE = re.compile(r"/(\d{1,12})\?single")
+_SINGLE = re.compile(r"/([0-9]{1,12})\?single")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _MEDIA = ", ".join(
     [
@@ -82,7 +84,15 @@ def _widget(channel: str, post_id: str, settings: Settings, what: str, single: b
     http.check_status(response, what)
     if len(response.content) > settings.max_page_bytes:
         raise FetchError(f"{what}: the widget page is too large ({len(response.content):,} bytes)")
-    return LexborHTMLParser(response.text)
+    # Telegram's widget nests a dozen levels; a page nested past MAX_DEPTH is not one, and
+    # lexbor would take minutes over it (its parse time grows with the square of the depth).
+    page, deep = cap_depth(response.text)
+    if deep:
+        raise FetchError(
+            f"{what}: the widget page nests deeper than {MAX_DEPTH} elements "
+            f"({deep:,} tags past that depth): not Telegram's widget"
+        )
+    return LexborHTMLParser(page)
 
 
 def _message(tree: LexborHTMLParser, what: str) -> LexborNode:
@@ -125,7 +135,7 @@ def _style_url(node: LexborNode | None) -> str | None:
 
 def _duration_ms(text: str) -> int | None:
     parts = text.strip().split(":")
-    if not parts or not all(p.isdigit() for p in parts):
+    if not parts or not all(ascii_digits(p) for p in parts):
         return None
     seconds = 0
     for p in parts:
@@ -213,6 +223,7 @@ def _post(ref: PostRef, message: LexborNode, media: list[dict[str, Any]], what: 
         created = datetime.fromisoformat(
             (stamp.attributes.get("datetime") or "").replace("Z", "+00:00")
         )
+        created = checked(created, "the widget's date")
     except (AttributeError, ValueError):
         raise FetchError(f"{what}: the widget shows no valid date") from None
     facts: dict[str, str] = {}

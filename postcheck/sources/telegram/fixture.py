@@ -96,7 +96,7 @@ class Fixture(PlatformFixture):
         return [
             (re.compile(r"/telegram/file/([0-9a-f]+)\.jpg"), self._file),
             (re.compile(r"/telegram/video/([0-9a-f]+)\.mp4"), self._file),
-            (re.compile(r"/telegram/([A-Za-z0-9_]+)/(\d+)"), self._widget),
+            (re.compile(r"/telegram/([A-Za-z0-9_]+)/([0-9]+)"), self._widget),
         ]
 
     def _url(self, base: str, name: str, side: int | None = None, kind: str = "file") -> str:

@@ -18,9 +18,9 @@ TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me", "telegram.dog"})
 # Public usernames: a letter, then letters, digits and underscores (5-32 in all; a few old
 # ones are shorter, so 4 is allowed).
 CHANNEL = r"[A-Za-z][A-Za-z0-9_]{3,31}"
-_POST_PATH = re.compile(rf"^/(?:s/)?(?P<channel>{CHANNEL})/(?P<id>\d{{1,12}})/?$")
+_POST_PATH = re.compile(rf"^/(?:s/)?(?P<channel>{CHANNEL})/(?P<id>[0-9]{{1,12}})/?$")
 _CHANNEL_PATH = re.compile(rf"^/(?:s/)?(?P<channel>{CHANNEL})/?$")
-_PRIVATE_PATH = re.compile(r"^/c/\d+(?:/\d+){1,2}/?$")
+_PRIVATE_PATH = re.compile(r"^/c/[0-9]+(?:/[0-9]+){1,2}/?$")
 # First path segments that are t.me's own pages, never a channel.
 _RESERVED = frozenset(
     {"s", "c", "joinchat", "addstickers", "addemoji", "share", "proxy", "socks", "iv", "login"}

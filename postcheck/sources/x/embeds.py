@@ -15,8 +15,9 @@ from postcheck.domain import PostRef
 from postcheck.sources.embeds.claims import _Draft, _draft_from_ref, _post_ref
 from postcheck.sources.embeds.forms import EmbedForms
 from postcheck.sources.embeds.html import _HtmlContext, _read_quote
+from postcheck.urls import ascii_digits
 
-_HOST = r"(?i:(?:(?:www|mobile|m)\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)"
+_HOST = r"(?ai:(?:(?:www|mobile|m)\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)"
 _EMBED_HOSTS = frozenset({"platform.twitter.com", "platform.x.com"})
 _QUOTE_CLASSES = frozenset({"twitter-tweet", "twitter-video"})
 
@@ -52,14 +53,14 @@ class XEmbeds(EmbedForms):
         ref: PostRef | None = None
         date_link: str | None = None
         x_links = [(r, t) for r, t in quote.links if r.platform == "x"]
-        if form == "x-data-attr" and attr_id.isdigit():
+        if form == "x-data-attr" and ascii_digits(attr_id):
             ref = _post_ref(_status_url(attr_id))
             for link_ref, link_text in x_links:
                 if ref is not None and link_ref.post_id == ref.post_id:
                     ref, date_link = link_ref, link_text  # keeps the user part
         elif x_links:
             ref, date_link = x_links[-1]
-        elif attr_id.isdigit():
+        elif ascii_digits(attr_id):
             ref = _post_ref(_status_url(attr_id))
         if ref is not None:
             draft = _draft_from_ref(ref, form, pos)
@@ -74,7 +75,7 @@ class XEmbeds(EmbedForms):
         self, src: SplitResult | None, attrs: dict[str, str | None]
     ) -> tuple[str, str] | None:
         tweet_id = (attrs.get("data-tweet-id") or "").strip()
-        if tweet_id.isdigit():
+        if ascii_digits(tweet_id):
             return _status_url(tweet_id), "x-iframe"
         if src is None:
             return None
@@ -85,7 +86,7 @@ class XEmbeds(EmbedForms):
             # Only `id` names the post. `creatorScreenName` is the *article's* author (the
             # site's own account), not the post's: never read it as the author.
             ids = parse_qs(src.query).get("id") or []
-            if ids and ids[0].strip().isdigit():
+            if ids and ascii_digits(ids[0].strip()):
                 return _status_url(ids[0].strip()), "x-iframe"
         return None
 
@@ -113,8 +114,10 @@ FORMS = XEmbeds(
     ),
     embed_words=frozenset({"tweet"}),
     url_anchors=("/status",),
-    text_url=rf"(?:(?i:https?://))?{_HOST}/(?:i/web|i|[A-Za-z0-9_]{{1,15}})/status(?:es)?/\d{{1,20}}(?![\d])",
-    bare_host=r"(?i:(?:www\.|mobile\.|m\.|staging\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)",
+    # Ids are ASCII digits; one followed by a digit of any script is no id (the `\d` in
+    # the lookahead), not a shorter one.
+    text_url=rf"(?:(?ai:https?://))?{_HOST}/(?:i/web|i|[A-Za-z0-9_]{{1,15}})/status(?:es)?/[0-9]{{1,20}}(?!\d)",
+    bare_host=r"(?ai:(?:www\.|mobile\.|m\.|staging\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|fixvx)\.com)",
     short_links={
         "t.co": "https://t.co",
         "pic.twitter.com": "https://pic.twitter.com",

@@ -86,7 +86,7 @@ def _kind(media_type: str) -> str:
 # Frames are hashed at 320 px or less: the smallest MP4 whose short side reaches this is
 # enough, and far cheaper to fetch and decode than the largest.
 VIDEO_MIN_SHORT_SIDE = 240
-_RESOLUTION = re.compile(r"/(\d{2,5})x(\d{2,5})/")
+_RESOLUTION = re.compile(r"/([0-9]{2,5})x([0-9]{2,5})/")
 
 
 def pick_video(variants: list[dict[str, Any]]) -> tuple[str | None, list[str]]:

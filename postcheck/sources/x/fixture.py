@@ -132,7 +132,7 @@ class Fixture(PlatformFixture):
         return [
             (re.compile(r"/(t\.co|pic)/([A-Za-z0-9]+)"), self._short_link),
             (re.compile(r"/x/syndication/tweet-result"), self._syndication),
-            (re.compile(r"/x/api/2/tweets/(\d+)"), self._v2_one),
+            (re.compile(r"/x/api/2/tweets/([0-9]+)"), self._v2_one),
             (re.compile(r"/x/api/2/tweets"), self._v2_many),
             (
                 re.compile(
@@ -158,7 +158,7 @@ class Fixture(PlatformFixture):
 
     def _syndication(self, req: Request) -> Reply:
         tweet_id = req.one("id")
-        if not re.fullmatch(r"\d{1,40}", tweet_id) or req.one("token") != syndication_token(
+        if not re.fullmatch(r"[0-9]{1,40}", tweet_id) or req.one("token") != syndication_token(
             tweet_id
         ):
             return Reply.json(400, {"error": "invalid id or token"})

@@ -20,7 +20,7 @@ X_HOSTS = frozenset(
     {"x.com", "twitter.com", "fxtwitter.com", "vxtwitter.com", "fixupx.com", "fixvx.com"}
 )
 _STATUS_PATH = re.compile(
-    r"^/(?:i/web/status|i/status|(?P<user>[A-Za-z0-9_]{1,15})/status(?:es)?)/(?P<id>\d{1,20})(?:/|$)"
+    r"^/(?:i/web/status|i/status|(?P<user>[A-Za-z0-9_]{1,15})/status(?:es)?)/(?P<id>[0-9]{1,20})(?:/|$)"
 )
 _PROFILE_PATH = re.compile(r"^/[A-Za-z0-9_]{1,15}/?$")
 # API v2 GET /2/tweets?ids= takes at most 100 ids.
