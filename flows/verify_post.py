@@ -10,6 +10,7 @@ from prefect.context import TaskRunContext
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from postcheck.capture import recording
 from postcheck.domain import (
     CheckReport,
     Fingerprint,
@@ -59,6 +60,14 @@ def verify_post(url: str) -> State:
         ref = parse_post_url(url)
     except BadURL as exc:
         return Failed(message=f"bad URL: {exc}")
+    svc = services()
+    run_id = str(flow_run.id) if flow_run.id else None
+    # The platform's answers and every download, kept as evidence (postcheck.capture).
+    with recording(svc.settings.data_dir, run_id, svc.media):
+        return _verify(url, ref, started)
+
+
+def _verify(url: str, ref: PostRef, started: datetime) -> State:
     (fetch,) = with_retry_settings(fetch_post)
     fetched: Post | Exception
     try:

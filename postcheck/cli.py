@@ -487,6 +487,66 @@ def history(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
     out.print(table)
 
 
+@app.command()
+def export(
+    target: Annotated[str, typer.Argument(help="Post URL, check id, or with --verify a bundle.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="The zip to write.")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Check a bundle's hashes.")] = False,
+) -> None:
+    """An evidence bundle of a check (the post's latest, or that check id), or --verify one."""
+    from postcheck import bundle
+
+    if verify:
+        try:
+            intact, message = bundle.verify_bundle(Path(target))
+        except bundle.NotABundle as exc:
+            fail(str(exc))
+        out.print(message, highlight=False, markup=False)
+        raise typer.Exit(EXIT_OK if intact else EXIT_CHECK_FAILED)
+    from postcheck.services import services
+    from postcheck.sources import parse_post_url
+
+    svc = services()
+    store = svc.store
+    if target.isdigit():
+        row = store.get_check(int(target))
+        if row is None:
+            fail(f"no check #{target}")
+        report = CheckReport.model_validate(row.report)
+        report.check_id = row.id
+    else:
+        ref = parse_post_url(target)
+        uri = store.post_uri_for(ref)
+        rows = store.history(uri) if uri else []
+        if not rows:
+            fail(f"no checks recorded for {ref.url}")
+        report = CheckReport.model_validate(rows[0].report)
+        report.check_id = rows[0].id
+    history = []
+    uri = report.post.uri if report.post else None
+    if uri:
+        changes: dict[int, list[str]] = {}
+        for t in store.transitions(uri):
+            changes.setdefault(t.check_id, []).append(t.kind)
+        history = [
+            {
+                "id": c.id,
+                "at": f"{c.finished_at:%Y-%m-%d %H:%M:%S}",
+                "verdict": c.verdict,
+                "changes": changes.get(c.id, []),
+            }
+            for c in store.history(uri)
+        ]
+    path = output or Path(f"postcheck-check-{report.check_id}.zip")
+    made = bundle.build_bundle(report, history, svc.settings.data_dir, svc.media, path)
+    out.print(
+        f"{made.path}: check #{report.check_id}, {made.exchanges} exchanges, "
+        f"manifest sha256 {made.manifest_sha256}; no RFC 3161 token (not implemented)",
+        highlight=False,
+        markup=False,
+    )
+
+
 def _set_watch(url: str, watched: bool) -> None:
     from postcheck.services import services
     from postcheck.sources import parse_post_url

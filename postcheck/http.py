@@ -23,6 +23,7 @@ import requests.adapters
 import requests.structures
 import requests.utils
 
+from postcheck.capture import CapturingTransport
 from postcheck.errors import FetchError, TransientError
 from postcheck.netguard import GuardedTransport, parse_allowed
 from postcheck.settings import Settings
@@ -38,9 +39,10 @@ def ssl_context() -> ssl.SSLContext:
 def transport(settings: Settings) -> httpx.BaseTransport:
     """The transport every connection goes through: only to public addresses (plus the
     networks the settings allow, e.g. the fixture server's), TLS verified."""
-    return GuardedTransport(
+    guarded = GuardedTransport(
         parse_allowed(settings.allowed_networks), verify=ssl_context(), trust_env=False
     )
+    return CapturingTransport(guarded)
 
 
 def timeout(settings: Settings) -> httpx.Timeout:

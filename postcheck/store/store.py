@@ -771,6 +771,10 @@ class Store:
                 )
             )
 
+    def get_check(self, check_id: int) -> CheckRow | None:
+        with self.session() as session:
+            return session.get(CheckRow, check_id)
+
     # --- watching and rechecks -----------------------------------------------------------
 
     def watched_posts(

@@ -1,0 +1,300 @@
+"""Evidence bundles: one check's exchanges (WARC), media, report (JSON and HTML) and a
+manifest of sha256 hashes, in one zip; and the verification of such a zip."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+import postcheck
+from postcheck.capture import body_path, exchanges_dir, read_log
+from postcheck.domain import CheckReport
+from postcheck.media import MediaStore
+
+MANIFEST = "manifest.json"
+SIDECAR = "manifest.json.sha256"
+# Headers that describe the wire, not the payload we kept (httpcore has de-chunked it).
+WIRE_HEADERS = {"transfer-encoding"}
+
+
+def write_warc(path: Path, entries: list[dict], data_dir: Path, media: MediaStore) -> int:
+    """Request and response records for each exchange, bodies streamed from disk."""
+    count = 0
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for e in entries:
+            req, res = e["request"], e.get("response")
+            date = e["date"]
+            uri = req["url"]
+            req_headers = StatusAndHeaders(
+                f"{req['method']} {req['target']} HTTP/1.1",
+                [tuple(h) for h in req["headers"]],
+                is_http_request=True,
+            )
+            body = base64.b64decode(req.get("body_b64", ""))
+            request = writer.create_warc_record(
+                uri,
+                "request",
+                payload=BytesIO(body),
+                length=len(body),
+                http_headers=req_headers,
+                warc_headers_dict={"WARC-Date": date},
+            )
+            if res is None:
+                writer.write_record(request)
+                count += 1
+                continue
+            headers = [
+                (f"X-Archive-Orig-{k}" if k.lower() in WIRE_HEADERS else k, v)
+                for k, v in res["headers"]
+            ]
+            status = StatusAndHeaders(
+                f"{res['status']} {res['reason']}".strip(), headers, protocol=res["http_version"]
+            )
+            source = body_path(data_dir, media, res["body_sha256"])
+            payload = source.open("rb") if source else BytesIO(b"")
+            with payload:
+                response = writer.create_warc_record(
+                    uri,
+                    "response",
+                    payload=payload,
+                    length=res["body_size"] if source else 0,
+                    http_headers=status,
+                    warc_headers_dict={"WARC-Date": date},
+                )
+                writer.write_record(response)
+            request.rec_headers.add_header(
+                "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
+            )
+            writer.write_record(request)
+            count += 1
+    return count
+
+
+def _ext(mime: str | None) -> str:
+    return {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/webp": ".webp",
+        "image/gif": ".gif",
+        "video/mp4": ".mp4",
+    }.get(mime or "", "")
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _link(url: str | None) -> str:
+    if url and url.startswith(("http://", "https://")):
+        return f'<a href="{_e(url)}">{_e(url)}</a>'
+    return _e(url or "—")
+
+
+CSS = """body{font:14px/1.4 sans-serif;margin:1.5em;color:#111}
+table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3em;vertical-align:top}
+.pair{display:flex;gap:1em}.pair figure{margin:0;max-width:48%}.pair img{max-width:100%}
+@media print{a{color:#000}.pair{break-inside:avoid}}"""
+
+
+def html_report(report: dict, pictures: dict[str, str], history: list[dict], note: str) -> str:
+    """The report, self-contained: images are files in the bundle, no scripts, all escaped."""
+    post = report.get("post") or {}
+    out = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "img-src 'self' data:; style-src 'unsafe-inline'\">",
+        f"<title>postcheck evidence: {_e(report.get('url'))}</title><style>{CSS}</style></head>",
+        f"<body><h1>Verdict: {_e(report.get('verdict'))}</h1>",
+        f"<p>Post: {_link(report.get('url'))} · checked {_e(report.get('checked_at'))}"
+        f" · check #{_e(report.get('check_id'))}</p>",
+        f"<p>Author: {_e(post.get('author_handle'))} · posted {_e(post.get('created_at'))}</p>",
+        f"<blockquote>{_e(post.get('text'))}</blockquote>",
+        "<h2>Reasons</h2><ul>",
+        *[f"<li>{_e(r)}</li>" for r in report.get("reasons", [])],
+        "</ul>",
+        f"<p>{_e(note)}</p>",
+    ]
+    for image in report.get("images", []):
+        out.append(f"<h2>Picture {image['position'] + 1}: {_e(image['verdict'])}</h2>")
+        mine = (image.get("media") or {}).get("sha256")
+        best = next((m for m in image.get("matches", []) if m.get("is_match")), None)
+        out.append("<div class='pair'>")
+        if mine in pictures:
+            out.append(
+                f"<figure><img src='{_e(pictures[mine])}' alt='post picture'>"
+                "<figcaption>the post's picture</figcaption></figure>"
+            )
+        if best and best["known"]["sha256"] in pictures:
+            out.append(
+                f"<figure><img src='{_e(pictures[best['known']['sha256']])}' "
+                "alt='known picture'><figcaption>the known picture</figcaption></figure>"
+            )
+        out.append("</div><ul>")
+        out += [f"<li>{_e(r)}</li>" for r in image.get("reasons", [])]
+        out.append("</ul>")
+        links = image.get("links") or {}
+        if links:
+            out.append("<p>Search: " + " · ".join(_link(u) for u in links.values()) + "</p>")
+        if image.get("matches"):
+            out.append(
+                "<table><tr><th>known picture</th><th>match</th><th>source</th>"
+                "<th>first seen</th><th>caption</th><th>credit</th><th>origin</th></tr>"
+            )
+            for m in image["matches"]:
+                k = m["known"]
+                out.append(
+                    f"<tr><td>#{_e(k['id'])}</td><td>{'yes' if m['is_match'] else 'no'} "
+                    f"({_e(m.get('stage'))})</td><td>{_link(k.get('source_url'))}</td>"
+                    f"<td>{_e(k.get('first_seen'))}</td><td>{_e(k.get('caption'))}</td>"
+                    f"<td>{_e(k.get('credit'))}</td><td>{_e(k.get('origin'))}</td></tr>"
+                )
+            out.append("</table>")
+        if image.get("findings"):
+            out.append("<h3>Metadata findings</h3><ul>")
+            out += [f"<li>{_e(f['code'])}: {_e(f['message'])}</li>" for f in image["findings"]]
+            out.append("</ul>")
+    out.append(
+        "<h2>History of the post</h2><table><tr><th>check</th><th>when</th>"
+        "<th>verdict</th><th>changes</th></tr>"
+    )
+    for h in history:
+        out.append(
+            f"<tr><td>#{_e(h['id'])}</td><td>{_e(h['at'])}</td><td>{_e(h['verdict'])}"
+            f"</td><td>{_e(', '.join(h['changes']) or '—')}</td></tr>"
+        )
+    out.append("</table></body></html>")
+    return "\n".join(out)
+
+
+def _sha_file(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@dataclass
+class Bundle:
+    path: Path
+    manifest_sha256: str
+    exchanges: int
+
+
+def build_bundle(
+    report: CheckReport, history: list[dict], data_dir: Path, media: MediaStore, out: Path
+) -> Bundle:
+    entries = (
+        read_log(exchanges_dir(data_dir) / f"{report.flow_run_id}.jsonl")
+        if (report.flow_run_id)
+        else []
+    )
+    note = (
+        f"{len(entries)} HTTP exchanges recorded for this check (exchanges.warc.gz)."
+        if entries
+        else "This check has no recorded HTTP exchanges (it predates capture): no WARC."
+    )
+    files: list[dict] = []
+    pictures: dict[str, str] = {}
+    data = report.model_dump(mode="json")
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(out, "w") as zf:
+
+        def add_file(name: str, source: Path) -> None:
+            sha, size = _sha_file(source)
+            zf.write(source, name, compress_type=zipfile.ZIP_STORED)
+            files.append({"path": name, "sha256": sha, "size": size})
+
+        def add_bytes(name: str, blob: bytes) -> None:
+            zf.writestr(name, blob, compress_type=zipfile.ZIP_DEFLATED)
+            files.append(
+                {"path": name, "sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob)}
+            )
+
+        if entries:
+            warc = Path(tmp) / "exchanges.warc.gz"
+            write_warc(warc, entries, data_dir, media)
+            add_file("exchanges.warc.gz", warc)
+        for image in report.images:
+            for stored in (image.media, image.video.media if image.video else None):
+                if stored and media.path_for(stored.sha256).exists():
+                    name = f"media/{stored.sha256}{_ext(stored.mime)}"
+                    if name not in {f["path"] for f in files}:
+                        add_file(name, media.path_for(stored.sha256))
+                    if stored.mime.startswith("image/"):
+                        pictures[stored.sha256] = name
+            best = next((m for m in image.matches if m.is_match), None)
+            if best and media.path_for(best.known.sha256).exists():
+                name = f"known/{best.known.sha256}"
+                if name not in {f["path"] for f in files}:
+                    add_file(name, media.path_for(best.known.sha256))
+                pictures[best.known.sha256] = name
+        add_bytes("report.json", json.dumps(data, indent=2, ensure_ascii=False).encode())
+        add_bytes("report.html", html_report(data, pictures, history, note).encode())
+        manifest = {
+            "postcheck_version": postcheck.__version__,
+            "created_at": datetime.now(UTC).isoformat(),
+            "check_id": report.check_id,
+            "flow_run_id": report.flow_run_id,
+            "post_url": report.url,
+            "exchanges": note,
+            "timestamp": "none: not implemented in this build (no RFC 3161 token)",
+            "files": files,
+        }
+        blob = json.dumps(manifest, indent=2).encode()
+        manifest_sha = hashlib.sha256(blob).hexdigest()
+        zf.writestr(MANIFEST, blob)
+        zf.writestr(SIDECAR, f"{manifest_sha}  {MANIFEST}\n")
+    return Bundle(out, manifest_sha, len(entries))
+
+
+class NotABundle(Exception):
+    pass
+
+
+def verify_bundle(path: Path) -> tuple[bool, str]:
+    """(intact, message naming the first file that differs). NotABundle if it is not one."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise NotABundle(f"{path}: not a zip file ({exc})") from None
+    with zf:
+        names = set(zf.namelist())
+        if MANIFEST not in names or SIDECAR not in names:
+            raise NotABundle(f"{path}: no {MANIFEST}: not a postcheck bundle")
+        blob = zf.read(MANIFEST)
+        expected = zf.read(SIDECAR).decode("ascii", "replace").split()[0]
+        if hashlib.sha256(blob).hexdigest() != expected:
+            return False, f"{MANIFEST} differs (its sha256 is not the one recorded beside it)"
+        try:
+            manifest = json.loads(blob)
+            files = manifest["files"]
+        except (ValueError, KeyError, TypeError):
+            return False, f"{MANIFEST} differs (unreadable)"
+        for entry in files:
+            name = entry["path"]
+            if name not in names:
+                return False, f"{name} is missing"
+            digest, size = hashlib.sha256(), 0
+            with zf.open(name) as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+            if digest.hexdigest() != entry["sha256"] or size != entry["size"]:
+                return False, f"{name} differs from the manifest"
+        extra = sorted(names - {f["path"] for f in files} - {MANIFEST, SIDECAR})
+        if extra:
+            return False, f"{extra[0]} is not in the manifest"
+    return True, f"intact: {len(files)} files match the manifest (sha256 {expected})"
