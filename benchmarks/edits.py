@@ -523,9 +523,16 @@ def old_family_queries(photo_dir, out_dir, manifest, f, i, rng):
                 kw["kind"] = ["top", "bottom", "both", "meme"][v]
             out, params = fn(base, rng, **kw)
             p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
-            manifest["queries"].append(
-                {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
-            )
+            add_query(manifest, p, fam, params, truth=f)
+
+
+def add_query(manifest, path, family, params, truth=None, photo=None):
+    """One query of the data set: an edited original (truth) or an unrelated photo's copy."""
+    record = {"file": os.path.basename(path), "truth": truth}
+    if photo is not None:
+        record["photo"] = photo
+    record.update(family=family, params=params)
+    manifest["queries"].append(record)
 
 
 def plain_query(photo_dir, out_dir, manifest, f, i, rng):
@@ -533,15 +540,7 @@ def plain_query(photo_dir, out_dir, manifest, f, i, rng):
     base = load_rgb(os.path.join(photo_dir, f))
     p = os.path.join(out_dir, f"u{i:03d}_plain.jpg")
     social(base, rng).save(p, "JPEG", quality=85)
-    manifest["queries"].append(
-        {
-            "file": os.path.basename(p),
-            "truth": None,
-            "photo": f,
-            "family": "unrelated",
-            "params": {},
-        }
-    )
+    add_query(manifest, p, "unrelated", {}, photo=f)
     return base
 
 
@@ -566,15 +565,7 @@ def make_dataset(photo_dir, out_dir, seed=12345, n_unrel_edits=4):
             fn = FAMILIES[fam][0]
             out, params = fn(base, rng)
             p = save(out, os.path.join(out_dir, f"u{i:03d}_{fam}_{v}"), rng, fam, params)
-            manifest["queries"].append(
-                {
-                    "file": os.path.basename(p),
-                    "truth": None,
-                    "photo": f,
-                    "family": "unrelated_" + fam,
-                    "params": params,
-                }
-            )
+            add_query(manifest, p, "unrelated_" + fam, params, photo=f)
     add_hard(photo_dir, out_dir, manifest, orig, unrel)
     with open(os.path.join(out_dir, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1, default=str)
@@ -644,9 +635,7 @@ def add_hard(photo_dir, out_dir, manifest, old_orig, old_unrel, n_new_orig=40, s
                 kw = {"others": pool} if fam in COLLAGES else {}
                 out, params = fn(base, rng, variant=v, **kw)
                 p = save(out, os.path.join(out_dir, f"o{i:03d}_{fam}_{v}"), rng, fam, params)
-                manifest["queries"].append(
-                    {"file": os.path.basename(p), "truth": f, "family": fam, "params": params}
-                )
+                add_query(manifest, p, fam, params, truth=f)
     hard = list(HARD_FAMILIES)
     unrel_pool = pool[: len(pool) // 2]
     # (file numbers after every unrelated photo's: u000-u484 are the old and new photos'
@@ -658,15 +647,7 @@ def add_hard(photo_dir, out_dir, manifest, old_orig, old_unrel, n_new_orig=40, s
             kw = {"others": unrel_pool} if fam in COLLAGES else {}
             out, params = fn(base, rng, variant=v, **kw)
             p = save(out, os.path.join(out_dir, f"u{i:03d}_{fam}_{v}"), rng, fam, params)
-            manifest["queries"].append(
-                {
-                    "file": os.path.basename(p),
-                    "truth": None,
-                    "photo": f,
-                    "family": "unrelated_" + fam,
-                    "params": params,
-                }
-            )
+            add_query(manifest, p, "unrelated_" + fam, params, photo=f)
     # every unrelated photo, old and new, through one of the new edits as well
     for i, f in enumerate(manifest["unrelated"]):
         base = load_rgb(os.path.join(photo_dir, f))
@@ -674,15 +655,7 @@ def add_hard(photo_dir, out_dir, manifest, old_orig, old_unrel, n_new_orig=40, s
         kw = {"others": unrel_pool} if fam in COLLAGES else {}
         out, params = HARD_FAMILIES[fam](base, rng, variant=i % VARIANTS, **kw)
         p = save(out, os.path.join(out_dir, f"u{i:03d}_{fam}_h"), rng, fam, params)
-        manifest["queries"].append(
-            {
-                "file": os.path.basename(p),
-                "truth": None,
-                "photo": f,
-                "family": "unrelated_" + fam,
-                "params": params,
-            }
-        )
+        add_query(manifest, p, "unrelated_" + fam, params, photo=f)
 
 
 if __name__ == "__main__":
