@@ -112,14 +112,16 @@ def check_fetched(
     else:
         post = fetched
         earlier = {i.source_url: i for i in previous.images} if previous else {}
-        fresh = [m for m in post.media if reusable(earlier.get(m.url), m) is None]
+        # each picture's earlier report when it is the same file as then (checked once)
+        same_as = {m.position: reusable(earlier.get(m.url), m) for m in post.media}
+        fresh = [m for m in post.media if same_as[m.position] is None]
         # Inside a task (a bulk or recheck post) the downloads run in its thread: submitting
         # them to a pool its siblings fill would deadlock. A single verify submits them.
         nested = TaskRunContext.get() is not None
         downloads = {} if nested else {m.position: download.submit(m) for m in fresh}
         for media in post.media:
             try:
-                same = reusable(earlier.get(media.url), media)
+                same = same_as[media.position]
                 if same is not None:
                     image = rematch(same, media, post, previous, library_version)
                     fp, meta = image.fingerprint, image.metadata
