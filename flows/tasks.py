@@ -43,7 +43,13 @@ from postcheck.verifiers import imaging, perceptual, video
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
 from postcheck.verifiers.place import ClaimedPlace, place_findings
-from postcheck.verifiers.verdict import judge_image, own_copy, post_verdict, rank_matches
+from postcheck.verifiers.verdict import (
+    judge_image,
+    own_copy,
+    post_verdict,
+    rank_matches,
+    too_flat_for_hash_only,
+)
 from postcheck.verifiers.video_match import FrameResult, gather
 
 Fetched = Post | Exception
@@ -267,6 +273,8 @@ def image_report(
     findings += compare_with_matched_original(meta, matches, post_uri)
     findings += place_findings(meta, claimed_place)
     verdict, reasons, evidence = judge_image(matches, findings, created_at, post_uri)
+    if fp.width:  # a picture we hashed: say when hash-only entries could not be compared
+        reasons += too_flat_for_hash_only(services().store.hash_only_families(), fp.hashes)
     if media.note:  # what the platform gave instead (a video's thumbnail only, say)
         reasons = [*reasons, media.note]
     return ImageReport(
@@ -292,6 +300,8 @@ def compare_with_matched_original(
     (same camera serial, same capture time…)."""
     best = next((m for m in matches if m.is_match and not own_copy(m, post_uri)), None)
     if best is None:
+        return []
+    if best.known.sha256 is None:  # a hash-only entry: no file, so no metadata to compare
         return []
     known = services().store.media_metadata([best.known.sha256]).get(best.known.sha256)
     return compare_with_known(meta, known) if known is not None else []

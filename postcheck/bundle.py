@@ -136,7 +136,12 @@ def html_report(report: dict, pictures: dict[str, str], history: list[dict], not
                 f"<figure><img src='{_e(pictures[mine])}' alt='post picture'>"
                 "<figcaption>the post's picture</figcaption></figure>"
             )
-        if best and best["known"]["sha256"] in pictures:
+        if best and best.get("hash_only"):
+            out.append(
+                f"<p class='hash-only'>The known picture is a hash alone: "
+                f"{_e(best.get('stage') or 'no file could confirm it')}.</p>"
+            )
+        elif best and best["known"].get("sha256") in pictures:
             out.append(
                 f"<figure><img src='{_e(pictures[best['known']['sha256']])}' "
                 "alt='known picture'><figcaption>the known picture</figcaption></figure>"
@@ -236,10 +241,11 @@ def build_bundle(
                     if stored.mime.startswith("image/"):
                         pictures[stored.sha256] = name
             best = next((m for m in image.matches if m.is_match), None)
-            if best and media.path_for(best.known.sha256).exists():
+            known_file = media.file_of(best.known.sha256) if best else None
+            if best and known_file:
                 name = f"known/{best.known.sha256}"
                 if name not in {f["path"] for f in files}:
-                    add_file(name, media.path_for(best.known.sha256))
+                    add_file(name, known_file)
                 pictures[best.known.sha256] = name
         add_bytes("report.json", json.dumps(data, indent=2, ensure_ascii=False).encode())
         add_bytes("report.html", html_report(data, pictures, history, note).encode())

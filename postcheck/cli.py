@@ -345,7 +345,9 @@ def print_report(report: CheckReport, run_url: str | None = None, links: bool = 
                 else "—",
                 f"{best.known.first_seen:%Y-%m-%d}" if best and best.known.first_seen else "—",
                 ", ".join(f"{k} {v}" for k, v in sorted(best.distances.items())) if best else "—",
-                ", ".join(best.details or [e.value for e in best.edits])
+                "hash only: no file could confirm it"
+                if best and best.hash_only and best.is_match
+                else ", ".join(best.details or [e.value for e in best.edits])
                 if best and best.edits
                 else "—",
                 "; ".join(image.reasons),
@@ -681,10 +683,60 @@ def known_list(
             f"{k.first_seen:%Y-%m-%d}" if k.first_seen else "—",
             k.caption or "",
             k.source_url or k.post_uri or "",
-            k.origin,
-            k.sha256[:12],
+            k.origin if not k.hash_only else f"hash only: {_list_line(k)}",
+            k.sha256[:12] if k.sha256 else "— (no file)",
         )
     out.print(table)
+
+
+def _list_line(known) -> str:
+    return f"{known.list_name or 'a hash list'}" + (
+        f" line {known.list_line}" if known.list_line else ""
+    )
+
+
+@known_app.command("import-hashes")
+def known_import_hashes(
+    source: Annotated[str, typer.Argument(help="The hash list, or - for stdin.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="tx: python-threatexchange's local file ('pdq <hex>' a line); csv: our "
+            "export's columns. Default: detected from the first line.",
+        ),
+    ] = None,
+) -> None:
+    """Add a hash list's PDQ hashes as hash-only known entries (pictures we have no file
+    for); re-importing a list adds nothing new. Bad lines are named and skipped (exit 2)."""
+    from postcheck.hash_lists import FORMATS
+    from postcheck.library import import_hash_list
+    from postcheck.services import services
+
+    if fmt is not None and fmt not in FORMATS:
+        fail(f"--format {fmt}: use one of {', '.join(FORMATS)}")
+    try:
+        if source == "-":
+            text, name = sys.stdin.read(), "stdin"
+        else:
+            text, name = Path(source).read_text(encoding="utf-8"), Path(source).name
+    except UnicodeDecodeError:
+        fail(f"{source}: not a text file (a hash list is UTF-8 text)")
+    except OSError as exc:
+        fail(f"{source}: {exc.strerror or exc}")
+    parsed, added = import_hash_list(services(), text, name, fmt)
+    for line, why in parsed.bad[:50]:
+        err.print(f"{source}:{line}: {why}", highlight=False, markup=False)
+    if len(parsed.bad) > 50:
+        err.print(f"… and {len(parsed.bad) - 50} more bad lines")
+    out.print(
+        f"import-hashes ({parsed.format}): {added} hash-only entries added, "
+        f"{len(parsed.entries) - added} already in the library, {len(parsed.bad)} bad lines "
+        "skipped; only PDQ hashes are matchable hash-only",
+        highlight=False,
+    )
+    if parsed.bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @known_app.command("import")
@@ -779,8 +831,8 @@ def known_export(
     svc, family = services(), families()["pdq"]
     entries, flat = [], 0
     for known, code in svc.store.known_with_code(family.name):
-        path = svc.media.path_for(known.sha256)
-        if code is None and path.exists():  # hashed before PDQ existed: hash the file now
+        path = svc.media.file_of(known.sha256)
+        if code is None and path:  # hashed before PDQ existed: hash the file now
             try:
                 code = family.library_codes(perceptual.library_view(path)).get("")
             except (OSError, ValueError, PostcheckError):
@@ -812,7 +864,10 @@ def known_show(known_id: Annotated[int, typer.Argument()]) -> None:
         fail(f"no known image #{known_id}")
     for key, value in known.model_dump(mode="json").items():
         out.print(f"{key:12} {value if value is not None else '—'}")
-    out.print(f"{'file':12} {services().media.path_for(known.sha256)}")
+    if known.hash_only:
+        out.print(f"{'file':12} none: a hash alone, from {_list_line(known)}", highlight=False)
+    else:
+        out.print(f"{'file':12} {services().media.path_for(known.sha256)}")
 
 
 @known_app.command("remove")

@@ -135,13 +135,16 @@ TELLING_EDITS = frozenset(
 
 class KnownImage(BaseModel):
     id: int
-    sha256: str
+    sha256: str | None = Field(None, description="Its file; None for a hash-only entry.")
     source_url: str | None = None
     first_seen: datetime | None = None
     caption: str | None = None
     credit: str | None = None
     origin: str = "import"
     post_uri: str | None = None
+    hash_only: bool = Field(False, description="A hash from a hash list: no file we have.")
+    list_name: str | None = Field(None, description="The hash list it was imported from.")
+    list_line: int | None = Field(None, description="Its line in that list.")
 
 
 class Match(BaseModel):
@@ -155,6 +158,7 @@ class Match(BaseModel):
     is_match: bool = Field(description="Proven the same picture (see stage).")
     stage: str | None = Field(None, description="Which code found it and what proved it.")
     known_time: float | None = Field(None, description="Seconds into the known video, if one.")
+    hash_only: bool = Field(False, description="Matched by a hash alone: no file confirmed it.")
 
 
 class MetadataFacts(BaseModel):

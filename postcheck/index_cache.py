@@ -27,6 +27,7 @@ from postcheck.verifiers.families import families
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match, split_variant
 from postcheck.verifiers.perceptual import QueryPrint
+from postcheck.verifiers.verdict import hash_only_words
 
 FEATURE_CACHE = 256
 ENTRY_CACHE = 4096  # candidates' codes (a video's frames keep meeting the same ones)
@@ -119,6 +120,8 @@ class IndexCache:
     def features(self, entry: IndexEntry, variant: str = "") -> orb.Features | None:
         """ORB features of a known picture, or of the frame of a known video a variant
         names ('t12.50/...'), from its file in the media store."""
+        if entry.sha256 is None:  # a hash-only entry: no file
+            return None
         t, _ = split_variant(variant)
         key = entry.sha256 if t is None else f"{entry.sha256}@{t:.2f}"
         with self._features_lock:
@@ -145,8 +148,13 @@ class IndexCache:
         matches = match(query, self.candidates(query, sha256), self.features, sha256=sha256, k=k)
         known = self.store.known_by_ids([m.known.id for m in matches])
         # A known picture removed since its codes were read simply drops out.
-        return [
+        out = [
             m.model_copy(update={"known": known[m.known.id]})
             for m in matches
             if m.known.id in known
+        ]
+        # A hash-only match says which list and line it rests on, now its provenance is here.
+        return [
+            m.model_copy(update={"stage": hash_only_words(m)}) if m.hash_only and m.is_match else m
+            for m in out
         ]

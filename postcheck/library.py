@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from postcheck.dates import parse_datetime
 from postcheck.domain import Fingerprint, KnownImage, MetadataFacts, StoredMedia
 from postcheck.errors import BadMedia
+from postcheck.hash_lists import SIGNAL_TYPE, ParsedList, parse_hash_list
 from postcheck.localfiles import blocks, not_regular, open_regular, read_capped
 from postcheck.media import MediaStore, store_image_bytes, store_video_file
 from postcheck.services import Services
 from postcheck.settings import Settings
-from postcheck.store.store import NewKnown
+from postcheck.store.store import NewHashOnly, NewKnown
 from postcheck.verifiers import perceptual, video
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.metadata import read_metadata
@@ -451,3 +452,27 @@ def import_folder(
             tick(prepared.path.name)
         write()
     return report
+
+
+def import_hash_list(
+    svc: Services, text: str, name: str, fmt: str | None = None
+) -> tuple[ParsedList, int]:
+    """A hash list's PDQ lines as hash-only known entries (`known import-hashes`): the
+    parsed list (its bad lines with their reasons) and how many entries were new. They
+    reach the index like any addition: by the library version the store hands out."""
+    parsed = parse_hash_list(text, fmt)
+    added = svc.store.add_hash_only_many(
+        [
+            NewHashOnly(
+                SIGNAL_TYPE,
+                e.code,
+                name,
+                e.line,
+                source_url=e.source_url,
+                first_seen=e.first_seen,
+                caption=e.caption,
+            )
+            for e in parsed.entries
+        ]
+    )
+    return parsed, added

@@ -59,6 +59,14 @@ class MediaStore:
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
+    def file_of(self, sha256: str | None) -> Path | None:
+        """The stored file with these bytes, if we have it (a hash-only known entry has
+        no sha256: None)."""
+        if not sha256:
+            return None
+        path = self.path_for(sha256)
+        return path if path.exists() else None
+
     def _tmp(self) -> tuple[int, str]:
         self.root.mkdir(parents=True, exist_ok=True)
         return tempfile.mkstemp(prefix=".part-", dir=self.root)

@@ -23,6 +23,7 @@ from postcheck.sources import platform_named
 from postcheck.sources.base import slug
 from postcheck.verifiers import video
 from postcheck.verifiers.imaging import data_uri
+from postcheck.verifiers.verdict import hash_only_words
 from postcheck.verifiers.video_match import clock
 
 if TYPE_CHECKING:
@@ -131,13 +132,14 @@ def _image_section(image: ImageReport, media: MediaStore, post_uri: str | None) 
     post_thumb = thumbnail_data_uri(image.media.path) if image.media else None
     best = image.evidence  # the picture the verdict rests on, never the post's own copy
     if best is not None:
-        known_path = media.path_for(best.known.sha256)
-        known_thumb = thumbnail_data_uri(known_path) if known_path.exists() else None
+        known_path = media.file_of(best.known.sha256)
+        known_thumb = thumbnail_data_uri(known_path) if known_path else None
         seen = f"{best.known.first_seen:%Y-%m-%d}" if best.known.first_seen else "date unknown"
         out += [
             "| in the post | known image |",
             "|---|---|",
-            f"| {_img(post_thumb, 'post image')} | {_img(known_thumb, 'known image')} |",
+            f"| {_img(post_thumb, 'post image')} | "
+            f"{'hash only: no file' if best.hash_only else _img(known_thumb, 'known image')} |",
             f"| {image.media.width if image.media else '?'}×{image.media.height if image.media else '?'} "
             f"| #{best.known.id}, first seen {seen} |",
             "",
@@ -155,6 +157,8 @@ def _image_section(image: ImageReport, media: MediaStore, post_uri: str | None) 
             edits = md.text(", ".join(m.details or [e.value for e in m.edits])) or "—"
             src = md.link(m.known.source_url or m.known.post_uri)
             proven = "yes" if m.is_match else "no"
+            if m.is_match and m.hash_only:
+                proven = f"hash only: {md.text(hash_only_words(m))}"
             if m.is_match and post_uri and m.known.post_uri == post_uri:
                 proven = "yes (learned from this post: not evidence)"
             out.append(
@@ -197,9 +201,9 @@ def _video_section(video: VideoEvidence, media: MediaStore) -> list[str]:
             for f in match.frames
             if f.thumbnail
         ]
-        path = media.path_for(known.sha256)
+        path = media.file_of(known.sha256)
         at = match.frames[0].known_t if match.known_is_video and match.frames else None
-        known_thumb = thumbnail_data_uri(path, at=at) if path.exists() else None
+        known_thumb = thumbnail_data_uri(path, at=at) if path else None
         label = f"known, at {clock(at)}" if at is not None else "known"
         out += [
             "",
@@ -276,8 +280,8 @@ def article_markdown(article: ArticleReport, media: MediaStore) -> str:
                 best = image.evidence
                 known_thumb = None
                 if best is not None:
-                    path = media.path_for(best.known.sha256)
-                    known_thumb = thumbnail_data_uri(path) if path.exists() else None
+                    path = media.file_of(best.known.sha256)
+                    known_thumb = thumbnail_data_uri(path) if path else None
                 row = _img(thumbnail_data_uri(image.media.path), "post image")
                 if known_thumb:
                     row += " " + _img(known_thumb, "known image")

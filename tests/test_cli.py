@@ -317,3 +317,44 @@ def test_known_export_as_threatexchange_file_and_csv(cli, tmp_path):
     assert rows[0]["first_seen"].startswith("2010-10-10")
     bad = cli("known", "export", "--format", "xml")
     assert bad.returncode == 2 and "use one of tx, csv" in bad.stderr
+
+
+def test_known_import_hashes_bad_lines_idempotent_list_show_and_round_trip(cli, tmp_path):
+    from postcheck.verifiers.families import families
+    from postcheck.verifiers.perceptual import library_view
+
+    def pdq_hex(path):
+        return families()["pdq"].library_codes(library_view(path))[""].hex()
+
+    coins, camera = (
+        pdq_hex(FIX / "images" / "x-coins.jpg"),
+        pdq_hex(FIX / "images" / "b-camera.jpg"),
+    )
+    hashes = tmp_path / "desk-list.txt"
+    hashes.write_text(
+        f"pdq {coins}\n{camera}\nvideo_md5 d41d8cd98f00b204e9800998ecf8427e\npdq 12ab\n"
+    )
+    proc = cli("known", "import-hashes", str(hashes))
+    assert proc.returncode == 2
+    assert f"{hashes}:3: signal type 'video_md5' is not matchable" in proc.stderr
+    assert f"{hashes}:4: not a PDQ hash" in proc.stderr
+    assert "2 hash-only entries added, 0 already in the library, 2 bad lines" in proc.stdout
+    # The same list again adds nothing.
+    hashes.write_text(f"pdq {coins}\npdq {camera}\n")
+    again = cli("known", "import-hashes", "--format", "tx", str(hashes))
+    assert again.returncode == 0, again.stderr
+    assert "0 hash-only entries added, 2 already in the library" in again.stdout
+    listed = cli("known", "list")
+    assert "hash only: desk-list.txt line 1" in listed.stdout and "(no file)" in listed.stdout
+    shown = cli("known", "show", "2")
+    assert "none: a hash alone, from desk-list.txt line 2" in shown.stdout
+    # Round trip: export -> import-hashes (stdin) -> export gives the same hashes.
+    exported = cli("known", "export", "--format", "csv")
+    assert exported.returncode == 0, exported.stderr
+    assert {coins, camera} <= set(exported.stdout.split(",")[4:] + exported.stdout.split())
+    back = cli("known", "import-hashes", "-", input=exported.stdout)
+    assert back.returncode == 0 and "(csv): 0 hash-only entries added" in back.stdout
+    tx = cli("known", "export", "--format", "tx")
+    assert tx.stdout == f"pdq {coins}\npdq {camera}\n"
+    missing = cli("known", "import-hashes", str(tmp_path / "nope.txt"))
+    assert missing.returncode == 2 and "nope.txt" in missing.stderr

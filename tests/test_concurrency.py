@@ -186,7 +186,7 @@ def test_a_library_from_the_first_schema_opens_today(db_url, tmp_path):
     assert known.source_url == "https://example.org/old" and known.first_seen.year == 2010
     assert store.library_version() == (1, 0)  # the upgrade numbers the rows it found
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0006"
     # The old library's pictures are indexed: the first open catches them up.
     from postcheck.known_index import OnDiskIndex
 

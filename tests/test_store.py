@@ -241,3 +241,34 @@ def test_other_database_errors_are_not_retried(db_url):
         insert_twice()
     store.close()
     assert calls == [1]
+
+
+def test_hash_only_entries_are_idempotent_and_reach_the_index(svc):
+    """A hash list's codes: no file, one code each, added once (a repeat, or a known
+    picture's own code, adds nothing), with a library version the index catches up by."""
+    from postcheck.store.store import NewHashOnly
+
+    add_known_file(svc, FIX / "known" / "koksan-2010.jpg")
+    [(_, own)] = svc.store.known_with_code("pdq")
+    fresh = bytes(32)
+    items = [
+        NewHashOnly("pdq", fresh, "list.txt", 3, caption="a hash"),
+        NewHashOnly("pdq", own, "list.txt", 4),
+    ]
+    before = svc.store.library_version()[0]
+    assert svc.store.add_hash_only_many(items + items[:1]) == 1
+    assert svc.store.add_hash_only_many(items) == 0
+    after = svc.store.library_version()[0]
+    assert after == before + 1
+    [entry] = [k for k, _ in svc.store.known_with_code("pdq") if k.hash_only]
+    assert (entry.sha256, entry.list_name, entry.list_line, entry.caption) == (
+        None,
+        "list.txt",
+        3,
+        "a hash",
+    )
+    codes = [row for batch in svc.store.index_codes(before, after) for row in batch]
+    assert codes == [(entry.id, "pdq", fresh)]
+    assert svc.store.index_entries_for([entry.id])[entry.id].hash_only
+    assert svc.store.hash_only_families() == {"pdq"}
+    assert svc.store.remove_known(entry.id) and svc.store.hash_only_families() == set()

@@ -41,9 +41,10 @@ class IndexEntry:
     lives in the store and is attached to the few matches a search returns."""
 
     known_id: int
-    sha256: str
+    sha256: str | None  # None: a hash-only entry (from a hash list), no file to look at
     codes: dict[str, bytes]  # 'family' or 'family@variant' -> code
     colourfulness: float = 0.0
+    hash_only: bool = False
 
 
 class CodeTable:
@@ -254,6 +255,15 @@ def match(
         if sha256 is not None and sha256 == entry.sha256:
             proven.append(_match(entry, lead, [MatchEdit.IDENTICAL], [], "the identical file"))
             continue
+        if entry.hash_only:
+            # A hash from someone's list: within PDQ's threshold is all there is to know
+            # (no file for keypoints or pixels), so it is a match of its own kind.
+            stage = (
+                f"{lead.family} {lead.distance} bits ({_where(lead)}) to a hash-only entry: "
+                "no file could confirm it"
+            )
+            proven.append(_match(entry, lead, [], [], stage))
+            continue
         if fast is not None:
             fast.distances = distances
             # A region explains an edit only if the whole picture was not already certain:
@@ -317,7 +327,9 @@ def match(
     others = [
         Match(
             known=KnownImage(
-                id=index.entries[c.entry].known_id, sha256=index.entries[c.entry].sha256
+                id=index.entries[c.entry].known_id,
+                sha256=index.entries[c.entry].sha256,
+                hash_only=index.entries[c.entry].hash_only,
             ),
             distances=c.distances,
             score=round(min(1.0, c.score / 2), 4),
@@ -326,7 +338,7 @@ def match(
         )
         for c in sorted(rejected, key=lambda c: c.score)
     ]
-    proven.sort(key=lambda m: m.score)
+    proven.sort(key=lambda m: (m.hash_only, m.score))  # a file-confirmed match first
     return proven + others[: max(0, k - len(proven))]
 
 
@@ -334,7 +346,7 @@ def _match(
     entry: IndexEntry, cand: Candidate, edits: list[MatchEdit], details: list[str], stage: str
 ) -> Match:
     return Match(
-        known=KnownImage(id=entry.known_id, sha256=entry.sha256),
+        known=KnownImage(id=entry.known_id, sha256=entry.sha256, hash_only=entry.hash_only),
         distances=cand.distances or {cand.family: cand.distance},
         score=round(min(1.0, cand.score / 2), 4),
         edits=edits,
@@ -342,6 +354,7 @@ def _match(
         is_match=True,
         stage=stage,
         known_time=split_variant(cand.variant)[0],
+        hash_only=entry.hash_only,
     )
 
 

@@ -34,8 +34,37 @@ def first_seen_bound(known: KnownImage) -> datetime | None:
     return seen
 
 
+def hash_only_words(match: Match) -> str:
+    """What a hash-only match rests on, in words: 'PDQ distance 12 to a hash from
+    list.txt (line 4); no file could confirm it'."""
+    known = match.known
+    source = f"a hash from {known.list_name}" if known.list_name else "a hash-only entry"
+    line = f" (line {known.list_line})" if known.list_line else ""
+    distance = ", ".join(f"{k.upper()} distance {v}" for k, v in sorted(match.distances.items()))
+    return f"{distance} to {source}{line}; no file could confirm it"
+
+
+def too_flat_for_hash_only(hash_only_families: set[str], codes: dict[str, str]) -> list[str]:
+    """Why no hash-only match can be claimed for a picture, when the library holds hash-only
+    entries of a family the picture has no code of (under the family's quality floor)."""
+    from postcheck.verifiers.families import families
+
+    out = []
+    for name in sorted(hash_only_families - codes.keys()):
+        floor = getattr(families().get(name), "quality_floor", None)
+        under = f" (its quality is under {floor})" if floor is not None else ""
+        out.append(
+            f"too flat a picture for {name.upper()}{under}: no hash-only match can be claimed"
+        )
+    return out
+
+
 def _describe(match: Match) -> str:
     known = match.known
+    if match.hash_only:
+        where = f"{known.source_url}; " if known.source_url else ""
+        caption = f' "{known.caption}"' if known.caption else ""
+        return f"known image #{known.id}{caption} ({where}{hash_only_words(match)})"
     where = known.source_url or known.post_uri or f"known image #{known.id}"
     bits = ", ".join(f"{k} {v}" for k, v in sorted(match.distances.items()) if k != "orb_inliers")
     inliers = match.distances.get("orb_inliers")
@@ -52,9 +81,12 @@ def own_copy(match: Match, post_uri: str | None) -> bool:
 
 
 def rank_matches(matches: list[Match], post_uri: str | None) -> list[Match]:
-    """Proven matches first, the post's own learned copies after the others, then by
-    score: the first match is one that can be evidence."""
-    return sorted(matches, key=lambda m: (not m.is_match, own_copy(m, post_uri), m.score))
+    """Proven matches first, the post's own learned copies after the others, hash-only
+    ones after those a file confirmed, then by score: the first match is one that can be
+    evidence."""
+    return sorted(
+        matches, key=lambda m: (not m.is_match, own_copy(m, post_uri), m.hash_only, m.score)
+    )
 
 
 def judge_image(
@@ -66,6 +98,9 @@ def judge_image(
     """The verdict, its reasons, and the known picture it rests on (None when it rests
     on none: metadata alone, or nothing found). Reports show that picture."""
     real = [m for m in matches if m.is_match and not own_copy(m, post_uri)]
+    # A known picture whose file confirmed the match decides; hash-only matches (no file
+    # to confirm them, DESIGN "Verdicts") count only when nothing else matched.
+    real = [m for m in real if not m.hash_only] or real
     if post_created_at is not None:
         older = [
             m
@@ -79,6 +114,8 @@ def judge_image(
                 f"matches {_describe(best)}, first seen {seen:%Y-%m-%d}, "
                 f"before the post ({post_created_at:%Y-%m-%d})"
             )
+            if best.hash_only:
+                first += "; this rests on a hash alone"
             others = [f"also matches {_describe(m)}" for m in older if m is not best]
             return Verdict.RECYCLED, [first, *others[:3]], best
     telling = [m for m in real if set(m.edits) & TELLING_EDITS]

@@ -130,9 +130,11 @@ class KnownImageRow(Base):
     """A picture whose provenance we know: where and when it was first seen."""
 
     __tablename__ = "known_images"
+    __table_args__ = (UniqueConstraint("hash_family", "hash_code", name="uq_known_images_hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), unique=True)
+    # None for a hash-only entry (from a hash list: no file, one code of its own below).
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"), unique=True)
     source_url: Mapped[str | None] = mapped_column(String(2048))
     first_seen: Mapped[datetime | None] = mapped_column(index=True)
     caption: Mapped[str | None] = mapped_column(Text)
@@ -145,8 +147,13 @@ class KnownImageRow(Base):
     # The library version of the transaction that added it: the on-disk index catches up
     # by it (versions become visible in order; ids may not on PostgreSQL).
     seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+    # A hash-only entry's code and the list line it was read from (0006).
+    hash_family: Mapped[str | None] = mapped_column(String(32))
+    hash_code: Mapped[bytes | None] = mapped_column(LargeBinary)
+    list_name: Mapped[str | None] = mapped_column(String(1024))
+    list_line: Mapped[int | None] = mapped_column(Integer)
 
-    media: Mapped[MediaRow] = relationship()
+    media: Mapped[MediaRow | None] = relationship()
 
 
 class LibraryStateRow(Base):

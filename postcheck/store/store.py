@@ -96,13 +96,16 @@ def make_engine(url: str) -> Engine:
 
 
 def known_from_row(row: KnownImageRow) -> KnownImage:
-    return _known(row, row.media.sha256)
+    return _known(row, row.media.sha256 if row.media is not None else None)
 
 
-def _known(row: KnownImageRow, sha256: str) -> KnownImage:
+def _known(row: KnownImageRow, sha256: str | None) -> KnownImage:
     return KnownImage(
         id=row.id,
         sha256=sha256,
+        hash_only=row.media_id is None,
+        list_name=row.list_name,
+        list_line=row.list_line,
         source_url=row.source_url,
         first_seen=row.first_seen,
         caption=row.caption,
@@ -154,6 +157,19 @@ class NewKnown:
             "added_at": now,
             "seq": seq,
         }
+
+
+@dataclass
+class NewHashOnly:
+    """One line of a hash list: a code of a picture we have no file for, and provenance."""
+
+    family: str
+    code: bytes
+    list_name: str
+    list_line: int
+    source_url: str | None = None
+    first_seen: datetime | None = None
+    caption: str | None = None
 
 
 class Store:
@@ -376,6 +392,57 @@ class Store:
         for chunk in _chunks(rows, 5000):
             conn.execute(stmt, chunk)
 
+    def add_hash_only_many(self, items: list[NewHashOnly]) -> int:
+        """Hash-only known entries, one per new (family, code); a code already in the
+        library (imported before, twice in this list, or a known picture's own) adds
+        nothing. How many were new."""
+        with self.session() as session:
+            wanted: dict[tuple[str, bytes], NewHashOnly] = {}
+            for item in items:
+                wanted.setdefault((item.family, item.code), item)
+            for family in {f for f, _ in wanted}:
+                codes = [c for f, c in wanted if f == family]
+                for chunk in _chunks(codes, 500):
+                    for code in session.scalars(
+                        select(KnownImageRow.hash_code).where(
+                            KnownImageRow.hash_family == family,
+                            KnownImageRow.hash_code.in_(chunk),
+                        )
+                    ):
+                        wanted.pop((family, code), None)
+                    for code in session.scalars(  # a known picture's file has this code
+                        select(MediaHashRow.value)
+                        .join(KnownImageRow, KnownImageRow.media_id == MediaHashRow.media_id)
+                        .where(
+                            MediaHashRow.family == family,
+                            MediaHashRow.variant == "",
+                            MediaHashRow.value.in_(chunk),
+                        )
+                    ):
+                        wanted.pop((family, code), None)
+            if not wanted:
+                return 0
+            seq, now = self._bump_library(session), utcnow()
+            rows = [
+                {
+                    "media_id": None,
+                    "hash_family": it.family,
+                    "hash_code": it.code,
+                    "list_name": it.list_name,
+                    "list_line": it.list_line,
+                    "source_url": it.source_url,
+                    "first_seen": it.first_seen,
+                    "caption": it.caption,
+                    "tags": [],
+                    "origin": "hash_list",
+                    "added_at": now,
+                    "seq": seq,
+                }
+                for it in wanted.values()
+            ]
+            self._insert_all(session, KnownImageRow, rows, ["hash_family", "hash_code"])
+            return len(rows)
+
     @staticmethod
     def _bump_library(session: Session, removed: bool = False) -> int:
         """Raise the library version (taking its row lock until commit); the new version."""
@@ -482,7 +549,13 @@ class Store:
         )
         with self.session() as session:
             rows = session.execute(select(KnownImageRow, code).order_by(KnownImageRow.id))
-            return [(known_from_row(row), value) for row, value in rows]
+            return [
+                (
+                    known_from_row(row),
+                    row.hash_code if row.hash_family == family and row.media_id is None else value,
+                )
+                for row, value in rows
+            ]
 
     def get_known(self, known_id: int) -> KnownImage | None:
         with self.session() as session:
@@ -516,6 +589,17 @@ class Store:
         with self.session() as session:
             rows = session.scalars(select(KnownImageRow).where(KnownImageRow.id.in_(ids)))
             return {r.id: known_from_row(r) for r in rows}
+
+    def hash_only_families(self) -> set[str]:
+        """The hash families of the library's hash-only entries (none: an empty set)."""
+        with self.session() as session:
+            return set(
+                session.scalars(
+                    select(KnownImageRow.hash_family)
+                    .where(KnownImageRow.media_id.is_(None))
+                    .distinct()
+                )
+            )
 
     def count_known(self) -> int:
         with self.session() as session:
@@ -555,7 +639,14 @@ class Store:
                 if entry is None:
                     entry = entries[known_id] = IndexEntry(known_id, sha, {}, colour)
                 entry.codes[f"{family}@{variant}" if variant else family] = value
-            return entries
+            hash_only = session.execute(
+                select(KnownImageRow.id, KnownImageRow.hash_family, KnownImageRow.hash_code)
+                .where(where, KnownImageRow.media_id.is_(None))
+                .order_by(KnownImageRow.id)
+            )
+            for known_id, family, value in hash_only:
+                entries[known_id] = IndexEntry(known_id, None, {family: value}, hash_only=True)
+            return dict(sorted(entries.items()))
 
     def index_codes(
         self, after_seq: int, upto_seq: int, batch: int = 100_000
@@ -569,10 +660,20 @@ class Store:
             .where(KnownImageRow.seq > after_seq, KnownImageRow.seq <= upto_seq)
             .execution_options(yield_per=batch)
         )
+        hash_only = (
+            select(KnownImageRow.id, KnownImageRow.hash_family, KnownImageRow.hash_code)
+            .where(
+                KnownImageRow.media_id.is_(None),
+                KnownImageRow.seq > after_seq,
+                KnownImageRow.seq <= upto_seq,
+            )
+            .execution_options(yield_per=batch)
+        )
         with self.engine.connect() as conn:
-            result = conn.execute(stmt)
-            while rows := result.fetchmany(batch):
-                yield [tuple(r) for r in rows]
+            for query in (stmt, hash_only):
+                result = conn.execute(query)
+                while rows := result.fetchmany(batch):
+                    yield [tuple(r) for r in rows]
 
     def known_id_for(self, sha256: str) -> int | None:
         """The known image with these bytes, if any."""

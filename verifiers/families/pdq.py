@@ -28,6 +28,7 @@ class PDQ(WholePictureFamily):
     bits: ClassVar[int] = 256
     # ThreatExchange's PDQ match threshold.
     threshold: ClassVar[int] = 31
+    quality_floor: ClassVar[int] = QUALITY_FLOOR
 
     def code(self, image) -> bytes | None:
         code, quality = pdq(np.asarray(image.convert("RGB")))
