@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from postcheck.cli_server import server_app
 from postcheck.console import link, one_line, plain_console, styled
 from postcheck.domain import CheckReport, ImageReport, Verdict
 from postcheck.errors import PostcheckError
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 known_app = typer.Typer(no_args_is_help=True, help="The library of known images.")
 app.add_typer(known_app, name="known")
+app.add_typer(server_app, name="server")
 
 # No string printed by the CLI is ever read as markup: post text, captions, file names and
 # error messages are user or remote text (postcheck.console).
@@ -103,11 +105,26 @@ def run_flow(name: str, **params) -> tuple[CheckReport | None, str | None, str |
     return None, state.message, run_id
 
 
+def prefect_ready(verbose: bool | None = None) -> str | None:
+    """Quiet Prefect's console, and send the runs to the background Prefect server
+    (started on first use) unless PREFECT_API_URL says where they go; the background
+    server's API URL when it is the one."""
+    from postcheck.prefect_background import ServerError
+    from postcheck.runner import configure_console, use_background_server
+
+    configure_console(Options.verbose if verbose is None else verbose)
+    try:
+        return use_background_server(notice=lambda line: err.print(line, soft_wrap=True))
+    except ServerError as exc:
+        fail(str(exc), EXIT_CHECK_FAILED)
+    return None
+
+
 def _run_state(name: str, **params):
     """Run a flow by name in this process, quietly, tagged by platform where there is one."""
-    from postcheck.runner import cli_run_settings, configure_console
+    from postcheck.runner import cli_run_settings
 
-    configure_console(Options.verbose)
+    prefect_ready()
     from prefect import tags
 
     if name == "verify-post":
@@ -223,9 +240,9 @@ def read_url_lines(source: str) -> list[tuple[str, str]]:
 
 def run_bulk(urls: list[str]) -> list[CheckReport]:
     """Every URL in ONE flow run (verify-posts), a bounded number at once."""
-    from postcheck.runner import cli_run_settings, configure_console
+    from postcheck.runner import cli_run_settings
 
-    configure_console(Options.verbose)
+    prefect_ready()
     from prefect import tags
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -612,9 +629,7 @@ def serve() -> None:
     """Serve every deployment (verify-post, verify-article, check-image, ingest-known,
     reindex-known and nightly-recheck on their crons) in this process, for a local Prefect
     server."""
-    from postcheck.runner import configure_console
-
-    configure_console(True)
+    prefect_ready(verbose=True)
     from prefect import serve as prefect_serve
 
     from postcheck.deployments import deployments

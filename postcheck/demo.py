@@ -52,6 +52,13 @@ def run_demo(
     from postcheck.sources import platform_titles
 
     scenarios = load_scenarios()
+    from postcheck.cli import prefect_ready
+
+    # The runs go to the user's data folder's background Prefect server (started now if
+    # need be, and left running), not to one of the demo's own: one server, one UI.
+    console.print("Prefect: the background server (started once), unless PREFECT_API_URL is set…")
+    api_url = prefect_ready(verbose)
+    background = api_url.removesuffix("/api") if api_url else None
     server = FixtureServer().start()
     # The demo keeps its own library so it never mixes with the user's real one.
     data_dir = get_settings().data_dir / "demo"
@@ -63,10 +70,9 @@ def run_demo(
         console.print(f"Fixture server: {server.base_url} (answers like {platform_titles()})")
         n = load_known_manifest(svc, fixtures_dir() / scenarios["known_manifest"])
         console.print(f"Known library: {n} images from the fixture archive ({data_dir})")
-        console.print("Starting Prefect (a temporary local server unless PREFECT_API_URL is set)…")
 
         from postcheck.cli import Options, run_verify
-        from postcheck.runner import ephemeral, ui_run_url
+        from postcheck.runner import ui_run_url
 
         Options.verbose = verbose
         from postcheck.sources import parse_post_url
@@ -110,11 +116,10 @@ def run_demo(
             console.print(
                 f"Open the runs in the Prefect UI, e.g. {first} (Artifacts show each post's report)."
             )
-        elif ephemeral():
+        if background:
             console.print(
-                "These runs went to Prefect's local database. To browse them: run "
-                "`.venv/bin/prefect server start`, open http://127.0.0.1:4200/runs and the "
-                "Artifacts page (one report per post)."
+                f"The background Prefect server keeps running at {background} "
+                "(`postcheck server status`; stop it with `postcheck server stop`)."
             )
         if serve_seconds:
             console.print(f"Fixture server stays up for {serve_seconds} s at {server.base_url}")

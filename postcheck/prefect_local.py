@@ -3,14 +3,14 @@ benchmarks: started once, since a start costs 7-12 s."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from postcheck.prefect_background import server_command, server_env
 
 
 def free_port() -> int:
@@ -32,22 +32,11 @@ class LocalPrefectServer:
 
     def start(self) -> LocalPrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.pop("PREFECT_API_URL", None)
-        env.update(
-            {
-                "PREFECT_HOME": str(self.home),
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
-                # The UI asks its own config where the API is: this port, not 4200.
-                "PREFECT_UI_API_URL": self.api_url,
-                "PREFECT_SERVER_API_PORT": str(self.port),
-            }
-        )
+        env = server_env(self.home, self.port, PREFECT_SERVER_REGISTER_BLOCKS_ON_START="false")
         log = (self.home / "server.log").open("wb")
-        command = [sys.executable, "-m", "prefect", "server", "start"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            server_command(self.port), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -19,6 +20,32 @@ def configure_console(verbose: bool) -> None:
     # A temporary server started by the CLI should not try to phone home from an
     # analyst's machine (and fail noisily offline).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def use_background_server(notice: Callable[[str], None] = lambda _line: None) -> str | None:
+    """Point this process's runs at the data folder's background Prefect server (started
+    on first use) unless a Prefect API URL is configured (environment or Prefect profile),
+    which wins. Returns the API URL chosen, None when the configured one is kept."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:  # set in the active Prefect profile
+        return None
+    from postcheck import prefect_background
+    from postcheck.settings import get_settings
+
+    settings = get_settings()
+    server = prefect_background.ensure(
+        settings.data_dir, settings.prefect_port, settings.prefect_start_timeout, notice
+    )
+    os.environ["PREFECT_API_URL"] = server.api_url or ""
+    # Prefect read its settings when it was imported: have it read them again.
+    if "prefect.context" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+    return server.api_url
 
 
 @contextmanager
@@ -39,9 +66,3 @@ def ui_run_url(flow_run_id: str | None) -> str | None:
         return None
     ui = settings.ui_url or settings.api.url.removesuffix("/api")
     return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}"
-
-
-def ephemeral() -> bool:
-    from prefect.settings import get_current_settings
-
-    return not get_current_settings().api.url and not os.environ.get("PREFECT_API_URL")

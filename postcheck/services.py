@@ -1,44 +1,68 @@
 """The process's settings, store, media folder and library index, opened once and
-shared by tasks."""
+shared by tasks.
+
+The media folder and the library index open on first use: a command that only reads the
+store (history, known list, watch) does not import Pillow, OpenCV, faiss or PyAV."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from postcheck.index_cache import IndexCache
-from postcheck.media import MediaStore, set_pillow_limits
 from postcheck.settings import Settings, get_settings
 from postcheck.store import Store
 
+if TYPE_CHECKING:
+    from postcheck.index_cache import IndexCache
+    from postcheck.media import MediaStore
 
-@dataclass(frozen=True)
+
 class Services:
-    settings: Settings
-    store: Store
-    media: MediaStore
-    library: IndexCache
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        media: MediaStore | None = None,
+        library: IndexCache | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._media = media
+        self._library = library
+        self._lock = threading.RLock()  # tasks in threads share one index and media folder
+
+    @property
+    def media(self) -> MediaStore:
+        with self._lock:
+            if self._media is None:
+                from postcheck.media import MediaStore, set_pillow_limits
+
+                set_pillow_limits(self.settings.max_image_pixels)
+                self._media = MediaStore(self.settings.media_dir)
+            return self._media
+
+    @property
+    def library(self) -> IndexCache:
+        with self._lock:
+            if self._library is None:
+                from postcheck.index_cache import IndexCache
+
+                self._library = IndexCache(
+                    self.store,
+                    self.media,
+                    self.settings.index_path,
+                    ivf_min_codes=self.settings.index_ivf_min_codes,
+                    nprobe=self.settings.index_nprobe,
+                )
+            return self._library
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    set_pillow_limits(settings.max_image_pixels)
-    store = Store(settings.db_url)
-    media = MediaStore(settings.media_dir)
-    return Services(
-        settings=settings,
-        store=store,
-        media=media,
-        library=IndexCache(
-            store,
-            media,
-            settings.index_path,
-            ivf_min_codes=settings.index_ivf_min_codes,
-            nprobe=settings.index_nprobe,
-        ),
-    )
+    return Services(settings=settings, store=Store(settings.db_url))
 
 
 def reset_services() -> None:

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     recheck_concurrency: int = 2
     # How many runs `postcheck serve` runs at once.
     serve_limit: int = 8
+    # Without PREFECT_API_URL, runs go to one background Prefect server of the data folder
+    # (postcheck.prefect_background) on this port of 127.0.0.1, or the next free one when
+    # another program holds it; a start that takes longer than the timeout is an error.
+    prefect_port: int = 4200
+    prefect_start_timeout: float = 90.0
 
     # The known library's index (postcheck/known_index.py): a folder of memory-mapped
     # files derived from the store, shared by every process on the data folder.

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,7 +38,9 @@ from postcheck.store.models import (
     TransitionRow,
     utcnow,
 )
-from postcheck.verifiers.matcher import IndexEntry
+
+if TYPE_CHECKING:  # the matcher pulls in OpenCV: imported where entries are built
+    from postcheck.verifiers.matcher import IndexEntry
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -633,6 +635,8 @@ class Store:
                 .where(where)
                 .order_by(KnownImageRow.id)
             )
+            from postcheck.verifiers.matcher import IndexEntry
+
             entries: dict[int, IndexEntry] = {}
             for known_id, sha, colour, family, variant, value in rows:
                 entry = entries.get(known_id)

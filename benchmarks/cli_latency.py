@@ -1,0 +1,121 @@
+"""What a user waits for: each `postcheck` command as a fresh process, end to end, with its
+peak RSS, against the fixture server and the embedded default (no PREFECT_API_URL: the
+data folder's background Prefect server).
+
+    .venv/bin/python benchmarks/cli_latency.py [--runs 5]
+
+Rows: `--help`; `server status`; `known list`; the first command on a fresh data folder
+(`verify` of a one-photo post, the background server's start included; target < 20 s);
+the same `verify` once the server runs (target < 2 s); `check` of one photo. The
+background server (its own process, not counted in a command's RSS) is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from postcheck.fixtures.server import FixtureServer
+from postcheck.prefect_background import status
+from postcheck.prefect_local import free_port
+
+URL = "https://x.com/Archer83Able/status/1857106849690673728"  # one photo, recycled
+KNOWN = Path(__file__).parents[1] / "fixtures" / "known" / "koksan-2010.jpg"
+POSTCHECK = str(Path(sys.executable).with_name("postcheck"))
+
+
+def timed(args: list[str], env: dict[str, str], expect: str = "") -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one fresh `postcheck` process."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([POSTCHECK, *args], env=env, stdout=out, stderr=err)
+        _, code, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS
+        took = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(code)
+        out.seek(0)
+        err.seek(0)
+        text = out.read()
+        if proc.returncode != 0 or expect not in text:
+            raise SystemExit(
+                f"postcheck {' '.join(args)} failed: {text[-400:]} {err.read()[-400:]}"
+            )
+    return took, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, FixtureServer() as fixtures:
+        env = dict(os.environ)
+        env.pop("PREFECT_API_URL", None)
+        env.update(fixtures.env())
+        env.update(
+            {
+                "POSTCHECK_DATA_DIR": f"{tmp}/data",
+                "POSTCHECK_PREFECT_PORT": str(free_port()),  # not a user's 4200
+                "PREFECT_HOME": f"{tmp}/client-home",
+            }
+        )
+        data = Path(tmp) / "data"
+        rows: list[tuple[str, list[tuple[float, float]], str]] = []
+        try:
+            rows.append(
+                ("postcheck --help", [timed(["--help"], env) for _ in range(args.runs)], "")
+            )
+            timed(["known", "add", str(KNOWN), "--first-seen", "2010-10-10"], env)
+            first = [timed(["verify", URL], env, "recycled")]
+            rows.append(
+                ("first verify on the data folder (server start included)", first, "< 20 s")
+            )
+            server = status(data)
+            verify = [timed(["verify", URL], env, "recycled") for _ in range(args.runs)]
+            rows.append(("verify, one-photo post, server running", verify, "< 2 s"))
+            check = [timed(["check", str(KNOWN)], env, "known") for _ in range(args.runs)]
+            rows.append(("check one photo, server running", check, ""))
+            for cmd in (["server", "status"], ["known", "list"]):
+                rows.append(
+                    (f"postcheck {' '.join(cmd)}", [timed(cmd, env) for _ in range(args.runs)], "")
+                )
+            server_rss = _peak_rss_mb(server.pid) if server.pid else 0.0
+        finally:
+            subprocess.run([POSTCHECK, "server", "stop"], env=env, capture_output=True)
+    table = Table(title=f"postcheck as a fresh process ({args.runs} runs; fixture server)")
+    for col in ("command", "median s", "min s", "max s", "peak RSS MB", "target"):
+        table.add_column(col)
+    for name, samples, target in rows:
+        times = [t for t, _ in samples]
+        table.add_row(
+            name,
+            f"{statistics.median(times):.2f}",
+            f"{min(times):.2f}",
+            f"{max(times):.2f}",
+            f"{max(r for _, r in samples):.0f}",
+            target,
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"background Prefect server: peak RSS {server_rss:.0f} MB (its own process)")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""`postcheck server status|start|stop`: the data folder's background Prefect server.
+
+Imports neither prefect nor the store: `server status` answers at once."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from postcheck.console import plain_console
+
+server_app = typer.Typer(
+    no_args_is_help=True,
+    help="The background Prefect server that runs go to when PREFECT_API_URL is not set.",
+)
+out = plain_console()
+err = plain_console(stderr=True)
+
+
+def _data_dir():
+    from postcheck.settings import get_settings
+
+    return get_settings().data_dir
+
+
+def _print_status(server) -> None:
+    if server.running:
+        out.print(f"running: {server.ui_url} (API {server.api_url}), pid {server.pid}")
+    else:
+        out.print("not running (the next command that runs a flow starts it)")
+    out.print(f"PREFECT_HOME: {server.home}")
+    out.print(f"log: {server.log}")
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured and configured != server.api_url:
+        out.print(f"PREFECT_API_URL is set: runs go to {configured}, not to this server")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Whether the background server runs, its URL, pid and PREFECT_HOME."""
+    from postcheck.prefect_background import status
+
+    _print_status(status(_data_dir()))
+
+
+@server_app.command("start")
+def server_start() -> None:
+    """Start the background server if it is not running (commands do it on first use)."""
+    from postcheck.prefect_background import ServerError, ensure
+    from postcheck.settings import get_settings
+
+    settings = get_settings()
+    try:
+        server = ensure(
+            settings.data_dir,
+            settings.prefect_port,
+            settings.prefect_start_timeout,
+            notice=lambda line: err.print(line, soft_wrap=True),
+        )
+    except ServerError as exc:
+        err.print(f"error: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    _print_status(server)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the background server (its database and runs stay in PREFECT_HOME)."""
+    from postcheck.prefect_background import stop
+
+    _, done = stop(_data_dir())
+    out.print(done)
