@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.states import Completed, State
 
+from postcheck import progress
 from postcheck.domain import CheckReport, PostRef, Verdict
 from postcheck.errors import BadURL
 from postcheck.flows.recheck import ensure_rate_limits
@@ -29,7 +30,7 @@ def verify_one(url: str, ref: PostRef, fetched: Fetched, started: datetime) -> C
     return report
 
 
-def _error_report(url: str, message: str) -> CheckReport:
+def error_report(url: str, message: str) -> CheckReport:
     return CheckReport(
         url=url, verdict=Verdict.ERROR, reasons=[message], checked_at=datetime.now(UTC)
     )
@@ -45,7 +46,8 @@ def verify_posts(urls: list[str], count: int = 0) -> State:
         try:
             ref = parse_post_url(url)
         except BadURL as exc:
-            reports[i] = _error_report(url, f"bad URL: {exc}")
+            reports[i] = error_report(url, f"bad URL: {exc}")
+            progress.item_done()
             continue
         by_platform.setdefault(ref.platform, []).append((i, ref))
     ensure_rate_limits()
@@ -71,7 +73,8 @@ def verify_posts(urls: list[str], count: int = 0) -> State:
             reports[i] = future.result()
         except Exception as exc:  # one post failing never sinks the rest
             get_run_logger().error("verifying %s failed", urls[i], exc_info=exc)
-            reports[i] = _error_report(urls[i], f"{type(exc).__name__}: {exc}"[:300])
+            reports[i] = error_report(urls[i], f"{type(exc).__name__}: {exc}"[:300])
+        progress.item_done()
     done = [r for r in reports if r is not None]
     create_markdown_artifact(
         markdown=bulk_markdown(done),
