@@ -7,17 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
-from prefect.states import Completed, Failed, State
+from prefect.states import Failed, State
 
-from postcheck import progress
-from postcheck.domain import CheckReport, Verdict
+from postcheck.domain import CheckReport
+from postcheck.flows.batch import finish, gather
 from postcheck.flows.check_image import check_source, parse_claims
-from postcheck.flows.verify_posts import error_report
-from postcheck.report import bulk_markdown
 from postcheck.verifiers.place import ClaimedPlace
 
 
@@ -43,21 +39,5 @@ def check_images(
         return Failed(message=str(exc))
     reports: list[CheckReport | None] = [None] * len(sources)
     checks = {check_one.submit(i, s, claimed, place): i for i, s in enumerate(sources)}
-    for future in as_completed(list(checks)):
-        i = checks[future]
-        try:
-            reports[i] = future.result()
-        except Exception as exc:  # one picture failing never sinks the rest
-            get_run_logger().error("checking item %d failed", i, exc_info=exc)
-            reports[i] = error_report(sources[i], f"{type(exc).__name__}: {exc}"[:300])
-        progress.item_done()
-    done = [r for r in reports if r is not None]
-    create_markdown_artifact(
-        markdown=bulk_markdown(done, "Bulk check", "pictures"),
-        key="check-images-summary",
-        description=f"{len(done)} pictures checked in one run",
-    )
-    failed = sum(r.verdict is Verdict.ERROR for r in done)
-    message = f"{len(done)} checked, {failed} failed"
-    get_run_logger().info(message)
-    return Completed(message=message, data=done)
+    gather(checks, sources, reports)
+    return finish(reports, "check-images-summary", "Bulk check", "pictures")

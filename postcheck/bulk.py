@@ -70,16 +70,9 @@ def collect(args: list[str]) -> Items:
 
     items = Items()
     for arg in args:
-        if _SCHEME.match(arg):
-            why = url_refusal(arg)
-            if why is None:
-                items.sources.append(arg)
-            else:
-                items.bad.append((arg, why))
-            continue
         path = Path(arg).expanduser()
-        if not path.is_dir():
-            why = refusal(path)
+        if _SCHEME.match(arg) or not path.is_dir():
+            why = url_refusal(arg) if _SCHEME.match(arg) else refusal(path)
             if why is None:
                 items.sources.append(arg)
             else:
