@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from collections import Counter
@@ -31,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from library_scale import bulk_insert, cli, env_for, run_measured, task_times  # noqa: E402
+from library_scale import bulk_insert, cli, env_for, run_measured  # noqa: E402
 
 FIX = HERE.parent / "fixtures"
 DATA = HERE / "data" / "folder-check"
@@ -61,6 +62,34 @@ def make_photos(folder: Path, count: int, seed: int = 14) -> Path:
             sub.mkdir(parents=True, exist_ok=True)
             im.save(sub / f"{src.stem}-{i:03d}.jpg", quality=int(rng.integers(70, 95)))
     return folder
+
+
+def task_times(api: str, flow_run_id: str) -> dict[str, float]:
+    """Seconds per task name over every task run of the flow run (Prefect's filter
+    answers 200 at a time), and the flow run's own time."""
+    import httpx
+
+    out: dict[str, float] = {}
+    offset = 0
+    while True:
+        runs = httpx.post(
+            f"{api}/task_runs/filter",
+            json={
+                "task_runs": {"flow_run_id": {"any_": [flow_run_id]}},
+                "limit": 200,
+                "offset": offset,
+            },
+            timeout=30,
+        ).json()
+        for r in runs:
+            name = re.sub(r"-[0-9a-f]{3}$| item \d+$", "", r["name"])  # one name per task
+            out[name] = out.get(name, 0.0) + float(r.get("total_run_time") or 0.0)
+        if len(runs) < 200:
+            break
+        offset += 200
+    flow = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=30).json()
+    out["flow run"] = float(flow.get("total_run_time") or 0.0)
+    return out
 
 
 def main() -> None:
