@@ -27,7 +27,7 @@ from postcheck.library import VIDEO_SUFFIXES
 from postcheck.localfiles import read_capped, read_head
 from postcheck.media import store_image_bytes, store_video_file
 from postcheck.services import services
-from postcheck.verifiers.place import parse_claimed_place
+from postcheck.verifiers.place import ClaimedPlace, parse_claimed_place
 
 
 def is_url(source: str) -> bool:
@@ -82,24 +82,16 @@ def read_local(source: str, max_bytes: int) -> bytes:
         raise BadMedia(f"{source}: cannot read ({exc.strerror or exc})") from None
 
 
-@flow(name="check-image", flow_run_name=run_name)
-def check_image(
-    source: str, claimed_date: str | None = None, claimed_place: str | None = None
-) -> State:
-    """Match one picture or video (a file, or a URL) against the known library. With
-    `claimed_date` (when the picture is said to have been taken or first published), an
-    older known image makes it `recycled`; with `claimed_place` ("LAT,LON[,KM]"), a GPS
-    position in the file farther away than KM (default 50) is a metadata conflict."""
-    started = datetime.now(UTC)
+def check_source(
+    source: str,
+    claimed: datetime | None,
+    place: ClaimedPlace | None,
+    started: datetime | None = None,
+) -> CheckReport:
+    """Check one picture or video (a file or a URL), record the check and publish its
+    report: the body of `check-image`, and of each item of `check-images`."""
+    started = started or datetime.now(UTC)
     svc = services()
-    try:
-        claimed = parse_datetime(claimed_date, "claimed date")
-    except ValueError as exc:
-        return Failed(message=f"bad claimed date: {exc}")
-    try:
-        place = parse_claimed_place(claimed_place)
-    except ValueError as exc:
-        return Failed(message=f"bad {exc}")
     fingerprints, metadata = {}, {}
     if is_video(source):
         media = MediaRef(position=0, kind="video", url=source, video_url=source)
@@ -135,6 +127,38 @@ def check_image(
     checked = image.media or (image.video.media if image.video else None)
     key = f"image-{checked.sha256[:16]}" if checked else "image-unreadable"
     publish_report(report, key)
+    return report
+
+
+def parse_claims(
+    claimed_date: str | None, claimed_place: str | None
+) -> tuple[datetime | None, ClaimedPlace | None]:
+    """The claimed date and place as values; ValueError with the user's message."""
+    try:
+        claimed = parse_datetime(claimed_date, "claimed date")
+    except ValueError as exc:
+        raise ValueError(f"bad claimed date: {exc}") from None
+    try:
+        place = parse_claimed_place(claimed_place)
+    except ValueError as exc:
+        raise ValueError(f"bad {exc}") from None
+    return claimed, place
+
+
+@flow(name="check-image", flow_run_name=run_name)
+def check_image(
+    source: str, claimed_date: str | None = None, claimed_place: str | None = None
+) -> State:
+    """Match one picture or video (a file, or a URL) against the known library. With
+    `claimed_date` (when the picture is said to have been taken or first published), an
+    older known image makes it `recycled`; with `claimed_place` ("LAT,LON[,KM]"), a GPS
+    position in the file farther away than KM (default 50) is a metadata conflict."""
+    started = datetime.now(UTC)
+    try:
+        claimed, place = parse_claims(claimed_date, claimed_place)
+    except ValueError as exc:
+        return Failed(message=str(exc))
+    report = check_source(source, claimed, place, started)
     summary = f"{report.verdict.value}: {'; '.join(report.reasons)}"[:500]
     get_run_logger().info("%s", summary)
     if report.verdict is Verdict.ERROR:

@@ -40,6 +40,7 @@ from postcheck.services import services
 from postcheck.sources import fetch_post as fetch_from_platform
 from postcheck.sources import platform_named
 from postcheck.verifiers import imaging, perceptual, video
+from postcheck.verifiers.matcher import merge_matches
 from postcheck.verifiers.metadata import metadata_findings, read_metadata
 from postcheck.verifiers.metadata_compare import compare_with_known
 from postcheck.verifiers.place import ClaimedPlace, place_findings
@@ -232,6 +233,21 @@ def hash_media(stored: StoredMedia) -> Fingerprint:
 @task(name="match-media")
 def match_media(stored: StoredMedia) -> list[Match]:
     return services().library.search(stored.path, sha256=stored.sha256, k=3)
+
+
+@task(name="match-added")
+def match_added(
+    stored: StoredMedia, kept: list[Match], since_version: int
+) -> tuple[list[Match], int] | None:
+    """An unchanged picture against only the known pictures added since its last check
+    (library version `since_version`), merged with that check's matches (their provenance
+    read again); with how many were looked at. None when too many were added."""
+    library = services().library
+    found = library.search_added(stored.path, since_version, sha256=stored.sha256, k=3)
+    if found is None:
+        return None
+    new, looked_at = found
+    return merge_matches(library.current(kept), new, k=3), looked_at
 
 
 @task(name="read-metadata")

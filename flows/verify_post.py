@@ -19,6 +19,7 @@ from postcheck.domain import (
     MetadataFacts,
     Post,
     PostRef,
+    Rematch,
     Verdict,
 )
 from postcheck.errors import BadURL, PostcheckError, failure_reason, failure_verdict
@@ -31,6 +32,7 @@ from postcheck.flows.tasks import (
     image_failure,
     image_report,
     learn_images,
+    match_added,
     match_media,
     publish_report,
     record_check,
@@ -181,14 +183,27 @@ def rematch(
     library_version: tuple[int, int],
 ) -> ImageReport:
     """An unchanged picture: its earlier matches stand while the library has not changed
-    since that check; otherwise it is matched again from the stored file (no download)."""
+    since that check. When it only grew (no removal since: `removed_version` is not past
+    that check's version), the stored file is matched against the pictures added since
+    and the earlier matches kept; otherwise against the whole library (no download)."""
     seen = previous.library_version if previous else None
-    matches = before.matches
+    matches, note = before.matches, None
     if seen is None or seen != library_version[0]:
-        matches = rank_matches(match_media(before.media), post.uri)
-    return image_report(
+        added = None
+        if seen is not None and library_version[1] <= seen:
+            added = match_added(before.media, before.matches, seen)
+        if added is None:
+            matches = rank_matches(match_media(before.media), post.uri)
+            note = Rematch(mode="full", since_version=seen or 0)
+        else:
+            merged, looked_at = added
+            matches = rank_matches(merged, post.uri)
+            note = Rematch(mode="added_since", since_version=seen, candidates=looked_at)
+    image = image_report(
         before.media, media, before.fingerprint, matches, before.metadata, post.created_at, post.uri
     )
+    image.rematch = note
+    return image
 
 
 def _post_reasons(images: list[ImageReport]) -> list[str]:

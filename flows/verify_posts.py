@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
-from prefect.states import Completed, State
+from prefect.states import State
 
-from postcheck.domain import CheckReport, PostRef, Verdict
+from postcheck import progress
+from postcheck.domain import CheckReport, PostRef
 from postcheck.errors import BadURL
+from postcheck.flows.batch import error_report, finish, gather
 from postcheck.flows.recheck import ensure_rate_limits
 from postcheck.flows.tasks import Fetched, fetch_batch, publish_report, with_retry_settings
 from postcheck.flows.verify_post import check_fetched, report_key
-from postcheck.report import bulk_markdown
 from postcheck.services import services
 from postcheck.sources import parse_post_url, platform_named
 
@@ -27,12 +27,6 @@ def verify_one(url: str, ref: PostRef, fetched: Fetched, started: datetime) -> C
     report = check_fetched(url, ref, fetched, started)
     publish_report(report, report_key(ref, report))  # a person asked for this one
     return report
-
-
-def _error_report(url: str, message: str) -> CheckReport:
-    return CheckReport(
-        url=url, verdict=Verdict.ERROR, reasons=[message], checked_at=datetime.now(UTC)
-    )
 
 
 @flow(name="verify-posts", flow_run_name="verify {count} posts")
@@ -45,7 +39,8 @@ def verify_posts(urls: list[str], count: int = 0) -> State:
         try:
             ref = parse_post_url(url)
         except BadURL as exc:
-            reports[i] = _error_report(url, f"bad URL: {exc}")
+            reports[i] = error_report(url, f"bad URL: {exc}")
+            progress.item_done()
             continue
         by_platform.setdefault(ref.platform, []).append((i, ref))
     ensure_rate_limits()
@@ -65,20 +60,5 @@ def verify_posts(urls: list[str], count: int = 0) -> State:
             results = [exc] * len(chunk)
         for (i, ref), fetched in zip(chunk, results, strict=True):
             checks[verify_one.submit(urls[i], ref, fetched, datetime.now(UTC))] = i
-    for future in as_completed(list(checks)):
-        i = checks[future]
-        try:
-            reports[i] = future.result()
-        except Exception as exc:  # one post failing never sinks the rest
-            get_run_logger().error("verifying %s failed", urls[i], exc_info=exc)
-            reports[i] = _error_report(urls[i], f"{type(exc).__name__}: {exc}"[:300])
-    done = [r for r in reports if r is not None]
-    create_markdown_artifact(
-        markdown=bulk_markdown(done),
-        key="verify-posts-summary",
-        description=f"{len(done)} posts verified in one run",
-    )
-    failed = sum(r.verdict is Verdict.ERROR for r in done)
-    message = f"{len(done)} checked, {failed} failed"
-    get_run_logger().info(message)
-    return Completed(message=message, data=done)
+    gather(checks, urls, reports)
+    return finish(reports, "verify-posts-summary", "Bulk verify", "posts")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -217,7 +219,7 @@ def verify(
             err.print(f"error: {where}: {one_line(str(exc))}", soft_wrap=True)
             continue
         good.append(line)
-    reports = run_bulk(good) if good else []
+    reports = run_bulk(good, as_json) if good else []
     print_bulk(reports, as_json)
     failed = any(r.verdict is Verdict.ERROR for r in reports)
     raise typer.Exit(EXIT_BAD_INPUT if bad else EXIT_CHECK_FAILED if failed else EXIT_OK)
@@ -238,7 +240,7 @@ def read_url_lines(source: str) -> list[tuple[str, str]]:
     return out
 
 
-def run_bulk(urls: list[str]) -> list[CheckReport]:
+def run_bulk(urls: list[str], as_json: bool = False) -> list[CheckReport]:
     """Every URL in ONE flow run (verify-posts), a bounded number at once."""
     from postcheck.runner import cli_run_settings
 
@@ -251,22 +253,37 @@ def run_bulk(urls: list[str]) -> list[CheckReport]:
 
     workers = max(1, services().settings.bulk_concurrency)
     flow = verify_posts.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
-    with cli_run_settings(), tags("bulk"):
+    with with_progress(len(urls), "verifying", as_json), cli_run_settings(), tags("bulk"):
         state = flow(urls=urls, count=len(urls), return_state=True)
+    return bulk_reports(state)
+
+
+@contextmanager
+def with_progress(total: int, what: str, as_json: bool) -> Iterator[None]:
+    """The batch flow run's finished items advance a progress bar on stderr (a terminal)."""
+    from postcheck import progress
+    from postcheck.bulk import progress_bar, wants_progress
+
+    enabled = wants_progress(err, as_json)
+    with progress_bar(total, what, enabled) as advance, progress.listening(advance):
+        yield
+
+
+def bulk_reports(state) -> list[CheckReport]:
     reports = state.result(raise_on_failure=False)
     if not isinstance(reports, list):
         fail(state.message or "the bulk check could not be run", EXIT_CHECK_FAILED)
     return reports
 
 
-def print_bulk(reports: list[CheckReport], as_json: bool) -> None:
+def print_bulk(reports: list[CheckReport], as_json: bool, noun: str = "post") -> None:
     """JSON Lines (one report a line) with --json, else a table."""
     if as_json:
         for r in reports:
             sys.stdout.write(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n")
         return
-    table = Table(title=f"{len(reports)} posts")
-    for col in ("post", "verdict", "why"):
+    table = Table(title=f"{len(reports)} {noun}s")
+    for col in (noun, "verdict", "why"):
         table.add_column(col, overflow="fold")
     for r in reports:
         why = r.reasons[0] if r.reasons else ""
@@ -278,8 +295,15 @@ def print_bulk(reports: list[CheckReport], as_json: bool) -> None:
 
 @app.command()
 def check(
-    source: Annotated[str, typer.Argument(help="Image file or image URL.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Image or video files, folders (walked for pictures and videos), image URLs."
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (several: one per line).")
+    ] = False,
     claimed_date: Annotated[
         str | None,
         typer.Option(
@@ -295,10 +319,13 @@ def check(
     ] = None,
     links: LinksOption = False,
 ) -> None:
-    """Check one picture (file or URL) against the known library."""
+    """Check pictures (files, folders or URLs) against the known library."""
     from postcheck.dates import parse_datetime
     from postcheck.verifiers.place import parse_claimed_place
 
+    if len(sources) > 1 or Path(sources[0]).expanduser().is_dir():
+        check_many(sources, as_json, claimed_date, claimed_place)
+    [source] = sources
     local = not source.lower().startswith(("http://", "https://"))
     path = local_file_or_fail(source) if local else None
     try:
@@ -318,6 +345,40 @@ def check(
             fail(f"{path.name}: {exc}")
     params = {"source": source, "claimed_date": claimed_date, "claimed_place": claimed_place}
     emit(*run_flow("check-image", **params), as_json, links)
+
+
+def check_many(
+    args: list[str], as_json: bool, claimed_date: str | None, claimed_place: str | None
+) -> None:
+    """Many pictures in ONE flow run (check-images); bad items one line each (exit 2)."""
+    from postcheck.bulk import collect, run_check_batch
+    from postcheck.dates import parse_datetime
+    from postcheck.runner import configure_console
+    from postcheck.services import services
+    from postcheck.verifiers.place import parse_claimed_place
+
+    try:
+        parse_datetime(claimed_date, "claimed date")
+        parse_claimed_place(claimed_place)
+    except ValueError as exc:
+        fail(str(exc))
+    items = collect(args)
+    for where, why in items.bad:
+        error_line(f"{where}: {why}")
+    for note in items.notes:
+        err.print(f"note: {one_line(note)}", soft_wrap=True)
+    if not items.sources and not items.bad:
+        fail("no pictures or videos found")
+    reports: list[CheckReport] = []
+    if items.sources:
+        configure_console(Options.verbose)
+        workers = max(1, services().settings.bulk_concurrency)
+        with with_progress(len(items.sources), "checking", as_json):
+            state = run_check_batch(items.sources, claimed_date, claimed_place, workers)
+        reports = bulk_reports(state)
+    print_bulk(reports, as_json, "picture")
+    failed = any(r.verdict is Verdict.ERROR for r in reports)
+    raise typer.Exit(EXIT_BAD_INPUT if items.bad else EXIT_CHECK_FAILED if failed else EXIT_OK)
 
 
 def print_report(report: CheckReport, run_url: str | None = None, links: bool = False) -> None:

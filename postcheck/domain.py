@@ -304,6 +304,18 @@ class VideoEvidence(BaseModel):
     matches: list[VideoMatch] = Field(default_factory=list)
 
 
+class Rematch(BaseModel):
+    """How a recheck matched an unchanged picture's stored file again, the library having
+    changed since its last check: against only the known pictures added since that check
+    (no removal since), or against the whole library."""
+
+    mode: Literal["added_since", "full"]
+    since_version: int = Field(description="The library version of the last check.")
+    candidates: int | None = Field(
+        None, description="Known pictures looked at (added_since: those added since)."
+    )
+
+
 class ImageReport(BaseModel):
     position: int
     kind: MediaKind = "photo"
@@ -319,6 +331,9 @@ class ImageReport(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     evidence_id: int | None = Field(
         None, description="The known picture the verdict rests on (what reports show)."
+    )
+    rematch: Rematch | None = Field(
+        None, description="Set when a recheck re-matched this unchanged picture's file."
     )
 
     @property

@@ -32,6 +32,8 @@ from postcheck.verifiers.verdict import hash_only_words
 FEATURE_CACHE = 256
 ENTRY_CACHE = 4096  # candidates' codes (a video's frames keep meeting the same ones)
 NEAREST_PER_FAMILY = 8  # closest pictures per family kept as context, matched or not
+# Above this many pictures added since a check, the index beats an exact pass over them.
+ADDED_LIMIT = 5000
 
 
 class IndexCache:
@@ -146,8 +148,32 @@ class IndexCache:
         current provenance from the store."""
         query = perceptual.query_print(source)
         matches = match(query, self.candidates(query, sha256), self.features, sha256=sha256, k=k)
+        return self.current(matches)
+
+    def search_added(
+        self,
+        source: Path | str,
+        after_seq: int,
+        sha256: str | None = None,
+        k: int = 3,
+        limit: int = ADDED_LIMIT,
+    ) -> tuple[list[Match], int] | None:
+        """Only the known pictures added since library version `after_seq` (what a recheck
+        of an unchanged picture needs when the library only grew), and how many were
+        looked at; None when more than `limit` were added (search the whole index)."""
+        entries = self.store.index_entries_added(after_seq, limit)
+        if entries is None:
+            return None
+        if not entries:
+            return [], 0
+        query = perceptual.query_print(source)
+        found = match(query, LibraryIndex(entries.values()), self.features, sha256=sha256, k=k)
+        return self.current(found), len(entries)
+
+    def current(self, matches: list[Match]) -> list[Match]:
+        """The matches with their known pictures' current provenance from the store; a
+        known picture removed since its codes were read simply drops out."""
         known = self.store.known_by_ids([m.known.id for m in matches])
-        # A known picture removed since its codes were read simply drops out.
         out = [
             m.model_copy(update={"known": known[m.known.id]})
             for m in matches

@@ -192,24 +192,38 @@ def read_manifest(manifest: Path) -> tuple[dict[Path, Provenance], list[tuple[st
     return out, bad
 
 
-def image_files(folder: Path, refused: list[tuple[str, str]] | None = None) -> list[Path]:
+def image_files(
+    folder: Path,
+    refused: list[tuple[str, str]] | None = None,
+    *,
+    outside: list[Path] | None = None,
+    other: list[Path] | None = None,
+) -> list[Path]:
     """Image and video files under a folder (by suffix), sorted, hidden files skipped.
     Only regular files (links followed): a FIFO, a device or a link to one named *.jpg
-    is left out, and said so in `refused` as (path, why)."""
+    is left out, and said so in `refused` as (path, why). With `outside`, a link that
+    leads out of the folder is left out and listed there; with `other`, the files that
+    are not images or videos by name are listed there."""
     found = []
+    top = folder.resolve()
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if (
-                not name.startswith(".")
-                and Path(name).suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
-            ):
-                path = Path(root) / name
-                why = not_regular(path)
-                if why is None:
-                    found.append(path.resolve())
-                elif refused is not None:
-                    refused.append((str(path), why))
+            if name.startswith("."):
+                continue
+            path = Path(root) / name
+            if Path(name).suffix.lower() not in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
+                if other is not None:
+                    other.append(path)
+                continue
+            if outside is not None and not path.resolve().is_relative_to(top):
+                outside.append(path)
+                continue
+            why = not_regular(path)
+            if why is None:
+                found.append(path.resolve())
+            elif refused is not None:
+                refused.append((str(path), why))
     return found
 
 

@@ -21,6 +21,7 @@ from postcheck.errors import BadMedia
 from postcheck.media import MediaStore
 from postcheck.sources import platform_named
 from postcheck.sources.base import slug
+from postcheck.urls import is_web_url
 from postcheck.verifiers import video
 from postcheck.verifiers.imaging import data_uri
 from postcheck.verifiers.verdict import hash_only_words
@@ -322,23 +323,28 @@ def recheck_markdown(
     return "\n".join(lines)
 
 
-def bulk_markdown(reports: list[CheckReport]) -> str:
-    """The summary of a bulk verify: one line per post, its verdict and first reason."""
+def bulk_markdown(
+    reports: list[CheckReport], title: str = "Bulk verify", noun: str = "posts"
+) -> str:
+    """The summary of a bulk verify or check: counts per verdict, then one line per item,
+    its verdict and first reason. A local file is named by its file name only: the
+    artifact is read by others in the UI and the user's folders are not theirs to see."""
     counts: dict[str, int] = {}
     for r in reports:
         counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
     lines = [
-        "# Bulk verify",
+        f"# {md.text(title)}",
         "",
-        f"**{len(reports)}** posts · "
+        f"**{len(reports)}** {noun} · "
         + " · ".join(f"{v}: **{n}**" for v, n in sorted(counts.items())),
         "",
-        "| post | verdict | why |",
+        f"| {noun.rstrip('s')} | verdict | why |",
         "|---|---|---|",
     ]
     for r in reports:
         why = md.text((r.reasons[0] if r.reasons else "")[:200])
-        lines.append(f"| {md.link(r.url)} | **{r.verdict.value}** | {why} |")
+        item = md.link(r.url) if is_web_url(r.url) else md.text(Path(r.url).name)
+        lines.append(f"| {item} | **{r.verdict.value}** | {why} |")
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -19,9 +20,9 @@ SEED = "https://x.com/Archer83Able/status/1857106849690673728"
 
 @pytest.fixture
 def cli(prefect_api, server, tmp_path):
-    env = dict(os.environ)
-    env.update(server.env())
-    env.update(
+    base = dict(os.environ)
+    base.update(server.env())
+    base.update(
         {
             "POSTCHECK_DATA_DIR": str(tmp_path / "data"),
             "POSTCHECK_RETRY_BACKOFF_SECONDS": "0",
@@ -30,12 +31,12 @@ def cli(prefect_api, server, tmp_path):
             "COLUMNS": "200",
         }
     )
-    env.pop("POSTCHECK_X_BEARER_TOKEN", None)
+    base.pop("POSTCHECK_X_BEARER_TOKEN", None)
 
-    def run(*args, input=None, timeout=120):
+    def run(*args, input=None, timeout=120, env=None):
         proc = subprocess.run(
             [sys.executable, "-m", "postcheck.cli", *args],
-            env=env,
+            env={**base, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -277,6 +278,85 @@ def test_bulk_verify_from_file_json_lines_and_bad_lines(cli, tmp_path):
     table = cli("verify", SEED, "https://x.com/fixture_news/status/1841391417553846349")
     assert table.returncode == 0, table.stderr
     assert "2 posts" in table.stdout and "no_known_match" in table.stdout
+
+
+def _flow_run_and_children(run_id):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    async def _read():
+        async with get_client() as client:
+            run = await client.read_flow_run(run_id)
+            children = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])
+                )
+            )
+            flow = await client.read_flow(run.flow_id)
+            return run, flow.name, children
+
+    return asyncio.run(_read())
+
+
+def test_bulk_check_folder_files_and_urls_in_one_run(cli, server, tmp_path):
+    """A nested folder (a non-image, a hidden file, a link out of it, a fake .jpg), a file
+    and an image URL: ONE check-images run, JSON Lines in input order, each bad item named
+    on one line (exit 2) while the rest are checked; a progress bar only on a terminal."""
+    from prefect_artifacts import artifacts
+
+    pics = tmp_path / "pics"
+    (pics / "sub").mkdir(parents=True)
+    shutil.copy(FIX / "images" / "x-coins.jpg", pics / "a.jpg")
+    shutil.copy(FIX / "images" / "b-camera.jpg", pics / "sub" / "b.jpg")
+    shutil.copy(FIX / "images" / "b-coffee.jpg", pics / ".hidden.jpg")
+    (pics / "notes.txt").write_text("not a picture")
+    (pics / "sub" / "fake.jpg").write_text("<html>not a picture</html>")
+    outside = tmp_path / "elsewhere.jpg"
+    shutil.copy(FIX / "images" / "x-motorcycle.jpg", outside)
+    (pics / "link.jpg").symlink_to(outside)
+    server.world.files["mirrored.jpg"] = (
+        (FIX / "images" / "x-chelsea-mirrored.jpg").read_bytes(),
+        "image/jpeg",
+    )
+    url = f"{server.base_url}/files/mirrored.jpg"
+    single = str(FIX / "known" / "koksan-2010.jpg")
+    args = [str(pics), url, str(tmp_path / "missing.jpg"), "ftp://example.org/x.jpg", single]
+    # FORCE_COLOR makes rich take stderr for a terminal: still no bar for JSON to a pipe.
+    proc = cli("check", *args, "--json", "--claimed-date", "2024-01-01", env={"FORCE_COLOR": "1"})
+    assert proc.returncode == 2, proc.stderr
+    stderr = re.sub(r"\x1b\[[0-9;]*m", "", proc.stderr)  # FORCE_COLOR styles it
+    bad = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(bad) == 3, stderr
+    assert any("fake.jpg" in b and "not an image" in b for b in bad)
+    assert any("missing.jpg: no such file" in b for b in bad)
+    assert any("ftp://example.org/x.jpg: unsupported URL scheme" in b for b in bad)
+    assert "skipped 1 files that are not images" in stderr
+    assert "skipped 1 links that lead out of the folder" in stderr
+    reports = [json.loads(line) for line in proc.stdout.splitlines()]  # nothing else there
+    assert [Path(r["url"]).name for r in reports] == [
+        "a.jpg",
+        "b.jpg",
+        "mirrored.jpg",
+        Path(single).name,
+    ]
+    assert all(r["check_id"] for r in reports) and len({r["check_id"] for r in reports}) == 4
+    assert [r["verdict"] for r in reports] == ["no_known_match"] * 4  # empty library
+    [run_id] = {r["flow_run_id"] for r in reports}  # one run for the batch
+    run, flow_name, children = _flow_run_and_children(run_id)
+    assert flow_name == "check-images" and run.name == "check 4 pictures"
+    assert run.parameters["claimed_date"] == "2024-01-01"
+    assert children == []  # tasks, not a subflow per picture
+    [summary] = artifacts("check-images-summary", run_id)
+    assert "**4** pictures" in summary.data and "no_known_match: **4**" in summary.data
+    assert str(tmp_path) not in summary.data  # file names only, not the user's folders
+
+    assert "checking" not in proc.stderr
+    table = cli("check", str(pics / "a.jpg"), url, env={"FORCE_COLOR": "1"})
+    assert table.returncode == 0, table.stderr
+    assert "2 pictures" in table.stdout and "no_known_match" in table.stdout
+    assert "checking" in table.stderr and "2/2" in table.stderr  # the progress bar
 
 
 def test_known_export_as_threatexchange_file_and_csv(cli, tmp_path):

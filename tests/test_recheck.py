@@ -153,3 +153,21 @@ def test_unchanged_pictures_are_not_downloaded_again(verified, server):
     assert state.message == "5 checked, 2 changed, 0 not fetched"
     # Each post got its check row, recording the library version it was matched against.
     assert svc.store.history("x:1841391417553846349")[0].library_version >= grown
+    # The library only grew: the stored files were matched against the one picture added
+    # since, not the whole index, and the earlier matches were kept.
+    latest, before = svc.store.history(BSKY_URI)[:2]
+    [bsky] = latest.report["images"]
+    assert bsky["rematch"] == {
+        "mode": "added_since",
+        "since_version": before.library_version,
+        "candidates": grown - before.library_version,  # one picture a version here
+    }
+    assert bsky["rematch"]["candidates"] < svc.store.count_known()
+    [seed] = svc.store.history("x:1857106849690673728")[0].report["images"]
+    assert seed["rematch"]["mode"] == "added_since" and seed["verdict"] == "recycled"
+    # A removal since the last check: the whole library again, and the match is gone.
+    camera = next(m for m in bsky["matches"] if m["is_match"])["known"]["id"]
+    assert svc.store.remove_known(camera)
+    recheck(return_state=True)
+    [bsky] = svc.store.history(BSKY_URI)[0].report["images"]
+    assert bsky["rematch"]["mode"] == "full" and bsky["verdict"] == "no_known_match"

@@ -287,3 +287,21 @@ def test_post_verdict_takes_the_most_serious():
     assert post_verdict([Verdict.MATCHES_KNOWN, Verdict.UNAVAILABLE]) is Verdict.UNAVAILABLE
     assert post_verdict([]) is Verdict.NO_KNOWN_MATCH
     assert set(SEVERITY) == set(Verdict)
+
+
+def test_merge_matches_keeps_every_proven_one_and_the_nearest_others():
+    """A recheck's "added since" search merged with the earlier matches: every proven
+    match of either (the later one wins for the same picture), then the nearest others
+    up to k, as the matcher itself returns them."""
+    from postcheck.domain import KnownImage, Match
+    from postcheck.verifiers.matcher import merge_matches
+
+    def m(known_id: int, score: float, proven: bool) -> Match:
+        known = KnownImage(id=known_id, sha256=f"{known_id:064d}")
+        return Match(known=known, distances={}, score=score, is_match=proven)
+
+    kept = [m(1, 0.2, True), m(2, 0.7, False), m(3, 0.8, False)]
+    found = [m(4, 0.1, True), m(2, 0.6, False), m(5, 0.9, False)]
+    merged = merge_matches(kept, found, k=3)
+    assert [(x.known.id, x.score) for x in merged] == [(4, 0.1), (1, 0.2), (2, 0.6)]
+    assert [x.known.id for x in merge_matches(kept, [], k=3)] == [1, 2, 3]

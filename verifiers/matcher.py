@@ -576,3 +576,14 @@ def _geometry_edits(
         edits.append(edit)
         details.append(detail)
     return edits, details
+
+
+def merge_matches(kept: list[Match], found: list[Match], k: int = 3) -> list[Match]:
+    """An earlier search's matches with a later one's over pictures added since: every
+    proven match of either (the later wins for the same known picture), then the nearest
+    others up to `k` in all, as `match` returns them."""
+    by_id = {m.known.id: m for m in kept}
+    by_id.update({m.known.id: m for m in found})
+    proven = [m for m in by_id.values() if m.is_match]
+    others = sorted((m for m in by_id.values() if not m.is_match), key=lambda m: m.score)
+    return sorted(proven, key=lambda m: m.score) + others[: max(0, k - len(proven))]

@@ -652,6 +652,17 @@ class Store:
                 entries[known_id] = IndexEntry(known_id, None, {family: value}, hash_only=True)
             return dict(sorted(entries.items()))
 
+    def index_entries_added(self, after_seq: int, limit: int) -> dict[int, IndexEntry] | None:
+        """Known images added after library version `after_seq`, with all their codes (a
+        recheck's "added since" search), or None when more than `limit` were: the whole
+        index is then the cheaper search."""
+        since = KnownImageRow.seq > after_seq
+        with self.session() as session:
+            added = session.scalar(select(func.count(KnownImageRow.id)).where(since)) or 0
+        if added > limit:
+            return None
+        return self._entries(since) if added else {}
+
     def index_codes(
         self, after_seq: int, upto_seq: int, batch: int = 100_000
     ) -> Iterator[list[tuple[int, str, bytes]]]:

@@ -1,0 +1,43 @@
+"""Flow `check-images`: many pictures and videos (files and image URLs) in one flow run
+(`postcheck check PATH_OR_URL...`): each item is checked as a task exactly as `check-image`
+checks one, its report recorded and published under its picture's key, and one summary
+for the batch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
+
+from postcheck.domain import CheckReport
+from postcheck.flows.batch import finish, gather
+from postcheck.flows.check_image import check_source, parse_claims
+from postcheck.verifiers.place import ClaimedPlace
+
+
+@task(name="check-one", task_run_name="check item {index}", cache_policy=NO_CACHE)
+def check_one(
+    index: int, source: str, claimed: datetime | None, place: ClaimedPlace | None
+) -> CheckReport:
+    return check_source(source, claimed, place, datetime.now(UTC))
+
+
+@flow(name="check-images", flow_run_name="check {count} pictures")
+def check_images(
+    sources: list[str],
+    count: int = 0,
+    claimed_date: str | None = None,
+    claimed_place: str | None = None,
+) -> State:
+    """Check many pictures against the library; one report per source, in the order given.
+    The claimed date and place apply to every item."""
+    try:
+        claimed, place = parse_claims(claimed_date, claimed_place)
+    except ValueError as exc:
+        return Failed(message=str(exc))
+    reports: list[CheckReport | None] = [None] * len(sources)
+    checks = {check_one.submit(i, s, claimed, place): i for i, s in enumerate(sources)}
+    gather(checks, sources, reports)
+    return finish(reports, "check-images-summary", "Bulk check", "pictures")
