@@ -34,6 +34,7 @@ from postcheck.flows.tasks import (
     match_media,
     publish_report,
     record_check,
+    untagged_tasks,
     with_retry_settings,
 )
 from postcheck.report import artifact_key
@@ -63,7 +64,7 @@ def verify_post(url: str) -> State:
     svc = services()
     run_id = str(flow_run.id) if flow_run.id else None
     # The platform's answers and every download, kept as evidence (postcheck.capture).
-    with recording(svc.settings.data_dir, run_id, svc.media):
+    with recording(svc.settings.data_dir, run_id, svc.media), untagged_tasks():
         return _verify(url, ref, started)
 
 

@@ -15,7 +15,13 @@ from prefect.states import Completed, State
 from postcheck.domain import CheckReport, PostRef, Verdict
 from postcheck.errors import BadURL
 from postcheck.flows.recheck import ensure_rate_limits
-from postcheck.flows.tasks import Fetched, fetch_batch, publish_report, with_retry_settings
+from postcheck.flows.tasks import (
+    Fetched,
+    fetch_batch,
+    publish_report,
+    untagged_tasks,
+    with_retry_settings,
+)
 from postcheck.flows.verify_post import check_fetched, report_key
 from postcheck.report import bulk_markdown
 from postcheck.services import services
@@ -38,6 +44,11 @@ def _error_report(url: str, message: str) -> CheckReport:
 @flow(name="verify-posts", flow_run_name="verify {count} posts")
 def verify_posts(urls: list[str], count: int = 0) -> State:
     """Check the pictures of many posts; one report per URL, in the order given."""
+    with untagged_tasks():
+        return _verify_posts(urls)
+
+
+def _verify_posts(urls: list[str]) -> State:
     settings = services().settings
     reports: list[CheckReport | None] = [None] * len(urls)
     by_platform: dict[str, list[tuple[int, PostRef]]] = {}

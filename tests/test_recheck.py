@@ -153,3 +153,46 @@ def test_unchanged_pictures_are_not_downloaded_again(verified, server):
     assert state.message == "5 checked, 2 changed, 0 not fetched"
     # Each post got its check row, recording the library version it was matched against.
     assert svc.store.history("x:1841391417553846349")[0].library_version >= grown
+
+
+def test_batch_task_runs_carry_no_inherited_tags(prefect_api, known_library, server):
+    """The CLI tags its flow run ("bulk"); its task runs must not inherit the tag, or
+    Prefect asks the server for the tag's concurrency slots before every one of them."""
+    import time
+
+    from prefect import get_client, tags
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from postcheck.flows.verify_posts import verify_posts
+
+    with tags("bulk"):
+        state = verify_posts(urls=[BSKY], count=1, return_state=True)
+    assert [r.verdict.value for r in state.result()] == ["no_known_match"]
+    run_id = state.state_details.flow_run_id
+    of_run = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+    with get_client(sync_client=True) as client:
+        assert "bulk" in client.read_flow_run(run_id).tags
+        deadline = time.monotonic() + 20  # task runs reach the server as events
+        while True:
+            runs = client.read_task_runs(flow_run_filter=of_run)
+            names = {r.name.split(" ")[0] for r in runs}
+            if {"fetch", "verify"} <= names or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert {"fetch", "verify"} <= names
+    assert all(not r.tags for r in runs)
+
+
+def test_generated_posts_are_deleted_by_their_fixture_key(svc, server):
+    """Load and benchmark runs delete generated posts by `world.key_of(url)`: the key each
+    platform's fixture knows (a Bluesky post is keyed by DID and record key)."""
+    from postcheck.errors import PostUnavailable
+    from postcheck.sources import fetch_posts, parse_post_url
+
+    urls = server.world.add_generated_posts(4)
+    assert sorted(server.world.platform_of(u) for u in urls) == ["bluesky"] * 2 + ["x"] * 2
+    for url in urls[:2]:  # one of each platform
+        server.world.delete(server.world.key_of(url))
+    found = fetch_posts([parse_post_url(u) for u in urls], svc.settings)
+    assert [isinstance(f, PostUnavailable) for f in found] == [True, True, False, False]
+    assert not any(isinstance(f, Exception) for f in found[2:])
