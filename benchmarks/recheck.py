@@ -54,12 +54,19 @@ class Step:
     note: str = ""
 
 
-def run_counts(api_url: str) -> tuple[int, int]:
-    """Flow runs and task runs the Prefect server holds."""
+def run_counts(api_url: str, settle: float = 60) -> tuple[int, int]:
+    """Flow runs and task runs the Prefect server holds, once the counts stop growing
+    (task runs reach the server as events, recorded after the command has exited)."""
+    deadline = time.monotonic() + settle
+    last = None
     with httpx.Client(base_url=api_url, timeout=30) as client:
-        flows = client.post("/flow_runs/count", json={}).json()
-        tasks = client.post("/task_runs/count", json={}).json()
-    return int(flows), int(tasks)
+        while True:
+            flows = int(client.post("/flow_runs/count", json={}).json())
+            tasks = int(client.post("/task_runs/count", json={}).json())
+            if (flows, tasks) == last or time.monotonic() > deadline:
+                return flows, tasks
+            last = (flows, tasks)
+            time.sleep(3)
 
 
 def verdicts_since(check_id: int) -> tuple[Counter[str], dict[str, str], int]:

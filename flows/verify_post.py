@@ -34,6 +34,7 @@ from postcheck.flows.tasks import (
     match_media,
     publish_report,
     record_check,
+    step,
     untagged_tasks,
     with_retry_settings,
 )
@@ -153,9 +154,9 @@ def check_fetched(
         checked_at=datetime.now(UTC),
         library_version=library_version[0],
     )
-    report.check_id = record_check(report, ref, started, fingerprints, metadata)
+    report.check_id = step(record_check, report, ref, started, fingerprints, metadata)
     if post is not None and services().settings.learn_from_verify:
-        learn_images(post, images)
+        step(learn_images, post, images)
     return report
 
 
@@ -186,7 +187,7 @@ def rematch(
     seen = previous.library_version if previous else None
     matches = before.matches
     if seen is None or seen != library_version[0]:
-        matches = rank_matches(match_media(before.media), post.uri)
+        matches = rank_matches(step(match_media, before.media), post.uri)
     return image_report(
         before.media, media, before.fingerprint, matches, before.metadata, post.created_at, post.uri
     )

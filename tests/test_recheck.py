@@ -157,7 +157,8 @@ def test_unchanged_pictures_are_not_downloaded_again(verified, server):
 
 def test_batch_task_runs_carry_no_inherited_tags(prefect_api, known_library, server):
     """The CLI tags its flow run ("bulk"); its task runs must not inherit the tag, or
-    Prefect asks the server for the tag's concurrency slots before every one of them."""
+    Prefect asks the server for the tag's concurrency slots before every one of them.
+    Inside a post's task the local steps are plain calls, not task runs of their own."""
     import time
 
     from prefect import get_client, tags
@@ -181,6 +182,8 @@ def test_batch_task_runs_carry_no_inherited_tags(prefect_api, known_library, ser
             time.sleep(0.5)
     assert {"fetch", "verify"} <= names
     assert all(not r.tags for r in runs)
+    local = ("hash-media", "match-media", "read-metadata", "record-check", "learn-images")
+    assert not [r.name for r in runs if r.name.startswith(local)]
 
 
 def test_generated_posts_are_deleted_by_their_fixture_key(svc, server):
