@@ -1,93 +1,196 @@
-"""Time of a nightly recheck of N watched fixture posts (half X through the embed
-endpoint, half Bluesky), on a local Prefect server, with the per-platform rate limits set
-high (the fixture server is local; real limits are a setting): the first bulk verify that
-makes them watched, a recheck where nothing changed, and one after 10 % were deleted.
+"""What a desk pays for N watched posts (half X through the embed endpoint, half Bluesky,
+one photo each, served by the fixture server) with the per-platform rate limits set high
+(the fixture server is local; real limits are a setting):
 
-    .venv/bin/python benchmarks/recheck.py [--posts 1000] [--concurrency 4]
+    (a) `postcheck verify --from FILE` of the N posts (which makes them watched),
+    (b) `postcheck recheck` when nothing changed,
+    (c) `postcheck recheck` after 10 % of the posts (of each platform) were deleted.
 
-The Prefect server keeps its state in SQLite unless PREFECT_API_DATABASE_CONNECTION_URL
-names a PostgreSQL database; with Debian's PostgreSQL, a throwaway one:
+Each step is a fresh `postcheck` process, as a user runs it (`postcheck recheck` runs the
+same `recheck` flow as the nightly deployment, with the flow's own 4 workers), against a
+Prefect server of its own (SQLite unless PREFECT_API_DATABASE_CONNECTION_URL names a
+PostgreSQL database). The table gives wall time, time per post, the process's peak RSS,
+the flow runs and task runs it created (counted through the Prefect API) and its verdicts.
 
-    pg_virtualenv sh -c 'PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE .venv/bin/python benchmarks/recheck.py'
+    .venv/bin/python benchmarks/recheck.py [--posts 1000] [--quick]
+
+With Debian's PostgreSQL, a throwaway Prefect database:
+
+    pg_virtualenv -t sh -c 'PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE .venv/bin/python benchmarks/recheck.py'
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
+import subprocess
+import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
 from postcheck.fixtures.server import FixtureServer
 from postcheck.prefect_local import LocalPrefectServer
 
+POSTCHECK = Path(sys.executable).with_name("postcheck")
+
+
+@dataclass
+class Step:
+    name: str
+    posts: int
+    seconds: float
+    peak_rss_mib: float
+    flow_runs: int
+    task_runs: int
+    verdicts: Counter[str]
+    exit_code: int
+    note: str = ""
+
+
+def run_counts(api_url: str, settle: float = 60) -> tuple[int, int]:
+    """Flow runs and task runs the Prefect server holds, once the counts stop growing
+    (task runs reach the server as events, recorded after the command has exited)."""
+    deadline = time.monotonic() + settle
+    last = None
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        while True:
+            flows = int(client.post("/flow_runs/count", json={}).json())
+            tasks = int(client.post("/task_runs/count", json={}).json())
+            if (flows, tasks) == last or time.monotonic() > deadline:
+                return flows, tasks
+            last = (flows, tasks)
+            time.sleep(3)
+
+
+def verdicts_since(check_id: int) -> tuple[Counter[str], dict[str, str], int]:
+    """Verdict counts of the checks recorded after `check_id`, each post's verdict, and
+    the last check id."""
+    from sqlalchemy import func, select
+
+    from postcheck.services import reset_services, services
+    from postcheck.store.models import CheckRow
+
+    reset_services()  # the store as the command left it
+    with services().store.session() as session:
+        rows = session.execute(
+            select(CheckRow.input_url, CheckRow.verdict).where(CheckRow.id > check_id)
+        ).all()
+        last = session.scalar(select(func.max(CheckRow.id))) or 0
+    return Counter(v for _, v in rows), {u: v for u, v in rows}, last
+
+
+def run_command(
+    args: list[str], log: Path, profile: Path | None = None
+) -> tuple[float, float, int]:
+    """A fresh postcheck process: (wall seconds, peak RSS in MiB, exit code)."""
+    command = [str(POSTCHECK), *args]
+    if profile is not None:  # py-spy's own process is the child then: RSS is not ours
+        command = ["py-spy", "record", "--idle", "--threads", "-o", str(profile), "--", *command]
+    t0 = time.perf_counter()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=1000, help="watched posts (default 1000)")
+    parser.add_argument("--quick", action="store_true", help="50 posts: about a minute")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run each step under py-spy (on PATH), its flame graph in this folder",
+    )
     args = parser.parse_args()
+    n = 50 if args.quick else args.posts
+    console = Console(width=150)
+    steps: list[Step] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
         FixtureServer() as server,
         LocalPrefectServer(Path(tmp) / "prefect") as prefect,
     ):
-        urls = server.world.add_generated_posts(args.posts)
+        urls = server.world.add_generated_posts(n)
         os.environ.update(server.env(unthrottled=True))
         os.environ.update(
             {
                 "POSTCHECK_DATA_DIR": f"{tmp}/data",
                 "PREFECT_API_URL": prefect.api_url,
-                "PREFECT_LOGGING_TO_API_ENABLED": "false",
-                "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+                "PREFECT_HOME": f"{tmp}/prefect-client",
             }
         )
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-        from prefect.task_runners import ThreadPoolTaskRunner
+        url_file = Path(tmp) / "posts.txt"
+        url_file.write_text("# generated fixture posts\n" + "\n".join(urls) + "\n")
+        by_platform: dict[str, list[str]] = {}
+        for url in urls:
+            by_platform.setdefault(server.world.platform_of(url), []).append(url)
+        deleted = [u for group in by_platform.values() for u in group[::10]]
+        share = ", ".join(f"{len(g)} {name}" for name, g in sorted(by_platform.items()))
+        console.print(f"{n} generated posts ({share}); Prefect server at {prefect.api_url}")
 
-        from postcheck.flows.recheck import recheck
-        from postcheck.flows.verify_posts import verify_posts
-        from postcheck.services import services
+        plan = [
+            ("(a) verify --from FILE", ["verify", "--from", str(url_file)], []),
+            ("(b) recheck, nothing changed", ["recheck"], []),
+            ("(c) recheck, 10 % deleted", ["recheck"], deleted),
+        ]
+        last_check = 0
+        for name, command, to_delete in plan:
+            for url in to_delete:
+                server.world.delete(server.world.key_of(url))
+            flows0, tasks0 = run_counts(prefect.api_url)
+            log = Path(tmp) / f"step-{len(steps)}.log"
+            console.print(f"{name}: postcheck {' '.join(command)} …")
+            flame = None
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                flame = args.profile / f"step-{len(steps)}.svg"
+            seconds, rss, code = run_command(command, log, flame)
+            flows1, tasks1 = run_counts(prefect.api_url)
+            verdicts, per_url, last_check = verdicts_since(last_check)
+            note = ""
+            if to_delete:
+                gone = Counter(per_url.get(u, "missing") for u in to_delete)
+                note = f"deleted: {dict(gone)}"
+                if gone != Counter({"unavailable": len(to_delete)}):
+                    note += " (NOT all unavailable)"
+            if code not in (0,):
+                note += f" exit {code}: " + log.read_text(errors="replace")[-300:].strip()
+            steps.append(
+                Step(name, n, seconds, rss, flows1 - flows0, tasks1 - tasks0, verdicts, code, note)
+            )
 
-        rows = []
-        runner = ThreadPoolTaskRunner(max_workers=args.concurrency)
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            t0 = time.perf_counter()
-            state = verify_posts.with_options(task_runner=runner)(
-                urls=urls, count=len(urls), return_state=True
-            )
-            rows.append(("bulk verify of every post", time.perf_counter() - t0, state.message))
-            watched = len(services().store.watched_posts())
-            nightly = recheck.with_options(task_runner=runner)
-            t0 = time.perf_counter()
-            state = nightly(return_state=True)
-            rows.append(
-                (f"recheck of {watched}, nothing changed", time.perf_counter() - t0, state.message)
-            )
-            for url in urls[::10]:  # 10 % deleted
-                server.world.delete(url.rstrip("/").rsplit("/", 1)[-1])
-            t0 = time.perf_counter()
-            state = nightly(return_state=True)
-            rows.append(
-                (f"recheck of {watched}, 10 % deleted", time.perf_counter() - t0, state.message)
-            )
     database = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL", "sqlite")
     backend = "PostgreSQL" if database.startswith("postgresql") else "SQLite"
+    load = os.getloadavg()
     table = Table(
-        title=f"recheck benchmark: {args.posts} posts, {args.concurrency} at once, "
-        f"{os.cpu_count()} cores, Prefect server on {backend}"
+        title=f"{n} watched fixture posts, fresh postcheck process per step, "
+        f"Prefect server on {backend}, {os.cpu_count()} cores "
+        f"(load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})"
     )
-    for col in ("run", "seconds", "posts/s", "result"):
-        table.add_column(col)
-    table.caption = f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
-    for name, secs, message in rows:
-        table.add_row(name, f"{secs:.1f}", f"{args.posts / secs:.1f}", message or "")
-    Console().print(table)
+    for col in ("step", "wall s", "ms/post", "peak RSS MiB", "flow runs", "task runs"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    table.add_column("verdicts")
+    for s in steps:
+        verdicts = ", ".join(f"{k} {v}" for k, v in sorted(s.verdicts.items()))
+        table.add_row(
+            s.name,
+            f"{s.seconds:.1f}",
+            f"{1000 * s.seconds / s.posts:.0f}",
+            f"{s.peak_rss_mib:.0f}",
+            str(s.flow_runs),
+            str(s.task_runs),
+            verdicts + (f"; {s.note}" if s.note else ""),
+        )
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postcheck import safe_markdown as md
 from postcheck.domain import PostRef, RecheckOutcome
-from postcheck.flows.tasks import Fetched, fetch_batch, publish_report, with_retry_settings
+from postcheck.flows.tasks import (
+    Fetched,
+    fetch_batch,
+    publish_report,
+    untagged_tasks,
+    with_retry_settings,
+)
 from postcheck.flows.verify_post import check_fetched, report_key
 from postcheck.report import recheck_markdown
 from postcheck.runner import ui_run_url
@@ -108,6 +114,11 @@ def _failed(post: WatchedPost, exc: BaseException) -> Outcome:
 def recheck(platform: str | None = None, limit: int | None = None) -> State:
     """Re-verify every watched post (optionally one platform, or the first `limit`):
     fetched in platform batches, unchanged pictures not downloaded again."""
+    with untagged_tasks():
+        return _recheck(platform, limit)
+
+
+def _recheck(platform: str | None, limit: int | None) -> State:
     logger = get_run_logger()
     posts = services().store.watched_posts(platform=platform, limit=limit)
     ensure_rate_limits()

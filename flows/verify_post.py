@@ -36,6 +36,8 @@ from postcheck.flows.tasks import (
     match_media,
     publish_report,
     record_check,
+    step,
+    untagged_tasks,
     with_retry_settings,
 )
 from postcheck.report import artifact_key
@@ -65,7 +67,7 @@ def verify_post(url: str) -> State:
     svc = services()
     run_id = str(flow_run.id) if flow_run.id else None
     # The platform's answers and every download, kept as evidence (postcheck.capture).
-    with recording(svc.settings.data_dir, run_id, svc.media):
+    with recording(svc.settings.data_dir, run_id, svc.media), untagged_tasks():
         return _verify(url, ref, started)
 
 
@@ -154,9 +156,9 @@ def check_fetched(
         checked_at=datetime.now(UTC),
         library_version=library_version[0],
     )
-    report.check_id = record_check(report, ref, started, fingerprints, metadata)
+    report.check_id = step(record_check, report, ref, started, fingerprints, metadata)
     if post is not None and services().settings.learn_from_verify:
-        learn_images(post, images)
+        step(learn_images, post, images)
     return report
 
 
@@ -191,9 +193,9 @@ def rematch(
     if seen is None or seen != library_version[0]:
         added = None
         if seen is not None and library_version[1] <= seen:
-            added = match_added(before.media, before.matches, seen)
+            added = step(match_added, before.media, before.matches, seen)
         if added is None:
-            matches = rank_matches(match_media(before.media), post.uri)
+            matches = rank_matches(step(match_media, before.media), post.uri)
             note = Rematch(mode="full", since_version=seen or 0)
         else:
             merged, looked_at = added

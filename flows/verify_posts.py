@@ -16,7 +16,13 @@ from postcheck.domain import CheckReport, PostRef
 from postcheck.errors import BadURL
 from postcheck.flows.batch import error_report, finish, gather
 from postcheck.flows.recheck import ensure_rate_limits
-from postcheck.flows.tasks import Fetched, fetch_batch, publish_report, with_retry_settings
+from postcheck.flows.tasks import (
+    Fetched,
+    fetch_batch,
+    publish_report,
+    untagged_tasks,
+    with_retry_settings,
+)
 from postcheck.flows.verify_post import check_fetched, report_key
 from postcheck.services import services
 from postcheck.sources import parse_post_url, platform_named
@@ -32,6 +38,11 @@ def verify_one(url: str, ref: PostRef, fetched: Fetched, started: datetime) -> C
 @flow(name="verify-posts", flow_run_name="verify {count} posts")
 def verify_posts(urls: list[str], count: int = 0) -> State:
     """Check the pictures of many posts; one report per URL, in the order given."""
+    with untagged_tasks():
+        return _verify_posts(urls)
+
+
+def _verify_posts(urls: list[str]) -> State:
     settings = services().settings
     reports: list[CheckReport | None] = [None] * len(urls)
     by_platform: dict[str, list[tuple[int, PostRef]]] = {}

@@ -171,3 +171,49 @@ def test_unchanged_pictures_are_not_downloaded_again(verified, server):
     recheck(return_state=True)
     [bsky] = svc.store.history(BSKY_URI)[0].report["images"]
     assert bsky["rematch"]["mode"] == "full" and bsky["verdict"] == "no_known_match"
+
+
+def test_batch_task_runs_carry_no_inherited_tags(prefect_api, known_library, server):
+    """The CLI tags its flow run ("bulk"); its task runs must not inherit the tag, or
+    Prefect asks the server for the tag's concurrency slots before every one of them.
+    Inside a post's task the local steps are plain calls, not task runs of their own."""
+    import time
+
+    from prefect import get_client, tags
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from postcheck.flows.verify_posts import verify_posts
+
+    with tags("bulk"):
+        state = verify_posts(urls=[BSKY], count=1, return_state=True)
+    assert [r.verdict.value for r in state.result()] == ["no_known_match"]
+    run_id = state.state_details.flow_run_id
+    of_run = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+    with get_client(sync_client=True) as client:
+        assert "bulk" in client.read_flow_run(run_id).tags
+        deadline = time.monotonic() + 20  # task runs reach the server as events
+        while True:
+            runs = client.read_task_runs(flow_run_filter=of_run)
+            names = {r.name.split(" ")[0] for r in runs}
+            if {"fetch", "verify"} <= names or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert {"fetch", "verify"} <= names
+    assert all(not r.tags for r in runs)
+    local = ("hash-media", "match-media", "read-metadata", "record-check", "learn-images")
+    assert not [r.name for r in runs if r.name.startswith(local)]
+
+
+def test_generated_posts_are_deleted_by_their_fixture_key(svc, server):
+    """Load and benchmark runs delete generated posts by `world.key_of(url)`: the key each
+    platform's fixture knows (a Bluesky post is keyed by DID and record key)."""
+    from postcheck.errors import PostUnavailable
+    from postcheck.sources import fetch_posts, parse_post_url
+
+    urls = server.world.add_generated_posts(4)
+    assert sorted(server.world.platform_of(u) for u in urls) == ["bluesky"] * 2 + ["x"] * 2
+    for url in urls[:2]:  # one of each platform
+        server.world.delete(server.world.key_of(url))
+    found = fetch_posts([parse_post_url(u) for u in urls], svc.settings)
+    assert [isinstance(f, PostUnavailable) for f in found] == [True, True, False, False]
+    assert not any(isinstance(f, Exception) for f in found[2:])

@@ -113,7 +113,7 @@ class Fixture(PlatformFixture):
         self.posts[key]["images"][position]["image"] = image
         return True
 
-    def add_generated(self, index: int, image: str) -> str:
+    def add_generated(self, index: int, image: str) -> tuple[str, str]:
         self.accounts.setdefault(
             _BULK_DID,
             {
@@ -124,12 +124,13 @@ class Fixture(PlatformFixture):
         )
         created = datetime.fromtimestamp(1_700_000_000 + index * 60, tz=UTC)
         rkey = "3l" + format(index, "011d").translate(str.maketrans("0123456789", "abcdefghij"))
-        self.posts[f"{_BULK_DID}/{rkey}"] = {
+        key = f"{_BULK_DID}/{rkey}"
+        self.posts[key] = {
             "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "text": f"Bulk post {index}",
             "images": [{"image": image, "alt": ""}],
         }
-        return f"https://bsky.app/profile/bulk.example.org/post/{rkey}"
+        return f"https://bsky.app/profile/bulk.example.org/post/{rkey}", key
 
     # --- routes -------------------------------------------------------------------------
 

@@ -103,7 +103,7 @@ class Fixture(PlatformFixture):
         media["key"] = "R" + hashlib.sha1(image.encode()).hexdigest()[:14]
         return True
 
-    def add_generated(self, index: int, image: str) -> str:
+    def add_generated(self, index: int, image: str) -> tuple[str, str]:
         self.users.setdefault("fixture_bulk", {"id": "1400000000000000009", "name": "Bulk Poster"})
         base_ms = 1_700_000_000_000 - _TWITTER_EPOCH_MS
         created = datetime.fromtimestamp(
@@ -124,7 +124,7 @@ class Fixture(PlatformFixture):
                 }
             ],
         }
-        return f"https://x.com/fixture_bulk/status/{tweet_id}"
+        return f"https://x.com/fixture_bulk/status/{tweet_id}", tweet_id
 
     # --- routes -------------------------------------------------------------------------
 
