@@ -4,6 +4,7 @@ manifest of sha256 hashes, in one zip; and the verification of such a zip."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
@@ -21,9 +22,16 @@ import postcheck
 from postcheck.capture import body_path, exchanges_dir, read_log
 from postcheck.domain import CheckReport
 from postcheck.media import MediaStore
+from postcheck.timestamp import Token, verify_token
 
 MANIFEST = "manifest.json"
 SIDECAR = "manifest.json.sha256"
+# Beside the manifest, outside it (they are over its hash): the RFC 3161 query as sent
+# (its nonce), the TSA's reply, and what happened (timestamp.json).
+TOKEN = "manifest.json.tsr"
+QUERY = "manifest.json.tsq"
+STAMP = "timestamp.json"
+UNLISTED = {MANIFEST, SIDECAR, TOKEN, QUERY, STAMP}
 # Headers that describe the wire, not the payload we kept (httpcore has de-chunked it).
 WIRE_HEADERS = {"transfer-encoding"}
 
@@ -192,10 +200,26 @@ class Bundle:
     path: Path
     manifest_sha256: str
     exchanges: int
+    files: int = 0
+    timestamp: str = "none"  # one line: the token's time, or why there is none
+
+
+def manifest_timestamp_line(tsa_url: str | None) -> str:
+    if not tsa_url:
+        return "none: POSTCHECK_TSA_URL is not set (no RFC 3161 token)"
+    return (
+        f"RFC 3161 token requested from {tsa_url} over the sha256 of this file "
+        f"({SIDECAR}); the token is {TOKEN}, the outcome {STAMP}"
+    )
 
 
 def build_bundle(
-    report: CheckReport, history: list[dict], data_dir: Path, media: MediaStore, out: Path
+    report: CheckReport,
+    history: list[dict],
+    data_dir: Path,
+    media: MediaStore,
+    out: Path,
+    tsa_url: str | None = None,
 ) -> Bundle:
     entries = (
         read_log(exchanges_dir(data_dir) / f"{report.flow_run_id}.jsonl")
@@ -250,22 +274,53 @@ def build_bundle(
             "flow_run_id": report.flow_run_id,
             "post_url": report.url,
             "exchanges": note,
-            "timestamp": "none: not implemented in this build (no RFC 3161 token)",
+            "timestamp": manifest_timestamp_line(tsa_url),
             "files": files,
         }
         blob = json.dumps(manifest, indent=2).encode()
         manifest_sha = hashlib.sha256(blob).hexdigest()
         zf.writestr(MANIFEST, blob)
         zf.writestr(SIDECAR, f"{manifest_sha}  {MANIFEST}\n")
-    return Bundle(out, manifest_sha, len(entries))
+    return Bundle(out, manifest_sha, len(entries), len(files) + 1)
+
+
+def read_manifest(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(MANIFEST)
+
+
+def attach_timestamp(bundle: Bundle, token: Token | None, reason: str | None) -> Bundle:
+    """Add the token (or why there is none) beside the manifest of a written bundle."""
+    if token is not None:
+        bundle.timestamp = f"timestamped {token.gen_time} by {token.tsa_url}"
+        stamp = {
+            "status": "granted",
+            "timestamped": f"sha256 of {MANIFEST}",
+            "manifest_sha256": bundle.manifest_sha256,
+            "tsa_url": token.tsa_url,
+            "gen_time": token.gen_time,
+            "serial": str(token.serial),
+            "token": TOKEN,
+            "query": QUERY,
+        }
+    else:
+        bundle.timestamp = f"no timestamp: {reason}"
+        stamp = {"status": "none", "reason": reason, "manifest_sha256": bundle.manifest_sha256}
+    with zipfile.ZipFile(bundle.path, "a") as zf:
+        if token is not None:
+            zf.writestr(TOKEN, token.reply)
+            zf.writestr(QUERY, token.query)
+        zf.writestr(STAMP, json.dumps(stamp, indent=2))
+    return bundle
 
 
 class NotABundle(Exception):
     pass
 
 
-def verify_bundle(path: Path) -> tuple[bool, str]:
-    """(intact, message naming the first file that differs). NotABundle if it is not one."""
+def verify_bundle(path: Path, trusted: list | None = None) -> tuple[bool, str]:
+    """(intact, message naming the first file that differs, then what the timestamp token
+    says). NotABundle if it is not one; ValueError if `trusted` has no root."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -276,8 +331,14 @@ def verify_bundle(path: Path) -> tuple[bool, str]:
             raise NotABundle(f"{path}: no {MANIFEST}: not a postcheck bundle")
         blob = zf.read(MANIFEST)
         expected = zf.read(SIDECAR).decode("ascii", "replace").split()[0]
+        stamp_ok, stamp = _token_check(zf, names, blob, trusted)
         if hashlib.sha256(blob).hexdigest() != expected:
-            return False, f"{MANIFEST} differs (its sha256 is not the one recorded beside it)"
+            return (
+                False,
+                f"{MANIFEST} differs (its sha256 is not the one recorded beside it); {stamp}",
+            )
+        if not stamp_ok:
+            return False, stamp
         try:
             manifest = json.loads(blob)
             files = manifest["files"]
@@ -294,7 +355,20 @@ def verify_bundle(path: Path) -> tuple[bool, str]:
                     size += len(chunk)
             if digest.hexdigest() != entry["sha256"] or size != entry["size"]:
                 return False, f"{name} differs from the manifest"
-        extra = sorted(names - {f["path"] for f in files} - {MANIFEST, SIDECAR})
+        extra = sorted(names - {f["path"] for f in files} - UNLISTED)
         if extra:
             return False, f"{extra[0]} is not in the manifest"
-    return True, f"intact: {len(files)} files match the manifest (sha256 {expected})"
+    return True, f"intact: {len(files)} files match the manifest (sha256 {expected}); {stamp}"
+
+
+def _token_check(
+    zf: zipfile.ZipFile, names: set[str], manifest: bytes, trusted: list | None
+) -> tuple[bool, str]:
+    if TOKEN not in names:
+        reason = "the bundle carries no RFC 3161 token"
+        if STAMP in names:
+            with contextlib.suppress(ValueError):
+                reason += f" ({json.loads(zf.read(STAMP)).get('reason')})"
+        return True, f"no timestamp: {reason}"
+    query = zf.read(QUERY) if QUERY in names else None
+    return verify_token(zf.read(TOKEN), query, manifest, trusted)

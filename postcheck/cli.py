@@ -491,15 +491,26 @@ def history(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
 def export(
     target: Annotated[str, typer.Argument(help="Post URL, check id, or with --verify a bundle.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="The zip to write.")] = None,
-    verify: Annotated[bool, typer.Option("--verify", help="Check a bundle's hashes.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check a bundle's hashes and timestamp token.")
+    ] = False,
+    tsa_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tsa-cert",
+            help="With --verify: PEM of the TSA's CA (or its chain) to check the token's signature.",
+        ),
+    ] = None,
 ) -> None:
     """An evidence bundle of a check (the post's latest, or that check id), or --verify one."""
     from postcheck import bundle
+    from postcheck.timestamp import load_certificates
 
     if verify:
         try:
-            intact, message = bundle.verify_bundle(Path(target))
-        except bundle.NotABundle as exc:
+            trusted = load_certificates(tsa_cert) if tsa_cert else None
+            intact, message = bundle.verify_bundle(Path(target), trusted)
+        except (bundle.NotABundle, ValueError) as exc:
             fail(str(exc))
         out.print(message, highlight=False, markup=False)
         raise typer.Exit(EXIT_OK if intact else EXIT_CHECK_FAILED)
@@ -538,10 +549,20 @@ def export(
             for c in store.history(uri)
         ]
     path = output or Path(f"postcheck-check-{report.check_id}.zip")
-    made = bundle.build_bundle(report, history, svc.settings.data_dir, svc.media, path)
+    tsa_url = svc.settings.tsa_url
+    made = bundle.build_bundle(report, history, svc.settings.data_dir, svc.media, path, tsa_url)
+    token, reason = None, "POSTCHECK_TSA_URL is not set"
+    if tsa_url:
+        from postcheck.timestamp import NoTimestamp, request_token
+
+        try:
+            token = request_token(bundle.read_manifest(path), tsa_url, svc.settings)
+        except NoTimestamp as exc:
+            reason = str(exc)
+    bundle.attach_timestamp(made, token, reason)
     out.print(
         f"{made.path}: check #{report.check_id}, {made.exchanges} exchanges, "
-        f"manifest sha256 {made.manifest_sha256}; no RFC 3161 token (not implemented)",
+        f"manifest sha256 {made.manifest_sha256}; {made.timestamp}",
         highlight=False,
         markup=False,
     )

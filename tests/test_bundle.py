@@ -1,13 +1,17 @@
 """Evidence bundles: a checked post exported, its WARC readable, every hash verified."""
 
+import hashlib
 import json
+import os
 import re
+import socket
 import zipfile
 
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from postcheck.cli import app
+from postcheck.fixtures.server import Fault
 
 SEED = "https://x.com/Archer83Able/status/1857106849690673728"
 X_VIDEO = "https://x.com/fixture_video/status/1907002495595447049"
@@ -72,3 +76,84 @@ def test_bundle_of_a_video_post_holds_the_video(run, svc, tmp_path):
     with zipfile.ZipFile(out) as zf:
         assert zf.read(f"media/{video.sha256}.mp4") == svc.media.read(video.sha256)
     assert CliRunner().invoke(app, ["export", "--verify", str(out)]).exit_code == 0
+
+
+def said(result) -> str:
+    """The CLI's output as one line (the console wraps long lines)."""
+    return " ".join(result.output.split())
+
+
+def use_tsa(monkeypatch, url, allow=None):
+    """Point exports at a TSA (the fixture server's by default) for this test."""
+    from postcheck.services import reset_services
+
+    monkeypatch.setenv("POSTCHECK_TSA_URL", url)
+    if allow:
+        nets = [*json.loads(os.environ["POSTCHECK_ALLOWED_NETWORKS"]), allow]
+        monkeypatch.setenv("POSTCHECK_ALLOWED_NETWORKS", json.dumps(nets))
+    reset_services()
+
+
+def test_bundle_timestamped_by_the_local_tsa(run, svc, server, tmp_path, monkeypatch):
+    _, _report = run(SEED)
+    use_tsa(monkeypatch, f"{server.base_url}/tsa")
+    out, cli = tmp_path / "t.zip", CliRunner()
+    made = cli.invoke(app, ["export", SEED, "-o", str(out)])
+    assert made.exit_code == 0 and "timestamped 20" in said(made), made.output
+    with zipfile.ZipFile(out) as zf:
+        manifest_blob, stamp = zf.read("manifest.json"), json.loads(zf.read("timestamp.json"))
+        token = zf.read("manifest.json.tsr")
+    assert stamp["status"] == "granted"
+    assert stamp["manifest_sha256"] == hashlib.sha256(manifest_blob).hexdigest()
+    assert "RFC 3161 token requested from" in json.loads(manifest_blob)["timestamp"]
+    from rfc3161_client import decode_timestamp_response
+
+    imprint = decode_timestamp_response(token).tst_info.message_imprint.message
+    assert imprint == hashlib.sha256(manifest_blob).digest()
+
+    plain = cli.invoke(app, ["export", "--verify", str(out)])
+    assert plain.exit_code == 0 and "not checked against a trusted certificate" in said(plain)
+    chain = tmp_path / "chain.pem"  # the TSA's certificate with its CA, as a TSA publishes it
+    chain.write_bytes(server.tsa.tsa_cert.read_bytes() + server.tsa.ca_cert.read_bytes())
+    for cert in (server.tsa.ca_cert, chain):
+        signed = cli.invoke(app, ["export", "--verify", str(out), "--tsa-cert", str(cert)])
+        assert signed.exit_code == 0 and "signed by a trusted certificate" in said(signed)
+    from postcheck.fixtures.tsa import LocalTSA
+
+    other = LocalTSA(tmp_path / "other-tsa")  # a CA that did not sign this token
+    wrong = cli.invoke(app, ["export", "--verify", str(out), "--tsa-cert", str(other.ca_cert)])
+    assert wrong.exit_code == 1 and "signature does not verify" in said(wrong)
+    leaf = cli.invoke(app, ["export", "--verify", str(out), "--tsa-cert", str(server.tsa.tsa_cert)])
+    assert leaf.exit_code == 2 and "no self-signed root" in said(leaf)
+
+    # A changed manifest byte, even with its sidecar rewritten to match: the token says so.
+    bad = tmp_path / "bad.zip"
+    changed = flip(manifest_blob)
+    rewrite(out, tmp_path / "half.zip", "manifest.json", lambda _: changed)
+    sidecar = f"{hashlib.sha256(changed).hexdigest()}  manifest.json\n".encode()
+    rewrite(tmp_path / "half.zip", bad, "manifest.json.sha256", lambda _: sidecar)
+    for tampered in (tmp_path / "half.zip", bad):
+        res = cli.invoke(app, ["export", "--verify", str(tampered)])
+        assert res.exit_code == 1 and "token does not match manifest.json" in said(res)
+
+
+def test_bundle_without_a_token_when_the_tsa_fails(run, svc, server, tmp_path, monkeypatch):
+    _, _report = run(SEED)
+    cli = CliRunner()
+    server.fault("/tsa", Fault(status=503))
+    use_tsa(monkeypatch, f"{server.base_url}/tsa")
+    refused = cli.invoke(app, ["export", SEED, "-o", str(tmp_path / "r.zip")])
+    assert refused.exit_code == 0
+    assert "no timestamp: TSA refused the request (HTTP 503)" in said(refused)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    use_tsa(monkeypatch, f"http://127.0.0.1:{port}/tsr", allow=f"127.0.0.1:{port}")
+    out = tmp_path / "d.zip"
+    down = cli.invoke(app, ["export", SEED, "-o", str(out)])
+    assert down.exit_code == 0 and "no timestamp: TSA unreachable" in said(down), down.output
+    with zipfile.ZipFile(out) as zf:
+        assert "manifest.json.tsr" not in zf.namelist()
+        assert json.loads(zf.read("timestamp.json"))["status"] == "none"
+    ok = cli.invoke(app, ["export", "--verify", str(out)])
+    assert ok.exit_code == 0 and "no timestamp: the bundle carries no RFC 3161 token" in said(ok)
