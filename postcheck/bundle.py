@@ -21,7 +21,9 @@ from warcio.warcwriter import WARCWriter
 import postcheck
 from postcheck.capture import body_path, exchanges_dir, read_log
 from postcheck.domain import CheckReport
+from postcheck.errors import PostcheckError
 from postcheck.media import MediaStore
+from postcheck.store import Store
 from postcheck.timestamp import Token, verify_token
 
 MANIFEST = "manifest.json"
@@ -316,6 +318,59 @@ def attach_timestamp(bundle: Bundle, token: Token | None, reason: str | None) ->
 
 class NotABundle(Exception):
     pass
+
+
+class NoSuchCheck(PostcheckError):
+    """The export's target names no recorded check (bad input, like a malformed URL)."""
+
+
+def find_check(store: Store, target: str) -> tuple[CheckReport, list[dict]]:
+    """The check a target names (a check id, or a post URL: its latest check) and the
+    post's history (every check of it with its transitions). BadURL / NoSuchCheck."""
+    from postcheck.sources import parse_post_url
+
+    target = target.strip()
+    if target.isdigit():
+        row = store.get_check(int(target))
+        if row is None:
+            raise NoSuchCheck(f"no check #{target}")
+    else:
+        ref = parse_post_url(target)
+        uri = store.post_uri_for(ref)
+        rows = store.history(uri) if uri else []
+        if not rows:
+            raise NoSuchCheck(f"no checks recorded for {ref.url}")
+        row = rows[0]
+    report = CheckReport.model_validate(row.report)
+    report.check_id = row.id
+    history = []
+    uri = report.post.uri if report.post else None
+    if uri:
+        changes: dict[int, list[str]] = {}
+        for t in store.transitions(uri):
+            changes.setdefault(t.check_id, []).append(t.kind)
+        history = [
+            {
+                "id": c.id,
+                "at": f"{c.finished_at:%Y-%m-%d %H:%M:%S}",
+                "verdict": c.verdict,
+                "changes": changes.get(c.id, []),
+            }
+            for c in store.history(uri)
+        ]
+    return report, history
+
+
+def bundle_path(output: str | None, data_dir: Path, check_id: int | None) -> Path:
+    """Where a bundle goes: a given file path as is; a folder (an existing one, a path
+    ending in "/", or by default the data folder's exports/) gets postcheck-check-<id>.zip."""
+    given = Path(output).expanduser() if output else None
+    if given is not None and not given.is_dir() and not output.endswith(("/", "\\")):
+        given.parent.mkdir(parents=True, exist_ok=True)
+        return given.absolute()
+    folder = given or data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.absolute() / f"postcheck-check-{check_id}.zip"
 
 
 def verify_bundle(path: Path, trusted: list | None = None) -> tuple[bool, str]:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from postcheck.console import link, one_line, plain_console, styled
 from postcheck.domain import CheckReport, ImageReport, Verdict
-from postcheck.errors import PostcheckError
+from postcheck.errors import BadURL, PostcheckError
 
 app = typer.Typer(
     add_completion=False,
@@ -127,6 +127,10 @@ def _run_state(name: str, **params):
         from postcheck.flows.reindex_known import reindex_known as fn
 
         labels = ["index"]
+    elif name == "export-evidence":
+        from postcheck.flows.export_evidence import export_evidence as fn
+
+        labels = ["export"]
     else:
         from postcheck.flows.recheck import recheck as fn
 
@@ -514,58 +518,18 @@ def export(
             fail(str(exc))
         out.print(message, highlight=False, markup=False)
         raise typer.Exit(EXIT_OK if intact else EXIT_CHECK_FAILED)
-    from postcheck.services import services
-    from postcheck.sources import parse_post_url
-
-    svc = services()
-    store = svc.store
-    if target.isdigit():
-        row = store.get_check(int(target))
-        if row is None:
-            fail(f"no check #{target}")
-        report = CheckReport.model_validate(row.report)
-        report.check_id = row.id
-    else:
-        ref = parse_post_url(target)
-        uri = store.post_uri_for(ref)
-        rows = store.history(uri) if uri else []
-        if not rows:
-            fail(f"no checks recorded for {ref.url}")
-        report = CheckReport.model_validate(rows[0].report)
-        report.check_id = rows[0].id
-    history = []
-    uri = report.post.uri if report.post else None
-    if uri:
-        changes: dict[int, list[str]] = {}
-        for t in store.transitions(uri):
-            changes.setdefault(t.check_id, []).append(t.kind)
-        history = [
-            {
-                "id": c.id,
-                "at": f"{c.finished_at:%Y-%m-%d %H:%M:%S}",
-                "verdict": c.verdict,
-                "changes": changes.get(c.id, []),
-            }
-            for c in store.history(uri)
-        ]
-    path = output or Path(f"postcheck-check-{report.check_id}.zip")
-    tsa_url = svc.settings.tsa_url
-    made = bundle.build_bundle(report, history, svc.settings.data_dir, svc.media, path, tsa_url)
-    token, reason = None, "POSTCHECK_TSA_URL is not set"
-    if tsa_url:
-        from postcheck.timestamp import NoTimestamp, request_token
-
-        try:
-            token = request_token(bundle.read_manifest(path), tsa_url, svc.settings)
-        except NoTimestamp as exc:
-            reason = str(exc)
-    bundle.attach_timestamp(made, token, reason)
-    out.print(
-        f"{made.path}: check #{report.check_id}, {made.exchanges} exchanges, "
-        f"manifest sha256 {made.manifest_sha256}; {made.timestamp}",
-        highlight=False,
-        markup=False,
+    # One flow run, export-evidence; the bundle lands in the current folder unless -o.
+    state = _run_state(
+        "export-evidence",
+        target=target,
+        output=str(output.absolute()) if output else f"{Path.cwd()}/",
     )
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BadURL | bundle.NoSuchCheck):
+        fail(str(result))
+    if not state.is_completed():
+        fail(one_line(state.message or "the export failed"), EXIT_CHECK_FAILED)
+    out.print(state.message or "", highlight=False, markup=False)
 
 
 def _set_watch(url: str, watched: bool) -> None:

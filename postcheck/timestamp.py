@@ -34,7 +34,12 @@ SHA256_OID = x509.ObjectIdentifier("2.16.840.1.101.3.4.2.1")
 
 
 class NoTimestamp(Exception):
-    """The TSA gave no token; the message says why in one line."""
+    """The TSA gave no token; the message says why in one line. `transient`: a retry
+    may help (unreachable, timed out, a 5xx/408/429), unlike a refusal or a bad reply."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass
@@ -58,13 +63,15 @@ def request_token(data: bytes, tsa_url: str, settings: Settings) -> Token:
                 tsa_url, content=query.as_bytes(), headers={"Content-Type": QUERY_TYPE}
             )
     except httpx.TimeoutException:
-        raise NoTimestamp(f"TSA unreachable ({tsa_url}: timed out)") from None
+        raise NoTimestamp(f"TSA unreachable ({tsa_url}: timed out)", True) from None
     except httpx.HTTPError as exc:
-        raise NoTimestamp(
-            f"TSA unreachable ({tsa_url}: {str(exc) or type(exc).__name__})"
-        ) from None
+        why = str(exc) or type(exc).__name__
+        raise NoTimestamp(f"TSA unreachable ({tsa_url}: {why})", True) from None
     if answer.status_code != 200:
-        raise NoTimestamp(f"TSA refused the request (HTTP {answer.status_code})")
+        status = answer.status_code
+        raise NoTimestamp(
+            f"TSA refused the request (HTTP {status})", status >= 500 or status in (408, 429)
+        )
     try:
         reply = decode_timestamp_response(answer.content)
     except ValueError as exc:

@@ -1,5 +1,6 @@
 """Evidence bundles: a checked post exported, its WARC readable, every hash verified."""
 
+import asyncio
 import hashlib
 import json
 import os
@@ -76,6 +77,39 @@ def test_bundle_of_a_video_post_holds_the_video(run, svc, tmp_path):
     with zipfile.ZipFile(out) as zf:
         assert zf.read(f"media/{video.sha256}.mp4") == svc.media.read(video.sha256)
     assert CliRunner().invoke(app, ["export", "--verify", str(out)]).exit_code == 0
+    for bad in ("999", "https://example.com/not-a-post"):
+        refused = CliRunner().invoke(app, ["export", bad])
+        assert refused.exit_code == 2 and ("no check #999" in said(refused) or bad in said(refused))
+
+
+def test_export_evidence_flow_run_and_its_artifact(run, svc, tmp_path):
+    """What the export-evidence deployment runs: one flow run, its bundle under the data
+    folder by default, an artifact with the path, the manifest hash and the token status."""
+    from prefect.client.orchestration import get_client
+    from prefect_artifacts import artifacts
+
+    from postcheck.flows.export_evidence import export_evidence
+
+    _, report = run(SEED)
+    state = export_evidence(str(report.check_id), return_state=True)
+    assert state.is_completed(), state.message
+    made = state.result()
+    path = svc.settings.data_dir.absolute() / "exports" / f"postcheck-check-{report.check_id}.zip"
+    assert made["path"] == path and path.is_file()
+    run_id = state.state_details.flow_run_id
+
+    async def read_run():
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(run_id)
+            return flow_run, (await client.read_flow(flow_run.flow_id)).name
+
+    flow_run, flow_name = asyncio.run(read_run())
+    assert flow_name == "export-evidence" and flow_run.parameters["target"] == str(report.check_id)
+    (artifact,) = artifacts(f"evidence-check-{report.check_id}", run_id)
+    text = artifact.data
+    assert made["manifest_sha256"] in text and path.as_uri() in text
+    assert "no timestamp: POSTCHECK\\_TSA\\_URL is not set" in text
+    assert f"files: {made['files']}" in text
 
 
 def said(result) -> str:
@@ -140,7 +174,7 @@ def test_bundle_timestamped_by_the_local_tsa(run, svc, server, tmp_path, monkeyp
 def test_bundle_without_a_token_when_the_tsa_fails(run, svc, server, tmp_path, monkeypatch):
     _, _report = run(SEED)
     cli = CliRunner()
-    server.fault("/tsa", Fault(status=503))
+    server.fault("/tsa", Fault(status=503, times=10))  # through every retry
     use_tsa(monkeypatch, f"{server.base_url}/tsa")
     refused = cli.invoke(app, ["export", SEED, "-o", str(tmp_path / "r.zip")])
     assert refused.exit_code == 0

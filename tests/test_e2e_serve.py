@@ -24,6 +24,7 @@ DEPLOYMENTS = [
     "check-image/check-image",
     "ingest-known/ingest-known",
     "reindex-known/reindex-known",
+    "export-evidence/export-evidence",
     "recheck/nightly-recheck",
 ]
 
