@@ -197,6 +197,24 @@ def _sha_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def check_exchanges(report: CheckReport, data_dir: Path) -> tuple[list[dict], str]:
+    """The exchanges behind a check and a sentence saying what they are. A check made in a
+    batch (bulk verify, recheck) has its batch's log (the platform's answer) and its own
+    (its downloads); a single verify-post, its flow run's log."""
+    logs = report.captures or ([report.flow_run_id] if report.flow_run_id else [])
+    entries = [e for name in logs for e in read_log(exchanges_dir(data_dir) / f"{name}.jsonl")]
+    if not entries:
+        return [], "This check has no recorded HTTP exchanges (it predates capture): no WARC."
+    note = f"{len(entries)} HTTP exchanges recorded for this check (exchanges.warc.gz)."
+    if any(name.startswith("batch-") for name in report.captures):
+        note += (
+            " The post was fetched in a batch request with other posts (bulk verify or the"
+            " recheck): the platform's whole answer to that request is included, other posts"
+            " of the batch with it; the media downloads are this post's only."
+        )
+    return entries, note
+
+
 @dataclass
 class Bundle:
     path: Path
@@ -223,16 +241,7 @@ def build_bundle(
     out: Path,
     tsa_url: str | None = None,
 ) -> Bundle:
-    entries = (
-        read_log(exchanges_dir(data_dir) / f"{report.flow_run_id}.jsonl")
-        if (report.flow_run_id)
-        else []
-    )
-    note = (
-        f"{len(entries)} HTTP exchanges recorded for this check (exchanges.warc.gz)."
-        if entries
-        else "This check has no recorded HTTP exchanges (it predates capture): no WARC."
-    )
+    entries, note = check_exchanges(report, data_dir)
     files: list[dict] = []
     pictures: dict[str, str] = {}
     data = report.model_dump(mode="json")
@@ -274,6 +283,7 @@ def build_bundle(
             "created_at": datetime.now(UTC).isoformat(),
             "check_id": report.check_id,
             "flow_run_id": report.flow_run_id,
+            "captures": report.captures,
             "post_url": report.url,
             "exchanges": note,
             "timestamp": manifest_timestamp_line(tsa_url),

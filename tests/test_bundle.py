@@ -14,6 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 from postcheck.cli import app
 from postcheck.fixtures.server import Fault
 
+BSKY = "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c"
 SEED = "https://x.com/Archer83Able/status/1857106849690673728"
 X_VIDEO = "https://x.com/fixture_video/status/1907002495595447049"
 
@@ -191,3 +192,44 @@ def test_bundle_without_a_token_when_the_tsa_fails(run, svc, server, tmp_path, m
         assert json.loads(zf.read("timestamp.json"))["status"] == "none"
     ok = cli.invoke(app, ["export", "--verify", str(out)])
     assert ok.exit_code == 0 and "no timestamp: the bundle carries no RFC 3161 token" in said(ok)
+
+
+def test_bundle_of_a_bulk_checked_post_has_its_batch_answer_and_downloads(
+    prefect_api, svc, tmp_path
+):
+    """verify-posts fetches both Bluesky posts in one getPosts request; each post's bundle
+    holds that batch answer and its own media downloads, not the other post's."""
+    from postcheck.flows.verify_posts import verify_posts
+
+    other = "https://bsky.app/profile/did:plc:pcfixturephotoguy3333333/post/3lddyx7tqyc2a"
+    state = verify_posts([BSKY, other], 2, return_state=True)
+    mine, theirs = state.result()
+    assert mine.images and theirs.images
+    assert len(mine.captures) == 2 and mine.captures[0] == theirs.captures[0]  # one batch
+    out = tmp_path / "bulk.zip"
+    made = CliRunner().invoke(app, ["export", str(mine.check_id), "-o", str(out)])
+    assert made.exit_code == 0, made.output
+    with zipfile.ZipFile(out) as zf:
+        records = list(ArchiveIterator(zf.open("exchanges.warc.gz")))
+        html = zf.read("report.html").decode()
+    uris = [
+        r.rec_headers.get_header("WARC-Target-URI") for r in records if r.rec_type == "response"
+    ]
+    assert any("getPosts" in u for u in uris)  # the batch's platform answer
+    for image in mine.images:
+        assert image.source_url in uris  # its media downloads ...
+    assert not {i.source_url for i in theirs.images} & set(uris)  # ... and not the other's
+    assert "whole answer to that request is included" in " ".join(html.split())
+    assert CliRunner().invoke(app, ["export", "--verify", str(out)]).exit_code == 0
+
+    # The nightly recheck batches the same way: a rechecked post's bundle has its answer.
+    from postcheck.flows.recheck import recheck
+
+    assert recheck(return_state=True).is_completed()
+    latest = svc.store.history(mine.post.uri)[0]
+    assert latest.id != mine.check_id and latest.report["captures"][0].startswith("batch-")
+    again = tmp_path / "recheck.zip"
+    assert CliRunner().invoke(app, ["export", BSKY, "-o", str(again)]).exit_code == 0
+    with zipfile.ZipFile(again) as zf:
+        records = list(ArchiveIterator(zf.open("exchanges.warc.gz")))
+    assert any("getPosts" in (r.rec_headers.get_header("WARC-Target-URI") or "") for r in records)
