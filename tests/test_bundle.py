@@ -180,6 +180,10 @@ def test_bundle_without_a_token_when_the_tsa_fails(run, svc, server, tmp_path, m
     refused = cli.invoke(app, ["export", SEED, "-o", str(tmp_path / "r.zip")])
     assert refused.exit_code == 0
     assert "no timestamp: TSA refused the request (HTTP 503)" in said(refused)
+    server.world.files["junk.tsr"] = (b"not a timestamp reply", "application/timestamp-reply")
+    use_tsa(monkeypatch, f"{server.base_url}/files/junk.tsr")
+    junk = cli.invoke(app, ["export", SEED, "-o", str(tmp_path / "j.zip")])
+    assert junk.exit_code == 0 and "no timestamp: bad reply from the TSA" in said(junk)
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
