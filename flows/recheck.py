@@ -23,11 +23,12 @@ from postcheck.domain import PostRef, RecheckOutcome
 from postcheck.flows.tasks import (
     Fetched,
     fetch_batch,
+    new_capture,
     publish_report,
     untagged_tasks,
     with_retry_settings,
 )
-from postcheck.flows.verify_post import check_fetched, report_key
+from postcheck.flows.verify_post import check_in_batch, report_key
 from postcheck.report import recheck_markdown
 from postcheck.runner import ui_run_url
 from postcheck.services import services
@@ -59,13 +60,19 @@ Outcome = RecheckOutcome
 
 
 @task(name="recheck-post", task_run_name="recheck {post.url}", cache_policy=NO_CACHE)
-def recheck_post(post: WatchedPost, ref: PostRef, fetched: Fetched, started: datetime) -> Outcome:
+def recheck_post(
+    post: WatchedPost,
+    ref: PostRef,
+    fetched: Fetched,
+    started: datetime,
+    batch_capture: str | None = None,
+) -> Outcome:
     """Record the post's check (its media re-used when unchanged) and what changed since
     its last good check; publish its report only when something did."""
     store = services().store
     baseline = store.baseline_check(post.id)
     previous = baseline[1] if baseline else None
-    report = check_fetched(post.url, ref, fetched, started, previous)
+    report = check_in_batch(post.url, ref, fetched, started, batch_capture, previous)
     transitions = compare_checks(previous, report)
     if transitions and report.check_id is not None:
         store.record_transitions(post.id, report.check_id, baseline[0], transitions)
@@ -128,19 +135,20 @@ def _recheck(platform: str | None, limit: int | None) -> State:
     batches, bad = _batches(posts)
     outcomes: list[Outcome] = [_failed(p, ValueError(why)) for p, why in bad]
     (fetch,) = with_retry_settings(fetch_batch)
-    fetches = {
-        fetch.submit(name, [r for _, r in items], len(items)): items for name, items in batches
-    }
+    fetches = {}
+    for name, items in batches:
+        capture = new_capture("batch")  # the batch request's exchanges
+        fetches[fetch.submit(name, [r for _, r in items], len(items), capture)] = (items, capture)
     checks = {}
     for future in as_completed(list(fetches)):
-        items = fetches[future]
+        items, capture = fetches[future]
         try:
             results = future.result()
         except Exception as exc:  # the batch failed for good: its posts are recorded so
             results = [exc] * len(items)
         for (post, ref), fetched in zip(items, results, strict=True):
             started = datetime.now(UTC)
-            checks[recheck_post.submit(post, ref, fetched, started)] = post
+            checks[recheck_post.submit(post, ref, fetched, started, capture)] = post
     step = max(1, len(posts) // 50)
     for done, future in enumerate(as_completed(list(checks)), start=1 + len(bad)):
         post = checks[future]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,6 +15,7 @@ from prefect.concurrency.sync import rate_limit
 from prefect.context import TagsContext, TaskRunContext
 from prefect.tasks import exponential_backoff
 
+from postcheck.capture import recording
 from postcheck.domain import (
     CheckReport,
     Finding,
@@ -98,6 +100,11 @@ NETWORK_TASK = dict(
 )
 
 
+def new_capture(kind: str) -> str:
+    """A fresh exchange-log id for one batch request or one post's check in a batch."""
+    return f"{kind}-{uuid.uuid4().hex}"
+
+
 def with_retry_settings(*tasks):
     """The tasks with the retry count and backoff of the current settings."""
     settings = services().settings
@@ -137,13 +144,17 @@ def fetch_post(ref: PostRef) -> Post:
     cache_policy=NO_CACHE,
     **NETWORK_TASK,
 )
-def fetch_batch(platform: str, refs: list[PostRef], count: int) -> list[Fetched]:
+def fetch_batch(
+    platform: str, refs: list[PostRef], count: int, capture: str | None = None
+) -> list[Fetched]:
     """One request's worth of posts (the platform's batch size): one slot of the
     platform's rate limit, one result per ref. A whole-request transient failure raises,
-    so that Prefect retries the batch."""
+    so that Prefect retries the batch. `capture`: the exchange log its answers go to."""
     source = platform_named(platform)
     rate_limit(source.rate_limit_name, strict=True)
-    results = source.fetch_many(refs, services().settings)
+    svc = services()
+    with recording(svc.settings.data_dir, capture, svc.media):
+        results = source.fetch_many(refs, svc.settings)
     if results and all(isinstance(r, TransientError) for r in results):
         honour_retry_after(results[0])
         raise results[0]

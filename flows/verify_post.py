@@ -34,6 +34,7 @@ from postcheck.flows.tasks import (
     learn_images,
     match_added,
     match_media,
+    new_capture,
     publish_report,
     record_check,
     step,
@@ -89,6 +90,23 @@ def _verify(url: str, ref: PostRef, started: datetime) -> State:
     return Completed(message=summary, data=report)
 
 
+def check_in_batch(
+    url: str,
+    ref: PostRef,
+    fetched: Post | Exception,
+    started: datetime,
+    batch_capture: str | None,
+    previous: CheckReport | None = None,
+) -> CheckReport:
+    """check_fetched for one post of a batch (bulk verify, recheck): its downloads go to a
+    log of its own, recorded on the check with its batch's log (the platform's answer)."""
+    svc = services()
+    own = new_capture("check")
+    with recording(svc.settings.data_dir, own, svc.media):
+        captures = [c for c in (batch_capture, own) if c]
+        return check_fetched(url, ref, fetched, started, previous, captures)
+
+
 def report_key(ref: PostRef, report: CheckReport) -> str:
     return artifact_key(ref.platform, report.post.uri if report.post else ref.key)
 
@@ -99,6 +117,7 @@ def check_fetched(
     fetched: Post | Exception,
     started: datetime,
     previous: CheckReport | None = None,
+    captures: list[str] | None = None,
 ) -> CheckReport:
     """Check a fetched post's pictures (or record why it could not be fetched) and record
     the check. With `previous` (the post's last good check, in a recheck), a picture that is
@@ -153,6 +172,7 @@ def check_fetched(
         reasons=reasons,
         images=images,
         flow_run_id=str(flow_run.id) if flow_run.id else None,
+        captures=captures or [],
         checked_at=datetime.now(UTC),
         library_version=library_version[0],
     )

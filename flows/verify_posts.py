@@ -19,18 +19,21 @@ from postcheck.flows.recheck import ensure_rate_limits
 from postcheck.flows.tasks import (
     Fetched,
     fetch_batch,
+    new_capture,
     publish_report,
     untagged_tasks,
     with_retry_settings,
 )
-from postcheck.flows.verify_post import check_fetched, report_key
+from postcheck.flows.verify_post import check_in_batch, report_key
 from postcheck.services import services
 from postcheck.sources import parse_post_url, platform_named
 
 
 @task(name="verify-one", task_run_name="verify {url}", cache_policy=NO_CACHE)
-def verify_one(url: str, ref: PostRef, fetched: Fetched, started: datetime) -> CheckReport:
-    report = check_fetched(url, ref, fetched, started)
+def verify_one(
+    url: str, ref: PostRef, fetched: Fetched, started: datetime, batch_capture: str | None = None
+) -> CheckReport:
+    report = check_in_batch(url, ref, fetched, started, batch_capture)
     publish_report(report, report_key(ref, report))  # a person asked for this one
     return report
 
@@ -61,15 +64,17 @@ def _verify_posts(urls: list[str]) -> State:
         size = max(1, platform_named(name).batch_limit(settings))
         for j in range(0, len(items), size):
             chunk = items[j : j + size]
-            fetches[fetch.submit(name, [r for _, r in chunk], len(chunk))] = chunk
+            capture = new_capture("batch")  # the batch request's exchanges
+            future = fetch.submit(name, [r for _, r in chunk], len(chunk), capture)
+            fetches[future] = (chunk, capture)
     checks = {}
     for future in as_completed(list(fetches)):
-        chunk = fetches[future]
+        chunk, capture = fetches[future]
         try:
             results = future.result()
         except Exception as exc:  # the batch failed for good: each post records why
             results = [exc] * len(chunk)
         for (i, ref), fetched in zip(chunk, results, strict=True):
-            checks[verify_one.submit(urls[i], ref, fetched, datetime.now(UTC))] = i
+            checks[verify_one.submit(urls[i], ref, fetched, datetime.now(UTC), capture)] = i
     gather(checks, urls, reports)
     return finish(reports, "verify-posts-summary", "Bulk verify", "posts")

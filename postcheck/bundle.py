@@ -4,6 +4,7 @@ manifest of sha256 hashes, in one zip; and the verification of such a zip."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
@@ -20,10 +21,19 @@ from warcio.warcwriter import WARCWriter
 import postcheck
 from postcheck.capture import body_path, exchanges_dir, read_log
 from postcheck.domain import CheckReport
+from postcheck.errors import PostcheckError
 from postcheck.media import MediaStore
+from postcheck.store import Store
+from postcheck.timestamp import Token, verify_token
 
 MANIFEST = "manifest.json"
 SIDECAR = "manifest.json.sha256"
+# Beside the manifest, outside it (they are over its hash): the RFC 3161 query as sent
+# (its nonce), the TSA's reply, and what happened (timestamp.json).
+TOKEN = "manifest.json.tsr"
+QUERY = "manifest.json.tsq"
+STAMP = "timestamp.json"
+UNLISTED = {MANIFEST, SIDECAR, TOKEN, QUERY, STAMP}
 # Headers that describe the wire, not the payload we kept (httpcore has de-chunked it).
 WIRE_HEADERS = {"transfer-encoding"}
 
@@ -192,26 +202,51 @@ def _sha_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def check_exchanges(report: CheckReport, data_dir: Path) -> tuple[list[dict], str]:
+    """The exchanges behind a check and a sentence saying what they are. A check made in a
+    batch (bulk verify, recheck) has its batch's log (the platform's answer) and its own
+    (its downloads); a single verify-post, its flow run's log."""
+    logs = report.captures or ([report.flow_run_id] if report.flow_run_id else [])
+    entries = [e for name in logs for e in read_log(exchanges_dir(data_dir) / f"{name}.jsonl")]
+    if not entries:
+        return [], "This check has no recorded HTTP exchanges (it predates capture): no WARC."
+    note = f"{len(entries)} HTTP exchanges recorded for this check (exchanges.warc.gz)."
+    if any(name.startswith("batch-") for name in report.captures):
+        note += (
+            " The post was fetched in a batch request with other posts (bulk verify or the"
+            " recheck): the platform's whole answer to that request is included, other posts"
+            " of the batch with it; the media downloads are this post's only."
+        )
+    return entries, note
+
+
 @dataclass
 class Bundle:
     path: Path
     manifest_sha256: str
     exchanges: int
+    files: int = 0
+    timestamp: str = "none"  # one line: the token's time, or why there is none
+
+
+def manifest_timestamp_line(tsa_url: str | None) -> str:
+    if not tsa_url:
+        return "none: POSTCHECK_TSA_URL is not set (no RFC 3161 token)"
+    return (
+        f"RFC 3161 token requested from {tsa_url} over the sha256 of this file "
+        f"({SIDECAR}); the token is {TOKEN}, the outcome {STAMP}"
+    )
 
 
 def build_bundle(
-    report: CheckReport, history: list[dict], data_dir: Path, media: MediaStore, out: Path
+    report: CheckReport,
+    history: list[dict],
+    data_dir: Path,
+    media: MediaStore,
+    out: Path,
+    tsa_url: str | None = None,
 ) -> Bundle:
-    entries = (
-        read_log(exchanges_dir(data_dir) / f"{report.flow_run_id}.jsonl")
-        if (report.flow_run_id)
-        else []
-    )
-    note = (
-        f"{len(entries)} HTTP exchanges recorded for this check (exchanges.warc.gz)."
-        if entries
-        else "This check has no recorded HTTP exchanges (it predates capture): no WARC."
-    )
+    entries, note = check_exchanges(report, data_dir)
     files: list[dict] = []
     pictures: dict[str, str] = {}
     data = report.model_dump(mode="json")
@@ -254,24 +289,109 @@ def build_bundle(
             "created_at": datetime.now(UTC).isoformat(),
             "check_id": report.check_id,
             "flow_run_id": report.flow_run_id,
+            "captures": report.captures,
             "post_url": report.url,
             "exchanges": note,
-            "timestamp": "none: not implemented in this build (no RFC 3161 token)",
+            "timestamp": manifest_timestamp_line(tsa_url),
             "files": files,
         }
         blob = json.dumps(manifest, indent=2).encode()
         manifest_sha = hashlib.sha256(blob).hexdigest()
         zf.writestr(MANIFEST, blob)
         zf.writestr(SIDECAR, f"{manifest_sha}  {MANIFEST}\n")
-    return Bundle(out, manifest_sha, len(entries))
+    return Bundle(out, manifest_sha, len(entries), len(files) + 1)
+
+
+def read_manifest(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(MANIFEST)
+
+
+def attach_timestamp(bundle: Bundle, token: Token | None, reason: str | None) -> Bundle:
+    """Add the token (or why there is none) beside the manifest of a written bundle."""
+    if token is not None:
+        bundle.timestamp = f"timestamped {token.gen_time} by {token.tsa_url}"
+        stamp = {
+            "status": "granted",
+            "timestamped": f"sha256 of {MANIFEST}",
+            "manifest_sha256": bundle.manifest_sha256,
+            "tsa_url": token.tsa_url,
+            "gen_time": token.gen_time,
+            "serial": str(token.serial),
+            "token": TOKEN,
+            "query": QUERY,
+        }
+    else:
+        bundle.timestamp = f"no timestamp: {reason}"
+        stamp = {"status": "none", "reason": reason, "manifest_sha256": bundle.manifest_sha256}
+    with zipfile.ZipFile(bundle.path, "a") as zf:
+        if token is not None:
+            zf.writestr(TOKEN, token.reply)
+            zf.writestr(QUERY, token.query)
+        zf.writestr(STAMP, json.dumps(stamp, indent=2))
+    return bundle
 
 
 class NotABundle(Exception):
     pass
 
 
-def verify_bundle(path: Path) -> tuple[bool, str]:
-    """(intact, message naming the first file that differs). NotABundle if it is not one."""
+class NoSuchCheck(PostcheckError):
+    """The export's target names no recorded check (bad input, like a malformed URL)."""
+
+
+def find_check(store: Store, target: str) -> tuple[CheckReport, list[dict]]:
+    """The check a target names (a check id, or a post URL: its latest check) and the
+    post's history (every check of it with its transitions). BadURL / NoSuchCheck."""
+    from postcheck.sources import parse_post_url
+
+    target = target.strip()
+    if target.isdigit():
+        row = store.get_check(int(target))
+        if row is None:
+            raise NoSuchCheck(f"no check #{target}")
+    else:
+        ref = parse_post_url(target)
+        uri = store.post_uri_for(ref)
+        rows = store.history(uri) if uri else []
+        if not rows:
+            raise NoSuchCheck(f"no checks recorded for {ref.url}")
+        row = rows[0]
+    report = CheckReport.model_validate(row.report)
+    report.check_id = row.id
+    history = []
+    uri = report.post.uri if report.post else None
+    if uri:
+        changes: dict[int, list[str]] = {}
+        for t in store.transitions(uri):
+            changes.setdefault(t.check_id, []).append(t.kind)
+        history = [
+            {
+                "id": c.id,
+                "at": f"{c.finished_at:%Y-%m-%d %H:%M:%S}",
+                "verdict": c.verdict,
+                "changes": changes.get(c.id, []),
+            }
+            for c in store.history(uri)
+        ]
+    return report, history
+
+
+def bundle_path(output: str | None, data_dir: Path, check_id: int | None) -> Path:
+    """Where a bundle goes: a given file path as is; a folder (an existing one, a path
+    ending in "/", or by default the data folder's exports/) gets postcheck-check-<id>.zip."""
+    given = Path(output).expanduser() if output else None
+    if given is not None and not given.is_dir() and not output.endswith(("/", "\\")):
+        given.parent.mkdir(parents=True, exist_ok=True)
+        return given.absolute()
+    folder = given or data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.absolute() / f"postcheck-check-{check_id}.zip"
+
+
+def verify_bundle(path: Path, trusted: list | None = None) -> tuple[bool, str]:
+    """(intact, message naming the first file that differs, then what the timestamp token
+    says). NotABundle if it is not one; ValueError if `trusted` has no root."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -282,8 +402,14 @@ def verify_bundle(path: Path) -> tuple[bool, str]:
             raise NotABundle(f"{path}: no {MANIFEST}: not a postcheck bundle")
         blob = zf.read(MANIFEST)
         expected = zf.read(SIDECAR).decode("ascii", "replace").split()[0]
+        stamp_ok, stamp = _token_check(zf, names, blob, trusted)
         if hashlib.sha256(blob).hexdigest() != expected:
-            return False, f"{MANIFEST} differs (its sha256 is not the one recorded beside it)"
+            return (
+                False,
+                f"{MANIFEST} differs (its sha256 is not the one recorded beside it); {stamp}",
+            )
+        if not stamp_ok:
+            return False, stamp
         try:
             manifest = json.loads(blob)
             files = manifest["files"]
@@ -300,7 +426,20 @@ def verify_bundle(path: Path) -> tuple[bool, str]:
                     size += len(chunk)
             if digest.hexdigest() != entry["sha256"] or size != entry["size"]:
                 return False, f"{name} differs from the manifest"
-        extra = sorted(names - {f["path"] for f in files} - {MANIFEST, SIDECAR})
+        extra = sorted(names - {f["path"] for f in files} - UNLISTED)
         if extra:
             return False, f"{extra[0]} is not in the manifest"
-    return True, f"intact: {len(files)} files match the manifest (sha256 {expected})"
+    return True, f"intact: {len(files)} files match the manifest (sha256 {expected}); {stamp}"
+
+
+def _token_check(
+    zf: zipfile.ZipFile, names: set[str], manifest: bytes, trusted: list | None
+) -> tuple[bool, str]:
+    if TOKEN not in names:
+        reason = "the bundle carries no RFC 3161 token"
+        if STAMP in names:
+            with contextlib.suppress(ValueError):
+                reason += f" ({json.loads(zf.read(STAMP)).get('reason')})"
+        return True, f"no timestamp: {reason}"
+    query = zf.read(QUERY) if QUERY in names else None
+    return verify_token(zf.read(TOKEN), query, manifest, trusted)

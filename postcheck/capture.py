@@ -1,8 +1,11 @@
 """The HTTP exchanges behind a check, kept as evidence.
 
-`http.transport()` wraps every connection in `CapturingTransport`; while a flow runs inside
-`recording(...)`, each exchange (request and response, headers and raw body) is appended to
-that flow run's log, `<data>/exchanges/<flow run id>.jsonl`, one JSON line per exchange.
+`http.transport()` wraps every connection in `CapturingTransport`; while code runs inside
+`recording(data, log id, media)`, each exchange (request and response, headers and raw
+body) is appended to that log, `<data>/exchanges/<log id>.jsonl`, one JSON line per
+exchange. A single verify-post logs under its flow run id; in a batched run (bulk verify,
+recheck) each batch request and each post's check have their own log, named on the check
+(`CheckReport.captures`).
 Prefect's task runners copy the context into their threads, so downloads submitted as
 tasks are recorded under the flow run that submitted them; no platform knows about it.
 

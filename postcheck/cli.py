@@ -16,7 +16,7 @@ from rich.text import Text
 from postcheck.cli_server import server_app
 from postcheck.console import link, one_line, plain_console, styled
 from postcheck.domain import CheckReport, ImageReport, Verdict
-from postcheck.errors import PostcheckError
+from postcheck.errors import BadURL, PostcheckError
 
 app = typer.Typer(
     add_completion=False,
@@ -146,6 +146,10 @@ def _run_state(name: str, **params):
         from postcheck.flows.reindex_known import reindex_known as fn
 
         labels = ["index"]
+    elif name == "export-evidence":
+        from postcheck.flows.export_evidence import export_evidence as fn
+
+        labels = ["export"]
     else:
         from postcheck.flows.recheck import recheck as fn
 
@@ -571,60 +575,41 @@ def history(url: Annotated[str, typer.Argument(help="Post URL.")]) -> None:
 def export(
     target: Annotated[str, typer.Argument(help="Post URL, check id, or with --verify a bundle.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="The zip to write.")] = None,
-    verify: Annotated[bool, typer.Option("--verify", help="Check a bundle's hashes.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check a bundle's hashes and timestamp token.")
+    ] = False,
+    tsa_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tsa-cert",
+            help="With --verify: PEM of the TSA's CA (or its chain) to check the token's signature.",
+        ),
+    ] = None,
 ) -> None:
     """An evidence bundle of a check (the post's latest, or that check id), or --verify one."""
     from postcheck import bundle
+    from postcheck.timestamp import load_certificates
 
     if verify:
         try:
-            intact, message = bundle.verify_bundle(Path(target))
-        except bundle.NotABundle as exc:
+            trusted = load_certificates(tsa_cert) if tsa_cert else None
+            intact, message = bundle.verify_bundle(Path(target), trusted)
+        except (bundle.NotABundle, ValueError) as exc:
             fail(str(exc))
         out.print(message, highlight=False, markup=False)
         raise typer.Exit(EXIT_OK if intact else EXIT_CHECK_FAILED)
-    from postcheck.services import services
-    from postcheck.sources import parse_post_url
-
-    svc = services()
-    store = svc.store
-    if target.isdigit():
-        row = store.get_check(int(target))
-        if row is None:
-            fail(f"no check #{target}")
-        report = CheckReport.model_validate(row.report)
-        report.check_id = row.id
-    else:
-        ref = parse_post_url(target)
-        uri = store.post_uri_for(ref)
-        rows = store.history(uri) if uri else []
-        if not rows:
-            fail(f"no checks recorded for {ref.url}")
-        report = CheckReport.model_validate(rows[0].report)
-        report.check_id = rows[0].id
-    history = []
-    uri = report.post.uri if report.post else None
-    if uri:
-        changes: dict[int, list[str]] = {}
-        for t in store.transitions(uri):
-            changes.setdefault(t.check_id, []).append(t.kind)
-        history = [
-            {
-                "id": c.id,
-                "at": f"{c.finished_at:%Y-%m-%d %H:%M:%S}",
-                "verdict": c.verdict,
-                "changes": changes.get(c.id, []),
-            }
-            for c in store.history(uri)
-        ]
-    path = output or Path(f"postcheck-check-{report.check_id}.zip")
-    made = bundle.build_bundle(report, history, svc.settings.data_dir, svc.media, path)
-    out.print(
-        f"{made.path}: check #{report.check_id}, {made.exchanges} exchanges, "
-        f"manifest sha256 {made.manifest_sha256}; no RFC 3161 token (not implemented)",
-        highlight=False,
-        markup=False,
+    # One flow run, export-evidence; the bundle lands in the current folder unless -o.
+    state = _run_state(
+        "export-evidence",
+        target=target,
+        output=str(output.absolute()) if output else f"{Path.cwd()}/",
     )
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BadURL | bundle.NoSuchCheck):
+        fail(str(result))
+    if not state.is_completed():
+        fail(one_line(state.message or "the export failed"), EXIT_CHECK_FAILED)
+    out.print(state.message or "", highlight=False, markup=False)
 
 
 def _set_watch(url: str, watched: bool) -> None:

@@ -11,6 +11,7 @@ def deployments(settings: Settings) -> list:
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from postcheck.flows.check_image import check_image
+    from postcheck.flows.export_evidence import export_evidence
     from postcheck.flows.ingest_known import ingest_known
     from postcheck.flows.recheck import recheck
     from postcheck.flows.reindex_known import reindex_known
@@ -25,6 +26,7 @@ def deployments(settings: Settings) -> list:
         verify_article.to_deployment(name="verify-article", tags=["postcheck"]),
         check_image.to_deployment(name="check-image", tags=["postcheck"]),
         ingest_known.to_deployment(name="ingest-known", tags=["postcheck"]),
+        export_evidence.to_deployment(name="export-evidence", tags=["postcheck", "export"]),
         reindex_known.to_deployment(
             name="reindex-known",
             tags=["postcheck", "index"],

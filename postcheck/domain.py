@@ -399,6 +399,12 @@ class CheckReport(BaseModel):
     images: list[ImageReport] = Field(default_factory=list)
     check_id: int | None = None
     flow_run_id: str | None = None
+    captures: list[str] = Field(
+        default_factory=list,
+        description="The exchange logs (postcheck.capture) of this check when it ran inside "
+        "a batch (bulk verify, recheck): its batch's platform answer, then its own downloads. "
+        "Empty: the flow run's log.",
+    )
     checked_at: datetime
     library_version: int | None = Field(
         None, description="The library version the media were matched against."

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # An import that adds at least this many pictures rebuilds the index when it ends.
     reindex_after_import: int = 50_000
 
+    # Evidence bundles: the RFC 3161 time-stamping authority asked for a token over each
+    # bundle's manifest (e.g. https://freetsa.org/tsr); unset, bundles carry no token.
+    tsa_url: str | None = None
+
     # A capture date older than the post by more than this is a metadata conflict.
     capture_date_margin_days: int = 30
 

@@ -24,6 +24,7 @@ DEPLOYMENTS = [
     "check-image/check-image",
     "ingest-known/ingest-known",
     "reindex-known/reindex-known",
+    "export-evidence/export-evidence",
     "recheck/nightly-recheck",
 ]
 
@@ -134,7 +135,7 @@ def test_deployments_are_served_with_the_nightly_schedule(served):
     assert schedule.schedule.cron == "0 3 * * *" and schedule.schedule.timezone == "UTC"
 
 
-def test_verify_post_deployment_run_has_its_report(served_library):
+def test_verify_post_deployment_run_has_its_report(served, served_library):
     flow_run = run("verify-post/verify-post", url=SEED)
     assert flow_run.state.is_completed(), flow_run.state
     assert flow_run.state.message.startswith("recycled")
@@ -146,6 +147,14 @@ def test_verify_post_deployment_run_has_its_report(served_library):
     assert "post-x-1857106849690673728-matches" in arts
     (OUTPUT).mkdir(exist_ok=True)
     (OUTPUT / "e2e-flow-run-id.txt").write_text(str(flow_run.id))
+
+    # The export-evidence deployment, as a person fills it in the UI: the post URL only.
+    exported = run("export-evidence/export-evidence", target=SEED)
+    assert exported.state.is_completed(), exported.state
+    (bundle,) = (served / "exports").glob("postcheck-check-*.zip")
+    assert str(bundle) in exported.state.message
+    [art] = [a for a in artifacts_of(exported.id) if a.key.startswith("evidence-check-")]
+    assert bundle.as_uri() in art.data and "manifest sha256" in art.data
 
 
 def test_reindex_deployment_switches_the_serving_process_to_the_new_index(served_library):

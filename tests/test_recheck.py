@@ -100,14 +100,14 @@ def test_one_post_breaking_the_recheck_never_sinks_the_others(verified, monkeypa
     'not fetched' for that post; the others are rechecked."""
     import postcheck.flows.recheck as recheck_module
 
-    real = recheck_module.check_fetched
+    real = recheck_module.check_in_batch
 
     def flaky(url, *args, **kw):
         if "1841391417553846349" in url:
             raise RuntimeError("Prefect API answered 503")
         return real(url, *args, **kw)
 
-    monkeypatch.setattr(recheck_module, "check_fetched", flaky)
+    monkeypatch.setattr(recheck_module, "check_in_batch", flaky)
     state = recheck_module.recheck(return_state=True)
     assert state.is_completed()
     outcomes = {o.url: o for o in state.result()}
