@@ -153,16 +153,16 @@ def test_unchanged_pictures_are_not_downloaded_again(verified, server):
     assert state.message == "5 checked, 2 changed, 0 not fetched"
     # Each post got its check row, recording the library version it was matched against.
     assert svc.store.history("x:1841391417553846349")[0].library_version >= grown
-    # The library only grew: the stored files were matched against the one picture added
-    # since, not the whole index, and the earlier matches were kept.
+    # The library only grew: the stored files were matched against the pictures added
+    # since, not the whole index, and the earlier matches were kept. (Which pictures those
+    # are depends on the order the posts were first checked in, and the recheck itself may
+    # learn one while it runs: the count is bounded, not fixed.)
     latest, before = svc.store.history(BSKY_URI)[:2]
     [bsky] = latest.report["images"]
-    assert bsky["rematch"] == {
-        "mode": "added_since",
-        "since_version": before.library_version,
-        "candidates": grown - before.library_version,  # one picture a version here
-    }
-    assert bsky["rematch"]["candidates"] < svc.store.count_known()
+    rematch = bsky["rematch"]
+    assert (rematch["mode"], rematch["since_version"]) == ("added_since", before.library_version)
+    added_since = svc.store.index_entries_added(before.library_version, limit=10**6)
+    assert 1 <= rematch["candidates"] <= len(added_since) < svc.store.count_known()
     [seed] = svc.store.history("x:1857106849690673728")[0].report["images"]
     assert seed["rematch"]["mode"] == "added_since" and seed["verdict"] == "recycled"
     # A removal since the last check: the whole library again, and the match is gone.
