@@ -69,9 +69,9 @@ def run_counts(api_url: str, settle: float = 60) -> tuple[int, int]:
             time.sleep(3)
 
 
-def verdicts_since(check_id: int) -> tuple[Counter[str], dict[str, str], int]:
-    """Verdict counts of the checks recorded after `check_id`, each post's verdict, and
-    the last check id."""
+def verdicts_since(check_id: int) -> tuple[Counter[str], dict[str, str], list[str], int]:
+    """Verdict counts of the checks recorded after `check_id`, each post's verdict, why
+    the failed ones failed, and the last check id."""
     from sqlalchemy import func, select
 
     from postcheck.services import reset_services, services
@@ -80,10 +80,13 @@ def verdicts_since(check_id: int) -> tuple[Counter[str], dict[str, str], int]:
     reset_services()  # the store as the command left it
     with services().store.session() as session:
         rows = session.execute(
-            select(CheckRow.input_url, CheckRow.verdict).where(CheckRow.id > check_id)
+            select(CheckRow.input_url, CheckRow.verdict, CheckRow.reasons).where(
+                CheckRow.id > check_id
+            )
         ).all()
         last = session.scalar(select(func.max(CheckRow.id))) or 0
-    return Counter(v for _, v in rows), {u: v for u, v in rows}, last
+    errors = [f"{u}: {'; '.join(r)[:200]}" for u, v, r in rows if v == "error"]
+    return Counter(v for _, v, _ in rows), {u: v for u, v, _ in rows}, errors, last
 
 
 def run_command(
@@ -155,15 +158,15 @@ def main() -> None:
                 flame = args.profile / f"step-{len(steps)}.svg"
             seconds, rss, code = run_command(command, log, flame)
             flows1, tasks1 = run_counts(prefect.api_url)
-            verdicts, per_url, last_check = verdicts_since(last_check)
+            verdicts, per_url, errors, last_check = verdicts_since(last_check)
             note = ""
             if to_delete:
                 gone = Counter(per_url.get(u, "missing") for u in to_delete)
                 note = f"deleted: {dict(gone)}"
                 if gone != Counter({"unavailable": len(to_delete)}):
                     note += " (NOT all unavailable)"
-            if code not in (0,):
-                note += f" exit {code}: " + log.read_text(errors="replace")[-300:].strip()
+            if code != 0:  # the checks that failed say why (the log is a table of every post)
+                note += f" exit {code}; " + " | ".join(errors[:3])
             steps.append(
                 Step(name, n, seconds, rss, flows1 - flows0, tasks1 - tasks0, verdicts, code, note)
             )
