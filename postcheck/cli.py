@@ -357,7 +357,6 @@ def check_many(
     """Many pictures in ONE flow run (check-images); bad items one line each (exit 2)."""
     from postcheck.bulk import collect, run_check_batch
     from postcheck.dates import parse_datetime
-    from postcheck.runner import configure_console
     from postcheck.services import services
     from postcheck.verifiers.place import parse_claimed_place
 
@@ -375,7 +374,7 @@ def check_many(
         fail("no pictures or videos found")
     reports: list[CheckReport] = []
     if items.sources:
-        configure_console(Options.verbose)
+        prefect_ready()  # the background server unless PREFECT_API_URL says where runs go
         workers = max(1, services().settings.bulk_concurrency)
         with with_progress(len(items.sources), "checking", as_json):
             state = run_check_batch(items.sources, claimed_date, claimed_place, workers)
