@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser demo test lint clean
+.PHONY: setup browser openssl demo test lint clean
 
 setup: $(VENV)/.installed
 
@@ -31,12 +31,21 @@ browser:
 	  { $(SUDO) apt-get update -q >/dev/null 2>&1 && $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "warning: could not install chromium; the UI screenshot test will be skipped"; }
 
+# Debian's openssl command: the tests' time-stamping authority issues its replies with
+# `openssl ts -reply` (fixtures/tsa.py).
+openssl:
+	@command -v openssl >/dev/null 2>&1 || { \
+	  echo "installing Debian's openssl (for the time-stamping tests)"; \
+	  $(SUDO) apt-get install -y -q openssl >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null 2>&1 && $(SUDO) apt-get install -y -q openssl >/dev/null 2>&1; } || \
+	  echo "warning: could not install openssl; the time-stamping tests will fail"; }
+
 # With Debian's PostgreSQL installed, the store tests run against a throwaway server
 # (pg_virtualenv -t: its own temporary cluster, so concurrent runs and a stale
 # "regress" cluster do not collide) as well as SQLite; without it, SQLite only.
 PG_URL := postgresql+psycopg://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/$$PGDATABASE
 
-test: setup browser
+test: setup browser openssl
 	$(BIN)/ruff check .
 	$(BIN)/python tools/lint_layers.py
 	@if command -v pg_virtualenv >/dev/null 2>&1; then \
