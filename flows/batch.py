@@ -1,10 +1,13 @@
-"""What the batch flows (`verify-posts`, `check-images`) share: gathering each item's
-report as its task finishes (a failure becomes that item's error report, never the
-batch's), and the batch's summary artifact and final state."""
+"""What the batch flows share: fetching posts in platform batches (`verify-posts`,
+`recheck`), gathering each item's report as its task finishes (a failure becomes that
+item's error report, never the batch's), and the batch's summary artifact and final state
+(`verify-posts`, `check-images`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -12,8 +15,39 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.states import Completed, State
 
 from postcheck import progress
-from postcheck.domain import CheckReport, Verdict
+from postcheck.domain import CheckReport, PostRef, Verdict
+from postcheck.flows.tasks import Fetched, fetch_batch, new_capture, with_retry_settings
 from postcheck.report import bulk_markdown
+from postcheck.services import services
+from postcheck.sources import platform_named
+
+T = TypeVar("T")
+
+
+def fetched_in_batches(
+    by_platform: dict[str, list[tuple[T, PostRef]]],
+) -> Iterator[tuple[T, PostRef, Fetched, str]]:
+    """(item, ref, its post or why it could not be fetched, the batch's exchange log) for
+    every item, as its batch arrives: one fetch-batch task per request of the platform's
+    batch size, all submitted before the first is waited for."""
+    settings = services().settings
+    (fetch,) = with_retry_settings(fetch_batch)
+    fetches = {}
+    for name, items in by_platform.items():
+        size = max(1, platform_named(name).batch_limit(settings))
+        for j in range(0, len(items), size):
+            chunk = items[j : j + size]
+            capture = new_capture("batch")  # the batch request's exchanges
+            future = fetch.submit(name, [r for _, r in chunk], len(chunk), capture)
+            fetches[future] = (chunk, capture)
+    for future in as_completed(list(fetches)):
+        chunk, capture = fetches[future]
+        try:
+            results = future.result()
+        except Exception as exc:  # the batch failed for good: each of its items records why
+            results = [exc] * len(chunk)
+        for (item, ref), fetched in zip(chunk, results, strict=True):
+            yield item, ref, fetched, capture
 
 
 def error_report(item: str, message: str) -> CheckReport:

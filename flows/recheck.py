@@ -20,13 +20,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postcheck import safe_markdown as md
 from postcheck.domain import PostRef, RecheckOutcome
+from postcheck.flows.batch import fetched_in_batches
 from postcheck.flows.tasks import (
     Fetched,
-    fetch_batch,
-    new_capture,
     publish_report,
     untagged_tasks,
-    with_retry_settings,
 )
 from postcheck.flows.verify_post import check_in_batch, report_key
 from postcheck.report import recheck_markdown
@@ -89,10 +87,9 @@ def recheck_post(
     )
 
 
-def _batches(posts: list[WatchedPost]) -> tuple[list[tuple[str, list]], list[tuple]]:
-    """Watched posts grouped into one-request batches per platform; posts whose stored
-    URL no longer parses (bad data, not a fetch) come back apart."""
-    settings = services().settings
+def _by_platform(posts: list[WatchedPost]) -> tuple[dict[str, list], list[tuple]]:
+    """Watched posts with their refs, per platform; posts whose stored URL no longer
+    parses (bad data, not a fetch) come back apart."""
     by_platform: dict[str, list[tuple[WatchedPost, PostRef]]] = {}
     bad: list[tuple[WatchedPost, str]] = []
     for post in posts:
@@ -103,11 +100,7 @@ def _batches(posts: list[WatchedPost]) -> tuple[list[tuple[str, list]], list[tup
             bad.append((post, f"{type(exc).__name__}: {exc}"[:200]))
             continue
         by_platform.setdefault(post.platform, []).append((post, ref))
-    batches = []
-    for name, items in by_platform.items():
-        size = max(1, platform_named(name).batch_limit(settings))
-        batches += [(name, items[i : i + size]) for i in range(0, len(items), size)]
-    return batches, bad
+    return by_platform, bad
 
 
 def _failed(post: WatchedPost, exc: BaseException) -> Outcome:
@@ -132,23 +125,12 @@ def _recheck(platform: str | None, limit: int | None) -> State:
     progress = create_progress_artifact(
         progress=0.0, description=f"rechecking {len(posts)} watched posts"
     )
-    batches, bad = _batches(posts)
+    by_platform, bad = _by_platform(posts)
     outcomes: list[Outcome] = [_failed(p, ValueError(why)) for p, why in bad]
-    (fetch,) = with_retry_settings(fetch_batch)
-    fetches = {}
-    for name, items in batches:
-        capture = new_capture("batch")  # the batch request's exchanges
-        fetches[fetch.submit(name, [r for _, r in items], len(items), capture)] = (items, capture)
     checks = {}
-    for future in as_completed(list(fetches)):
-        items, capture = fetches[future]
-        try:
-            results = future.result()
-        except Exception as exc:  # the batch failed for good: its posts are recorded so
-            results = [exc] * len(items)
-        for (post, ref), fetched in zip(items, results, strict=True):
-            started = datetime.now(UTC)
-            checks[recheck_post.submit(post, ref, fetched, started, capture)] = post
+    for post, ref, fetched, capture in fetched_in_batches(by_platform):
+        started = datetime.now(UTC)
+        checks[recheck_post.submit(post, ref, fetched, started, capture)] = post
     step = max(1, len(posts) // 50)
     for done, future in enumerate(as_completed(list(checks)), start=1 + len(bad)):
         post = checks[future]

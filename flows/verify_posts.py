@@ -8,25 +8,20 @@ from datetime import UTC, datetime
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.states import State
 
 from postcheck import progress
 from postcheck.domain import CheckReport, PostRef
 from postcheck.errors import BadURL
-from postcheck.flows.batch import error_report, finish, gather
+from postcheck.flows.batch import error_report, fetched_in_batches, finish, gather
 from postcheck.flows.recheck import ensure_rate_limits
 from postcheck.flows.tasks import (
     Fetched,
-    fetch_batch,
-    new_capture,
     publish_report,
     untagged_tasks,
-    with_retry_settings,
 )
 from postcheck.flows.verify_post import check_in_batch, report_key
-from postcheck.services import services
-from postcheck.sources import parse_post_url, platform_named
+from postcheck.sources import parse_post_url
 
 
 @task(name="verify-one", task_run_name="verify {url}", cache_policy=NO_CACHE)
@@ -46,7 +41,6 @@ def verify_posts(urls: list[str], count: int = 0) -> State:
 
 
 def _verify_posts(urls: list[str]) -> State:
-    settings = services().settings
     reports: list[CheckReport | None] = [None] * len(urls)
     by_platform: dict[str, list[tuple[int, PostRef]]] = {}
     for i, url in enumerate(urls):
@@ -58,23 +52,8 @@ def _verify_posts(urls: list[str]) -> State:
             continue
         by_platform.setdefault(ref.platform, []).append((i, ref))
     ensure_rate_limits()
-    (fetch,) = with_retry_settings(fetch_batch)
-    fetches = {}
-    for name, items in by_platform.items():
-        size = max(1, platform_named(name).batch_limit(settings))
-        for j in range(0, len(items), size):
-            chunk = items[j : j + size]
-            capture = new_capture("batch")  # the batch request's exchanges
-            future = fetch.submit(name, [r for _, r in chunk], len(chunk), capture)
-            fetches[future] = (chunk, capture)
     checks = {}
-    for future in as_completed(list(fetches)):
-        chunk, capture = fetches[future]
-        try:
-            results = future.result()
-        except Exception as exc:  # the batch failed for good: each post records why
-            results = [exc] * len(chunk)
-        for (i, ref), fetched in zip(chunk, results, strict=True):
-            checks[verify_one.submit(urls[i], ref, fetched, datetime.now(UTC), capture)] = i
+    for i, ref, fetched, capture in fetched_in_batches(by_platform):
+        checks[verify_one.submit(urls[i], ref, fetched, datetime.now(UTC), capture)] = i
     gather(checks, urls, reports)
     return finish(reports, "verify-posts-summary", "Bulk verify", "posts")
