@@ -95,7 +95,9 @@ def run_command(
     """A fresh postcheck process: (wall seconds, peak RSS in MiB, exit code)."""
     command = [str(POSTCHECK), *args]
     if profile is not None:  # py-spy's own process is the child then: RSS is not ours
-        command = ["py-spy", "record", "--idle", "--threads", "-o", str(profile), "--", *command]
+        fmt = "raw" if profile.suffix == ".txt" else "flamegraph"  # raw: collapsed stacks
+        spy = ["py-spy", "record", "--idle", "--threads", "--format", fmt, "-o", str(profile)]
+        command = [*spy, "--", *command]
     t0 = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -112,6 +114,12 @@ def main() -> None:
         "--profile",
         type=Path,
         help="run each step under py-spy (on PATH), its flame graph in this folder",
+    )
+    parser.add_argument(
+        "--profile-format",
+        choices=["svg", "txt"],
+        default="svg",
+        help="svg: a flame graph; txt: py-spy's collapsed stacks (one stack a line)",
     )
     args = parser.parse_args()
     n = 50 if args.quick else args.posts
@@ -155,7 +163,7 @@ def main() -> None:
             flame = None
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
-                flame = args.profile / f"step-{len(steps)}.svg"
+                flame = args.profile / f"step-{len(steps)}.{args.profile_format}"
             seconds, rss, code = run_command(command, log, flame)
             flows1, tasks1 = run_counts(prefect.api_url)
             verdicts, per_url, errors, last_check = verdicts_since(last_check)

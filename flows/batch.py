@@ -16,7 +16,13 @@ from prefect.states import Completed, State
 
 from postcheck import progress
 from postcheck.domain import CheckReport, PostRef, Verdict
-from postcheck.flows.tasks import Fetched, fetch_batch, new_capture, with_retry_settings
+from postcheck.flows.tasks import (
+    Fetched,
+    fetch_batch,
+    new_capture,
+    requests_per_task,
+    with_retry_settings,
+)
 from postcheck.report import bulk_markdown
 from postcheck.services import services
 from postcheck.sources import platform_named
@@ -24,30 +30,38 @@ from postcheck.sources import platform_named
 T = TypeVar("T")
 
 
+# The most posts one checking task takes from a fetched batch: few task runs (Prefect's
+# bookkeeping costs per run), yet enough tasks for the flow's workers to share.
+CHECKS_PER_TASK = 10
+
+
 def fetched_in_batches(
-    by_platform: dict[str, list[tuple[T, PostRef]]],
-) -> Iterator[tuple[T, PostRef, Fetched, str]]:
-    """(item, ref, its post or why it could not be fetched, the batch's exchange log) for
-    every item, as its batch arrives: one fetch-batch task per request of the platform's
-    batch size, all submitted before the first is waited for."""
+    by_platform: dict[str, list[tuple[T, PostRef]]], per_check: int = CHECKS_PER_TASK
+) -> Iterator[tuple[str, list[tuple[T, PostRef, Fetched]], str]]:
+    """(platform, up to `per_check` items each with its ref and its post or why it could
+    not be fetched, the batch's exchange log), as each batch arrives: one fetch-batch task
+    per few requests of the platform's batch size (flows.tasks.requests_per_task: one
+    rate-limit acquisition for them all), all submitted before the first is waited for."""
     settings = services().settings
     (fetch,) = with_retry_settings(fetch_batch)
     fetches = {}
     for name, items in by_platform.items():
-        size = max(1, platform_named(name).batch_limit(settings))
+        per_request = max(1, platform_named(name).batch_limit(settings))
+        size = per_request * requests_per_task(name, -(-len(items) // per_request))
         for j in range(0, len(items), size):
             chunk = items[j : j + size]
             capture = new_capture("batch")  # the batch request's exchanges
             future = fetch.submit(name, [r for _, r in chunk], len(chunk), capture)
-            fetches[future] = (chunk, capture)
+            fetches[future] = (name, chunk, capture)
     for future in as_completed(list(fetches)):
-        chunk, capture = fetches[future]
+        name, chunk, capture = fetches[future]
         try:
             results = future.result()
         except Exception as exc:  # the batch failed for good: each of its items records why
             results = [exc] * len(chunk)
-        for (item, ref), fetched in zip(chunk, results, strict=True):
-            yield item, ref, fetched, capture
+        done = [(item, ref, got) for (item, ref), got in zip(chunk, results, strict=True)]
+        for k in range(0, len(done), per_check):
+            yield name, done[k : k + per_check], capture
 
 
 def error_report(item: str, message: str) -> CheckReport:

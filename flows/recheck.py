@@ -24,6 +24,7 @@ from postcheck.flows.batch import fetched_in_batches
 from postcheck.flows.tasks import (
     Fetched,
     publish_report,
+    rate_limit_slots,
     untagged_tasks,
 )
 from postcheck.flows.verify_post import check_in_batch, report_key
@@ -46,18 +47,16 @@ def ensure_rate_limits() -> None:
     settings = services().settings
     with get_client(sync_client=True) as client:
         for platform in platforms().values():
-            per_second = platform.requests_per_second(settings)
             client.upsert_global_concurrency_limit_by_name(
                 platform.rate_limit_name,
-                limit=max(1, int(per_second * 2)),
-                slot_decay_per_second=per_second,
+                limit=rate_limit_slots(platform.name),
+                slot_decay_per_second=platform.requests_per_second(settings),
             )
 
 
 Outcome = RecheckOutcome
 
 
-@task(name="recheck-post", task_run_name="recheck {post.url}", cache_policy=NO_CACHE)
 def recheck_post(
     post: WatchedPost,
     ref: PostRef,
@@ -85,6 +84,27 @@ def recheck_post(
         flow_run_id=report.flow_run_id,
         message="; ".join(report.reasons)[:300],
     )
+
+
+@task(name="recheck-posts", task_run_name="recheck {platform} ×{count}", cache_policy=NO_CACHE)
+def recheck_posts(
+    platform: str,
+    posts: list[tuple[WatchedPost, PostRef, Fetched]],
+    count: int,
+    batch_capture: str | None = None,
+) -> list[Outcome]:
+    """A few posts of one fetched batch, one after another in one task run (a task run
+    per post cost more in Prefect's bookkeeping than the post's check): each still gets
+    its check row, its transitions, and its full report when something changed. A post
+    that fails is that post's error, never its neighbours'."""
+    outcomes = []
+    for post, ref, fetched in posts:
+        try:
+            outcomes.append(recheck_post(post, ref, fetched, datetime.now(UTC), batch_capture))
+        except Exception as exc:  # one post failing (even the API failing) never sinks the rest
+            get_run_logger().error("recheck of %s failed", post.url, exc_info=exc)
+            outcomes.append(_failed(post, exc))
+    return outcomes
 
 
 def _by_platform(posts: list[WatchedPost]) -> tuple[dict[str, list], list[tuple]]:
@@ -128,18 +148,19 @@ def _recheck(platform: str | None, limit: int | None) -> State:
     by_platform, bad = _by_platform(posts)
     outcomes: list[Outcome] = [_failed(p, ValueError(why)) for p, why in bad]
     checks = {}
-    for post, ref, fetched, capture in fetched_in_batches(by_platform):
-        started = datetime.now(UTC)
-        checks[recheck_post.submit(post, ref, fetched, started, capture)] = post
+    for name, batch, capture in fetched_in_batches(by_platform):
+        checks[recheck_posts.submit(name, batch, len(batch), capture)] = [p for p, _, _ in batch]
     step = max(1, len(posts) // 50)
-    for done, future in enumerate(as_completed(list(checks)), start=1 + len(bad)):
-        post = checks[future]
+    done = len(bad)
+    for future in as_completed(list(checks)):
+        batch_posts = checks[future]
         try:
-            outcomes.append(future.result())
-        except Exception as exc:  # one post failing (even the API failing) never sinks the rest
-            logger.error("recheck of %s failed", post.url, exc_info=exc)
-            outcomes.append(_failed(post, exc))
-        if done % step == 0 or done == len(posts):
+            outcomes.extend(future.result())
+        except Exception as exc:  # the task itself failing still leaves each post's outcome
+            logger.error("recheck of %d posts failed", len(batch_posts), exc_info=exc)
+            outcomes.extend(_failed(post, exc) for post in batch_posts)
+        before, done = done, done + len(batch_posts)
+        if before // step != done // step or done == len(posts):
             with suppress(Exception):  # the progress bar is a courtesy, not the job
                 update_progress_artifact(progress, progress=100.0 * done / len(posts))
     if not checks:

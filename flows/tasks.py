@@ -138,6 +138,29 @@ def fetch_post(ref: PostRef) -> Post:
         raise
 
 
+# The most requests one fetch-batch task makes (each under its rate-limit slot).
+REQUESTS_PER_TASK = 25
+
+
+def rate_limit_slots(platform: str) -> int:
+    """The slots of a platform's rate limit: what a burst of requests may take at once
+    (`ensure_rate_limits` creates the limit with this many, decaying at its rate)."""
+    return max(1, int(platform_named(platform).requests_per_second(services().settings) * 2))
+
+
+def requests_per_task(platform: str, requests: int, workers: int = 4) -> int:
+    """How many of a platform's requests one fetch-batch task makes: up to
+    REQUESTS_PER_TASK, never more than the limit's slots (the burst they take together),
+    and few enough that the flow's workers share the requests."""
+    share = -(-requests // max(1, workers))
+    return max(1, min(REQUESTS_PER_TASK, rate_limit_slots(platform), share))
+
+
+def _last_attempt() -> bool:
+    ctx = TaskRunContext.get()
+    return ctx is None or ctx.task_run.run_count > ctx.task.retries
+
+
 @task(
     name="fetch-batch",
     task_run_name="fetch {platform} ×{count}",
@@ -147,17 +170,31 @@ def fetch_post(ref: PostRef) -> Post:
 def fetch_batch(
     platform: str, refs: list[PostRef], count: int, capture: str | None = None
 ) -> list[Fetched]:
-    """One request's worth of posts (the platform's batch size): one slot of the
-    platform's rate limit, one result per ref. A whole-request transient failure raises,
-    so that Prefect retries the batch. `capture`: the exchange log its answers go to."""
+    """Posts of one or more requests of the platform's batch size (at most its limit's
+    slots): the rate-limit slots of all of them taken in one acquisition
+    (`occupy=requests`, one round trip to the Prefect server), one result per ref. A
+    request that failed transiently as a whole raises, so that Prefect retries the task
+    (the retry asks again for all its posts); on the last attempt its posts record the
+    error and the others their posts. `capture`: the exchange log its answers go to."""
     source = platform_named(platform)
-    rate_limit(source.rate_limit_name, strict=True)
     svc = services()
+    size = max(1, source.batch_limit(svc.settings))
+    requests = [refs[i : i + size] for i in range(0, len(refs), size)]
+    slots = rate_limit_slots(platform)
+    results: list[Fetched] = []
+    failed: TransientError | None = None
     with recording(svc.settings.data_dir, capture, svc.media):
-        results = source.fetch_many(refs, svc.settings)
-    if results and all(isinstance(r, TransientError) for r in results):
-        honour_retry_after(results[0])
-        raise results[0]
+        for j in range(0, len(requests), slots):
+            group = requests[j : j + slots]
+            rate_limit(source.rate_limit_name, occupy=len(group), strict=True)
+            for request in group:
+                answer = source.fetch_many(request, svc.settings)
+                if answer and all(isinstance(r, TransientError) for r in answer):
+                    failed = failed or answer[0]
+                results.extend(answer)
+    if failed is not None and not _last_attempt():
+        honour_retry_after(failed)
+        raise failed
     return results
 
 

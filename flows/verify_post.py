@@ -130,6 +130,7 @@ def check_fetched(
     images: list[ImageReport] = []
     fingerprints: dict[str, Fingerprint] = {}
     metadata: dict[str, MetadataFacts] = {}
+    same_as: dict[int, ImageReport | None] = {}
     if isinstance(fetched, Exception):
         verdict, reasons = failure_verdict(fetched), [failure_reason(fetched, "fetching")]
     else:
@@ -178,8 +179,19 @@ def check_fetched(
     )
     report.check_id = step(record_check, report, ref, started, fingerprints, metadata)
     if post is not None and services().settings.learn_from_verify:
-        step(learn_images, post, images)
+        # A picture the same as at the last check was learned then: adding it again would
+        # change nothing but the library's version (and so re-match every watched post).
+        new = [i for i in images if not _still_known(i, same_as)]
+        if new:
+            step(learn_images, post, new)
     return report
+
+
+def _still_known(image: ImageReport, same_as: dict[int, ImageReport | None]) -> bool:
+    """An image reused from the last check whose file is still in the library."""
+    if same_as.get(image.position) is None or image.media is None or image.video is not None:
+        return False
+    return services().store.known_id_for(image.media.sha256) is not None
 
 
 def reusable(before: ImageReport | None, media: MediaRef) -> ImageReport | None:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 from prefect.states import State
 
 from postcheck import progress
 from postcheck.domain import CheckReport, PostRef
 from postcheck.errors import BadURL
-from postcheck.flows.batch import error_report, fetched_in_batches, finish, gather
+from postcheck.flows.batch import error_report, fetched_in_batches, finish
 from postcheck.flows.recheck import ensure_rate_limits
 from postcheck.flows.tasks import (
     Fetched,
@@ -24,13 +25,32 @@ from postcheck.flows.verify_post import check_in_batch, report_key
 from postcheck.sources import parse_post_url
 
 
-@task(name="verify-one", task_run_name="verify {url}", cache_policy=NO_CACHE)
 def verify_one(
     url: str, ref: PostRef, fetched: Fetched, started: datetime, batch_capture: str | None = None
 ) -> CheckReport:
     report = check_in_batch(url, ref, fetched, started, batch_capture)
     publish_report(report, report_key(ref, report))  # a person asked for this one
     return report
+
+
+@task(name="verify-batch", task_run_name="verify {platform} ×{count}", cache_policy=NO_CACHE)
+def verify_batch(
+    platform: str,
+    items: list[tuple[int, PostRef, Fetched]],
+    urls: list[str],
+    count: int,
+    batch_capture: str | None = None,
+) -> list[CheckReport]:
+    """A few posts of one fetched batch, checked one after another in one task run, each
+    with its own check and report; a post that fails is that post's error report."""
+    reports = []
+    for (_, ref, fetched), url in zip(items, urls, strict=True):
+        try:
+            reports.append(verify_one(url, ref, fetched, datetime.now(UTC), batch_capture))
+        except Exception as exc:  # one post failing never sinks the rest
+            get_run_logger().error("checking %s failed", url, exc_info=exc)
+            reports.append(error_report(url, f"{type(exc).__name__}: {exc}"[:300]))
+    return reports
 
 
 @flow(name="verify-posts", flow_run_name="verify {count} posts")
@@ -53,7 +73,17 @@ def _verify_posts(urls: list[str]) -> State:
         by_platform.setdefault(ref.platform, []).append((i, ref))
     ensure_rate_limits()
     checks = {}
-    for i, ref, fetched, capture in fetched_in_batches(by_platform):
-        checks[verify_one.submit(urls[i], ref, fetched, datetime.now(UTC), capture)] = i
-    gather(checks, urls, reports)
+    for name, batch, capture in fetched_in_batches(by_platform):
+        mine = [urls[i] for i, _, _ in batch]
+        checks[verify_batch.submit(name, batch, mine, len(batch), capture)] = batch
+    for future in as_completed(list(checks)):
+        batch = checks[future]
+        try:
+            done = future.result()
+        except Exception as exc:  # the task itself failing still leaves each post's report
+            get_run_logger().error("checking %d posts failed", len(batch), exc_info=exc)
+            done = [error_report(urls[i], f"{type(exc).__name__}: {exc}"[:300]) for i, *_ in batch]
+        for (i, _, _), report in zip(batch, done, strict=True):
+            reports[i] = report
+            progress.item_done()  # told from the flow's thread, where the listener is
     return finish(reports, "verify-posts-summary", "Bulk verify", "posts")

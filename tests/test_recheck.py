@@ -217,3 +217,87 @@ def test_generated_posts_are_deleted_by_their_fixture_key(svc, server):
     found = fetch_posts([parse_post_url(u) for u in urls], svc.settings)
     assert [isinstance(f, PostUnavailable) for f in found] == [True, True, False, False]
     assert not any(isinstance(f, Exception) for f in found[2:])
+
+
+# --- the per-platform rate limit when one task makes several requests ----------------------
+
+
+@pytest.fixture
+def x_limit(prefect_api, svc, monkeypatch):
+    """X at 1 request a second (a burst of 2 slots), its Prefect limit roomy and decaying
+    so slowly that its active slots count the requests made; removed afterwards (every
+    flow creates its limits anew)."""
+    from prefect import get_client
+
+    from postcheck.services import reset_services
+    from postcheck.sources import platform_named
+
+    x = platform_named("x")
+    monkeypatch.setenv(x.env_var("requests_per_second"), "1")
+    reset_services()
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(
+            x.rate_limit_name, limit=1000, slot_decay_per_second=0.001
+        )
+        try:
+            yield x, client
+        finally:
+            client.delete_global_concurrency_limit_by_name(x.rate_limit_name)
+
+
+def _x_refs(server, n):
+    from postcheck.sources import parse_post_url
+
+    urls = server.world.add_generated_posts(2 * n)
+    return [parse_post_url(u) for u in urls if server.world.platform_of(u) == "x"][:n]
+
+
+def test_a_fetch_task_takes_a_rate_limit_slot_per_request(x_limit, server, monkeypatch):
+    """Several embed requests in one fetch-batch task still take one slot of X's limit
+    each, in acquisitions no larger than the limit's burst (its slots), and one task makes
+    no more requests than that burst allows."""
+    from prefect.concurrency import sync
+
+    from postcheck.domain import Post
+    from postcheck.flows import tasks
+    from postcheck.flows.tasks import fetch_batch, rate_limit_slots, requests_per_task
+
+    x, client = x_limit
+    assert rate_limit_slots("x") == 2
+    assert requests_per_task("x", 100) == 2  # a task's requests fit one burst
+    taken: list[int] = []
+
+    def spy(name, occupy=1, **kwargs):  # Prefect's own rate_limit, its calls counted
+        taken.append(occupy)
+        return sync.rate_limit(name, occupy=occupy, **kwargs)
+
+    monkeypatch.setattr(tasks, "rate_limit", spy)
+    refs = _x_refs(server, 5)
+    server.requests.clear()
+    before = client.read_global_concurrency_limit_by_name(x.rate_limit_name).active_slots
+    results = fetch_batch(x.name, refs, len(refs))
+    assert [type(r) for r in results] == [Post] * 5
+    assert [r.post_id for r in results] == [r.post_id for r in refs]
+    assert taken == [2, 2, 1]
+    assert len(server.requests_to("/x/syndication/tweet-result")) == 5
+    active = client.read_global_concurrency_limit_by_name(x.rate_limit_name).active_slots
+    assert active - before == 5  # one slot per request made
+
+
+def test_a_fetch_task_retries_a_failed_request_and_keeps_the_others(x_limit, server):
+    """A request of a several-request task that fails transiently retries the task; one
+    that keeps failing is that post's error on the last attempt, the others are fetched."""
+    from postcheck.domain import Post
+    from postcheck.errors import TransientError
+    from postcheck.flows.tasks import fetch_batch
+
+    x, _ = x_limit
+    refs = _x_refs(server, 3)
+    once, always = refs[0].post_id, refs[2].post_id
+    server.fault(f"/x/syndication/tweet-result?id={once}", Fault(status=503, times=1))
+    server.fault(f"/x/syndication/tweet-result?id={always}", Fault(status=503, times=99))
+    results = fetch_batch.with_options(retries=2, retry_delay_seconds=0)(x.name, refs, 3)
+    assert isinstance(results[0], Post) and isinstance(results[1], Post)
+    assert isinstance(results[2], TransientError)
+    asked = server.requests_to("/x/syndication/tweet-result")
+    assert sum(r.query.get("id") == [always] for r in asked) == 3  # 1 + 2 retries

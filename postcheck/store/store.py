@@ -240,14 +240,12 @@ class Store:
             ["sha256"],
         )
         media_id = session.scalar(select(MediaRow.id).where(MediaRow.sha256 == stored.sha256))
-        if fp is not None:
-            for family, variant, value in _split_hashes(fp):
-                self._insert_ignore(
-                    session,
-                    MediaHashRow,
-                    {"media_id": media_id, "family": family, "variant": variant, "value": value},
-                    ["media_id", "family", "variant"],
-                )
+        if fp is not None:  # one executemany for all its codes, not a statement per code
+            rows = [
+                {"media_id": media_id, "family": family, "variant": variant, "value": value}
+                for family, variant, value in _split_hashes(fp)
+            ]
+            self._insert_all(session, MediaHashRow, rows, ["media_id", "family", "variant"])
         return media_id
 
     # --- known images ------------------------------------------------------------------
