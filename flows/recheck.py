@@ -25,6 +25,7 @@ from postcheck.flows.tasks import (
     Fetched,
     publish_report,
     rate_limit_slots,
+    step,
     untagged_tasks,
 )
 from postcheck.flows.verify_post import check_in_batch, report_key
@@ -74,7 +75,7 @@ def recheck_post(
     if transitions and report.check_id is not None:
         store.record_transitions(post.id, report.check_id, baseline[0], transitions)
     if previous is None or transitions or report.verdict.value != previous.verdict.value:
-        publish_report(report, report_key(ref, report))
+        step(publish_report, report, report_key(ref, report))  # inside the batch task
     return Outcome(
         url=post.url,
         platform=post.platform,

@@ -19,6 +19,7 @@ from postcheck.flows.recheck import ensure_rate_limits
 from postcheck.flows.tasks import (
     Fetched,
     publish_report,
+    step,
     untagged_tasks,
 )
 from postcheck.flows.verify_post import check_in_batch, report_key
@@ -29,7 +30,7 @@ def verify_one(
     url: str, ref: PostRef, fetched: Fetched, started: datetime, batch_capture: str | None = None
 ) -> CheckReport:
     report = check_in_batch(url, ref, fetched, started, batch_capture)
-    publish_report(report, report_key(ref, report))  # a person asked for this one
+    step(publish_report, report, report_key(ref, report))  # a person asked for this one
     return report
 
 
