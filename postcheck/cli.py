@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -111,22 +111,38 @@ def prefect_ready(verbose: bool | None = None) -> str | None:
     """Quiet Prefect's console, and send the runs to the background Prefect server
     (started on first use) unless PREFECT_API_URL says where they go; the background
     server's API URL when it is the one."""
+    return prefect_starting(verbose)()
+
+
+def prefect_starting(verbose: bool | None = None) -> Callable[[], str | None]:
+    """`prefect_ready` in two halves: the background server starts (or is found) in the
+    background from now on; the function returned waits for it (one line and exit 1 if
+    it did not come up). A command imports its flow in between."""
     from postcheck.prefect_background import ServerError
-    from postcheck.runner import configure_console, use_background_server
+    from postcheck.runner import configure_console, start_background_server
 
     configure_console(Options.verbose if verbose is None else verbose)
+    notice = lambda line: err.print(line, soft_wrap=True)  # noqa: E731
     try:
-        return use_background_server(notice=lambda line: err.print(line, soft_wrap=True))
+        waiting = start_background_server(notice=notice)
     except ServerError as exc:
         fail(str(exc), EXIT_CHECK_FAILED)
-    return None
+
+    def ready() -> str | None:
+        try:
+            return waiting()
+        except ServerError as exc:
+            fail(str(exc), EXIT_CHECK_FAILED)
+        return None
+
+    return ready
 
 
 def _run_state(name: str, **params):
     """Run a flow by name in this process, quietly, tagged by platform where there is one."""
     from postcheck.runner import cli_run_settings
 
-    prefect_ready()
+    ready = prefect_starting()  # a first command's server boots while the flow is imported
     from prefect import tags
 
     if name == "verify-post":
@@ -154,6 +170,7 @@ def _run_state(name: str, **params):
         from postcheck.flows.recheck import recheck as fn
 
         labels = ["recheck"]
+    ready()
     with cli_run_settings(), tags(*labels):
         return fn(**params, return_state=True)
 

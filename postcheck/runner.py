@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -26,26 +27,59 @@ def use_background_server(notice: Callable[[str], None] = lambda _line: None) ->
     """Point this process's runs at the data folder's background Prefect server (started
     on first use) unless a Prefect API URL is configured (environment or Prefect profile),
     which wins. Returns the API URL chosen, None when the configured one is kept."""
+    return start_background_server(notice)()
+
+
+def start_background_server(
+    notice: Callable[[str], None] = lambda _line: None,
+) -> Callable[[], str | None]:
+    """`use_background_server` in two halves, so that a command can import what it runs
+    while the server boots: the server's start (or the health request that finds it) runs
+    in a thread from now on; the function returned waits for it and points this process's
+    runs at it (ServerError if it did not come up). A first command thus overlaps its own
+    imports with the server's start instead of paying one after the other."""
     if os.environ.get("PREFECT_API_URL"):
-        return None
+        return lambda: None
     from prefect.settings import get_current_settings
 
     if get_current_settings().api.url:  # set in the active Prefect profile
-        return None
+        return lambda: None
     from postcheck import prefect_background
     from postcheck.settings import get_settings
 
     settings = get_settings()
-    server = prefect_background.ensure(
-        settings.data_dir, settings.prefect_port, settings.prefect_start_timeout, notice
-    )
-    os.environ["PREFECT_API_URL"] = server.api_url or ""
-    # Prefect read its settings when it was imported: have it read them again.
-    if "prefect.context" in sys.modules:
-        from prefect.context import refresh_global_settings_context
+    outcome: list = []
 
-        refresh_global_settings_context()
-    return server.api_url
+    def start() -> None:
+        try:
+            outcome.append(
+                prefect_background.ensure(
+                    settings.data_dir,
+                    settings.prefect_port,
+                    settings.prefect_start_timeout,
+                    notice,
+                )
+            )
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=start, name="postcheck-server-start", daemon=True)
+    thread.start()
+
+    def ready() -> str | None:
+        thread.join()
+        (result,) = outcome
+        if isinstance(result, BaseException):
+            raise result
+        os.environ["PREFECT_API_URL"] = result.api_url or ""
+        # Prefect read its settings when it was imported: have it read them again.
+        if "prefect.context" in sys.modules:
+            from prefect.context import refresh_global_settings_context
+
+            refresh_global_settings_context()
+        return result.api_url
+
+    return ready
 
 
 @contextmanager

@@ -118,3 +118,20 @@ def test_stop_with_a_stale_pid_file(world):
     stopped = postcheck(env, "server", "stop")
     assert f"(pid {gone.pid}) was gone; removed its pid file" in stopped.stdout
     assert not (home / STATE_FILE).exists()
+
+
+def test_a_server_that_does_not_come_up_fails_the_command_in_one_line(world, tmp_path):
+    """The start runs beside the command's imports (postcheck.runner): its failure still
+    ends the command with one line naming the log, exit 1, and no server left behind."""
+    env, _ = world
+    env = dict(
+        env, POSTCHECK_DATA_DIR=str(tmp_path / "data"), POSTCHECK_PREFECT_START_TIMEOUT="0.5"
+    )
+    env["POSTCHECK_PREFECT_PORT"] = str(free_port())
+    failed = postcheck(env, "verify", URL)
+    assert failed.returncode == 1, failed.stderr
+    lines = [line for line in failed.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: the background Prefect server did not answer"), lines
+    assert "server.log" in lines[-1] and "Traceback" not in failed.stderr
+    assert not (tmp_path / "data" / "prefect" / STATE_FILE).exists()
+    assert failed.stdout == ""

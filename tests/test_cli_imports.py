@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
@@ -48,3 +49,39 @@ def test_light_commands_import_no_heavy_module(args, tmp_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["code"] in (0, 2, None), proc.stderr  # history: no checks recorded, exit 2
     assert result["loaded"] == [], f"{' '.join(args)} imported {result['loaded']}"
+
+
+# What a photo post's verify must not import: PyAV (no video), SciPy (pHash is computed
+# without it), tweepy (no bearer token: the embed endpoint), Alembic (the schema is at
+# head), SQLAlchemy's PostgreSQL dialect (the store is SQLite).
+NOT_FOR_A_PHOTO = ["av", "scipy", "tweepy", "alembic", "sqlalchemy.dialects.postgresql"]
+
+
+def test_verify_of_a_photo_post_imports_only_what_it_uses(prefect_server, svc):
+    """A library of photos (a known video's frame would rightly need PyAV to be read)."""
+    from postcheck.demo import fixtures_dir
+    from postcheck.library import add_known_file
+
+    add_known_file(
+        svc,
+        fixtures_dir() / "known" / "koksan-2010.jpg",
+        first_seen=datetime(2010, 10, 10, tzinfo=UTC),
+    )
+    svc.store.close()  # the schema is at head: the probe's store open finds it so
+    url = "https://x.com/Archer83Able/status/1857106849690673728"  # one photo, recycled
+    env = dict(os.environ, PREFECT_API_URL=prefect_server)
+    args, watched = ["verify", url], [*NOT_FOR_A_PHOTO, "cv2", "prefect"]
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(watched)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.stdout.strip(), proc.stderr
+    assert "recycled" in proc.stdout, proc.stdout[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, proc.stderr
+    # the probe really ran the check: it hashed (OpenCV) and ran a flow (Prefect)
+    assert {"cv2", "prefect"} <= set(result["loaded"])
+    assert set(result["loaded"]).isdisjoint(NOT_FOR_A_PHOTO), result["loaded"]

@@ -305,3 +305,52 @@ def test_merge_matches_keeps_every_proven_one_and_the_nearest_others():
     merged = merge_matches(kept, found, k=3)
     assert [(x.known.id, x.score) for x in merged] == [(4, 0.1), (1, 0.2), (2, 0.6)]
     assert [x.known.id for x in merge_matches(kept, [], k=3)] == [1, 2, 3]
+
+
+def _phash_cases():
+    """Every fixture photo that opens, as it is, mirrored, cropped and turned; and the
+    degenerate pictures (flat, symmetric) whose codes rest on rounding noise."""
+    import numpy as np
+
+    for path in sorted(FIX.rglob("*.jpg")):
+        try:
+            with Image.open(path) as im:
+                im.load()
+                im = im.copy()
+        except OSError:
+            continue  # the truncated hostile fixtures
+        yield path.name, im
+        yield f"{path.name} mirrored", ImageOps.mirror(im)
+        yield f"{path.name} crop", im.crop((0, 0, im.width // 2, im.height // 2))
+        yield f"{path.name} turned", im.rotate(90, expand=True)
+    yield "flat", Image.new("RGB", (100, 80), (120, 30, 200))
+    halves = np.zeros((64, 64), np.uint8)
+    halves[:, :32] = 255
+    yield "halves", Image.fromarray(halves)
+    yield "ramp", Image.fromarray(np.tile(np.arange(64, dtype=np.uint8) * 4, (64, 1)))
+
+
+def test_phash_codes_are_imagehash_codes_bit_for_bit():
+    """The pHash family computes its DCT without SciPy; every code must be the one
+    imagehash.phash gave, so the codes stored in every library stay valid."""
+    import imagehash
+
+    phash = families()["phash"]
+    cases = list(_phash_cases())
+    assert len(cases) > 60
+    for name, image in cases:
+        assert phash.code(image) == phash.pack(imagehash.phash(image, hash_size=8).hash), name
+
+
+def test_phash_of_a_photo_needs_no_scipy():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from PIL import Image;"
+        "from postcheck.verifiers.families.phash import PHash;"
+        f"PHash().code(Image.open({str(KNOWN['koksan-2010'])!r}));"
+        "print('scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

@@ -42,14 +42,36 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import av
-import av.error
 import numpy as np
-from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 from postcheck.errors import BadMedia
+
+if TYPE_CHECKING:
+    import av
+    from av.video.reformatter import VideoReformatter
+else:
+
+    class _PyAV:
+        """PyAV, imported on first use: a command that handles no video (a photo post's
+        verify, `check` of a photo) does not pay its import (benchmarks/cli_latency.py)."""
+
+        _module: ModuleType | None = None
+
+        def __getattr__(self, name: str):
+            if _PyAV._module is None:
+                import av
+                import av.error
+                import av.stream
+                import av.video.reformatter
+
+                _PyAV._module = av
+            return getattr(_PyAV._module, name)
+
+    av = _PyAV()
 
 # Scene-change detector (see the module docstring for the measurements).
 THUMB_SIDE = 32
@@ -458,7 +480,7 @@ class FrameSampler:
             stream.codec_context.skip_frame = "NONREF"
         fps = info.fps if info.fps > 0 else 25.0
         frame_cap = int((self.max_duration + 1) * self.max_fps)
-        reformatter = VideoReformatter()
+        reformatter = av.video.reformatter.VideoReformatter()
         counters = _Counters()
         t0: float | None = None
         last_kept: np.ndarray | None = None

@@ -15,11 +15,10 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-import tweepy
 
 from postcheck import http
 from postcheck.domain import MediaRef, Post, PostRef
@@ -29,6 +28,9 @@ from postcheck.sources.base import FetchResult
 from postcheck.sources.x.platform import API_V2_BATCH, bearer_token, x_settings
 from postcheck.sources.x.secrets import protect_logs
 from postcheck.sources.x.token import syndication_token
+
+if TYPE_CHECKING:  # tweepy (and oauthlib) only with a bearer token: imported where used
+    import tweepy
 
 _TWITTER_EPOCH_MS = 1288834974657
 _DEFAULT_API = "https://api.twitter.com"
@@ -212,6 +214,8 @@ def _post_from_syndication(ref: PostRef, data: dict[str, Any]) -> Post:
 def _client(settings: Settings, bearer: str) -> tweepy.Client:
     """tweepy's client on our requests session: its fixed host api.twitter.com goes to the
     configured base URL, through the guarded transport, with our timeouts."""
+    import tweepy
+
     protect_logs()
     client = tweepy.Client(bearer_token=bearer, wait_on_rate_limit=False)
     client.session.close()
@@ -248,6 +252,8 @@ _USER_FIELDS = ["username", "name", "protected"]
 @contextmanager
 def _api_errors(what: str) -> Iterator[None]:
     """tweepy's and requests' exceptions -> postcheck's error kinds, one line each."""
+    import tweepy
+
     try:
         yield
     except tweepy.TooManyRequests as exc:
