@@ -70,14 +70,22 @@ def env(server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     retries without waiting."""
     from postcheck.services import reset_services
 
+    point_settings_at(server, tmp_path / "data", monkeypatch)
+    yield tmp_path
+    reset_services()
+
+
+def point_settings_at(server, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `env` fixture's settings, for fixtures of a wider scope (their own MonkeyPatch):
+    the data folder given, every base URL on the fixture server, no waits."""
+    from postcheck.services import reset_services
+
     for key, value in server.env(unthrottled=True).items():  # no test waits for a rate limit
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("POSTCHECK_X_BEARER_TOKEN", raising=False)
     monkeypatch.delenv("POSTCHECK_DATABASE_URL", raising=False)
-    monkeypatch.setenv("POSTCHECK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POSTCHECK_DATA_DIR", str(data_dir))
     monkeypatch.setenv("POSTCHECK_RETRY_BACKOFF_SECONDS", "0")
-    reset_services()
-    yield tmp_path
     reset_services()
 
 

@@ -48,7 +48,59 @@ def cli(prefect_api, server, tmp_path):
     return run
 
 
-def test_known_add_then_verify_json(cli):
+@pytest.fixture
+def cli_here(prefect_api, server, tmp_path, monkeypatch):
+    """The same command line run in this process: `postcheck.cli.main` with its argv, its
+    own stdin, stdout and stderr, the same settings as `cli`, and whatever it sets in the
+    environment undone afterwards. For tests of what the commands do and print; the ones
+    about a real process (exit status from the interpreter, stdin, pools, terminals) use
+    `cli`. Saves a Python start and its imports per command (1-4 s each)."""
+    from click.testing import CliRunner
+
+    from postcheck.cli import main
+    from postcheck.services import reset_services
+
+    settings = dict(server.env())
+    settings.update(
+        {
+            "POSTCHECK_DATA_DIR": str(tmp_path / "data"),
+            "POSTCHECK_RETRY_BACKOFF_SECONDS": "0",
+            "PREFECT_API_URL": prefect_api,
+            "COLUMNS": "200",
+        }
+    )
+
+    def run(*args, input=None):
+        saved = dict(os.environ)
+        monkeypatch.setattr(sys, "argv", ["postcheck", *args])
+        reset_services()  # every command opens its settings and store afresh, as a process
+        try:
+            with CliRunner().isolation(
+                input=input, env={**settings, "POSTCHECK_X_BEARER_TOKEN": None}
+            ) as (stdout, stderr, _):
+                with pytest.raises(SystemExit) as exited:
+                    main()
+                sys.stdout.flush()  # what went through sys.stdout.write, not a console
+                sys.stderr.flush()
+                proc = subprocess.CompletedProcess(
+                    args,
+                    exited.value.code,
+                    stdout.getvalue().decode(),
+                    stderr.getvalue().decode(),
+                )
+        finally:
+            reset_services()
+            os.environ.clear()
+            os.environ.update(saved)
+        assert "Traceback" not in proc.stdout + proc.stderr
+        return proc
+
+    return run
+
+
+def test_known_add_then_verify_json(cli_here):
+    cli = cli_here
+
     added = cli(
         "known",
         "add",
@@ -78,7 +130,8 @@ def test_known_add_then_verify_json(cli):
     assert "Koksan SPGs" in listing.stdout
 
 
-def test_verify_table_for_a_deleted_post_exits_zero(cli):
+def test_verify_table_for_a_deleted_post_exits_zero(cli_here):
+    cli = cli_here
     proc = cli("verify", "https://x.com/fixture_news/status/1830130969605047271")
     assert proc.returncode == 0, proc.stderr
     assert "unavailable" in proc.stdout and "deleted by the Post author" in proc.stdout
@@ -136,9 +189,10 @@ def test_bad_input_is_one_line_and_exit_2(cli, args, message):
 MARKUP = "[/quote] [bold red]not bold[/] :fire:"
 
 
-def test_user_text_is_never_read_as_markup(cli, server):
+def test_user_text_is_never_read_as_markup(cli_here, server):
     """Post text, file names and error messages print as they are: no rich markup, no
     emoji codes (a `[/quote]` once crashed the error printer)."""
+    cli = cli_here
     proc = cli("known", "add", f"/no/such/{MARKUP}.jpg")
     assert proc.returncode == 2
     assert f"error: /no/such/{MARKUP}.jpg: no such file" in proc.stderr
@@ -227,7 +281,8 @@ def test_a_local_file_that_is_not_a_picture_is_bad_input(cli, tmp_path):
     assert proc.stderr.strip() == f"error: page.html: {NOT_PICTURES[0][2]}"
 
 
-def test_verify_telegram_and_mastodon_through_the_real_fetch_path(cli):
+def test_verify_telegram_and_mastodon_through_the_real_fetch_path(cli_here):
+    cli = cli_here
     proc = cli("verify", "https://t.me/fixturerepost/210")
     assert proc.returncode == 0, proc.stderr
     assert "Reposts 24/7" in proc.stdout and "no_known_match" in proc.stdout  # empty library
@@ -252,9 +307,10 @@ def test_platforms_lists_every_registered_platform(cli):
     assert proc.returncode == 2 and "that is a Telegram channel, not a post" in proc.stderr
 
 
-def test_bulk_verify_from_file_json_lines_and_bad_lines(cli, tmp_path):
+def test_bulk_verify_from_file_json_lines_and_bad_lines(cli_here, tmp_path):
     """Several URLs: one flow run, JSON Lines in input order; bad lines reported one line
     each (exit 2) while the good ones are still checked; comments and blanks skipped."""
+    cli = cli_here
     listing = tmp_path / "urls.txt"
     listing.write_text(
         "# tonight's list\n"
@@ -359,7 +415,8 @@ def test_bulk_check_folder_files_and_urls_in_one_run(cli, server, tmp_path):
     assert "checking" in table.stderr and "2/2" in table.stderr  # the progress bar
 
 
-def test_known_export_as_threatexchange_file_and_csv(cli, tmp_path):
+def test_known_export_as_threatexchange_file_and_csv(cli_here, tmp_path):
+    cli = cli_here
     from postcheck.verifiers.families import families
     from postcheck.verifiers.perceptual import library_view
 
@@ -399,7 +456,8 @@ def test_known_export_as_threatexchange_file_and_csv(cli, tmp_path):
     assert bad.returncode == 2 and "use one of tx, csv" in bad.stderr
 
 
-def test_known_import_hashes_bad_lines_idempotent_list_show_and_round_trip(cli, tmp_path):
+def test_known_import_hashes_bad_lines_idempotent_list_show_and_round_trip(cli_here, tmp_path):
+    cli = cli_here
     from postcheck.verifiers.families import families
     from postcheck.verifiers.perceptual import library_view
 

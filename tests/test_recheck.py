@@ -17,13 +17,30 @@ BSKY = "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c"
 BSKY_URI = "at://did:plc:pcfixturenewsdesk2222222/app.bsky.feed.post/3lbqz2fa4ak2c"
 
 
-@pytest.fixture
-def verified(prefect_api, known_library, server):
-    from postcheck.flows.verify_post import verify_post
+@pytest.fixture(scope="module")
+def verified_data(prefect_api, fixture_server, tmp_path_factory):
+    """The five posts verified once against the known library, in a data folder of the
+    module's own: every test here starts from this state and gets a copy of it (store,
+    media, index), so the verification is paid once, not once a test."""
+    from conftest import point_settings_at
 
-    verdicts = {}
-    for url in (SEED, TWO_PHOTOS, MIRRORED, VIDEO, BSKY):
-        verdicts[url] = verify_post(url, return_state=True).result().verdict.value
+    from postcheck.demo import fixtures_dir, load_known_manifest
+    from postcheck.fixtures.server import FixtureWorld
+    from postcheck.flows.verify_post import verify_post
+    from postcheck.services import reset_services, services
+
+    data = tmp_path_factory.mktemp("verified") / "data"
+    fixture_server.world = FixtureWorld()
+    fixture_server.faults.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        point_settings_at(fixture_server, data, mp)
+        try:
+            load_known_manifest(services(), fixtures_dir() / "known" / "manifest.csv")
+            verdicts = {}
+            for url in (SEED, TWO_PHOTOS, MIRRORED, VIDEO, BSKY):
+                verdicts[url] = verify_post(url, return_state=True).result().verdict.value
+        finally:
+            reset_services()  # the store closed before its files are copied
     assert verdicts == {
         SEED: "recycled",
         TWO_PHOTOS: "no_known_match",
@@ -31,7 +48,30 @@ def verified(prefect_api, known_library, server):
         VIDEO: "recycled",
         BSKY: "no_known_match",
     }
-    return known_library
+    return data
+
+
+@pytest.fixture
+def verified(verified_data, env, server, monkeypatch):
+    """A fresh copy of the verified data folder as this test's own, at the folder's own
+    path (the stored reports name their media files by absolute path, and a recheck re-uses
+    a stored file only where its report says it is); the untouched original is put back
+    afterwards. Its services."""
+    import shutil
+
+    from postcheck.services import reset_services, services
+
+    pristine = verified_data.with_name("pristine")
+    verified_data.rename(pristine)
+    shutil.copytree(pristine, verified_data)
+    monkeypatch.setenv("POSTCHECK_DATA_DIR", str(verified_data))
+    reset_services()
+    try:
+        yield services()
+    finally:
+        reset_services()
+        shutil.rmtree(verified_data)
+        pristine.rename(verified_data)
 
 
 def kinds(store, uri):
