@@ -160,12 +160,25 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--every", type=int, default=1, help="every n-th query only (quick runs)")
+    parser.add_argument(
+        "--families",
+        help="comma-separated edit families only (e.g. crop60,collage4); 'unrelated' adds "
+        "the unrelated queries (quick runs)",
+    )
     parser.add_argument("--save", type=Path, help="write every query's result here (JSON)")
     parser.add_argument("--load", type=Path, help="tables from a --save file, without matching")
     args = parser.parse_args()
     photos, queries_dir = ensure_data(args.data)
     manifest = json.loads((queries_dir / "manifest.json").read_text())
-    originals, queries = manifest["originals"], manifest["queries"][:: args.every]
+    originals, queries = manifest["originals"], manifest["queries"]
+    if args.families:
+        wanted = set(args.families.split(","))
+        queries = [
+            q
+            for q in queries
+            if q["family"] in wanted or ("unrelated" in wanted and q["truth"] is None)
+        ]
+    queries = queries[:: args.every]
     texture = manifest["texture"]
     query_paths = [str(queries_dir / q["file"]) for q in queries]
 

@@ -28,7 +28,7 @@ from postcheck.domain import KnownImage, Match, MatchEdit
 from postcheck.verifiers import dense, orb
 from postcheck.verifiers.families import families
 from postcheck.verifiers.perceptual import QueryPrint
-from postcheck.verifiers.regions import WINDOWS, outside_uniformity
+from postcheck.verifiers.regions import outside_uniformity, window_fractions
 
 SHORTLIST = 5  # candidates verified with ORB, best first
 DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
@@ -425,7 +425,7 @@ def _dense(
         return best
     tried = set()
     for cand in ranked:
-        window = WINDOWS.get(split_variant(cand.variant)[1], (0.0, 0.0, 1.0, 1.0))
+        window = window_fractions(split_variant(cand.variant)[1], *lib.thumb.shape[:2])
         key = (cand.box, cand.flip, window)
         if key in tried or cand.box not in query.view.boxes:
             continue
@@ -519,6 +519,9 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
     if region.startswith("win:"):
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (matches the original's {region[4:]} window)")
+    elif region.startswith("ctr:"):
+        edits.append(MatchEdit.CROPPED)
+        details.append(f"cropped (matches the original's centre cut to {region[4:]}:1)")
     box = query.view.boxes.get(cand.box)
     if cand.box.startswith("tile"):
         return _composite(query, cand.box, edits, details)

@@ -35,6 +35,36 @@ WINDOWS.update(
 )
 
 
+# Centre cuts of a library picture to the cell shapes collage apps and grids cut a photo
+# to (width / height): a collage's tile is the photo cut to fill its cell, centred, which
+# is a deep crop no fixed window above covers. Only cuts keeping under 90 % of a side are
+# kept (the whole picture's codes meet the others); the name says the cell's shape.
+CENTRE_ASPECTS = (0.5, 0.625, 0.8, 1.0, 1.25, 1.6, 2.0)
+CENTRE_KEEP_MAX = 0.9
+
+
+def centre_windows(height: int, width: int) -> dict[str, tuple[float, float, float, float]]:
+    """'ctr:<w/h>' -> the centred window of that shape, as fractions of the picture."""
+    out: dict[str, tuple[float, float, float, float]] = {}
+    aspect = width / max(1, height)
+    for cell in CENTRE_ASPECTS:
+        keep = cell / aspect if cell < aspect else aspect / cell
+        if keep >= CENTRE_KEEP_MAX:
+            continue
+        cut = (1 - keep) / 2
+        out[f"ctr:{cell:.3g}"] = (
+            (cut, 0.0, 1 - cut, 1.0) if cell < aspect else (0.0, cut, 1.0, 1 - cut)
+        )
+    return out
+
+
+def window_fractions(name: str, height: int, width: int) -> tuple[float, float, float, float]:
+    """Where a library code's window lies (fractions); the whole picture when unknown."""
+    if name.startswith("ctr:"):
+        return centre_windows(height, width).get(name, (0.0, 0.0, 1.0, 1.0))
+    return WINDOWS.get(name, (0.0, 0.0, 1.0, 1.0))
+
+
 def near_colour(rgb: np.ndarray, colour: np.ndarray, tol: int) -> np.ndarray:
     # Per channel on purpose: numpy's max over a size-3 axis is ~10x slower.
     c = np.asarray(colour).astype(np.int16)
@@ -262,7 +292,9 @@ def _splits(gray: np.ndarray, axis: int) -> list[tuple[int, int]]:
     step[1:-1] = np.abs(g[:, 2:] - g[:, :-2]).mean(axis=0)
     best, best_score = None, 0.0
     for x in range(lo, hi):
-        around = (step[max(0, x - 5)] + step[min(width - 1, x + 5)]) / 2
+        # the steps beside it: the median of 3-10 lines either side (two lines' steps at
+        # +-5 alone let one busy line of either picture hide the seam)
+        around = float(np.median(np.r_[step[max(0, x - 10) : x - 2], step[x + 3 : x + 11]]))
         score = step[x] / max(around, 1.0)
         if step[x] >= SEAM_MIN_STEP and score >= SEAM_CONTRAST and score > best_score:
             best, best_score = x, score
@@ -306,10 +338,13 @@ def tiles(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
         box = (x0 + t[0], y0 + t[1], x0 + t[2], y0 + t[3])
         if area_fraction(box, (sh, sw)) < 0.05:
             continue
-        out[f"tile{i + 1}"] = (
-            round(box[0] / s),
-            round(box[1] / s),
-            round(box[2] / s),
-            round(box[3] / s),
-        )
+        out[f"tile{i + 1}"] = _up(box, s)
+        # A photo cut to fill its cell may have a plain band of its own (a sky, a wall)
+        # that the trim takes for the cell's margin: the untrimmed tile is looked up too.
+        if area_fraction(box, (sh, sw)) < 0.95 * area_fraction((x0, y0, x1, y1), (sh, sw)):
+            out[f"tile{i + 1}r"] = _up((x0, y0, x1, y1), s)
     return out
+
+
+def _up(box: Box, s: float) -> Box:
+    return (round(box[0] / s), round(box[1] / s), round(box[2] / s), round(box[3] / s))
