@@ -272,3 +272,13 @@ def test_hash_only_entries_are_idempotent_and_reach_the_index(svc):
     assert svc.store.index_entries_for([entry.id])[entry.id].hash_only
     assert svc.store.hash_only_families() == {"pdq"}
     assert svc.store.remove_known(entry.id) and svc.store.hash_only_families() == set()
+
+
+def test_the_cheap_schema_check_knows_alembics_head():
+    """Store open skips Alembic when the database is at the head the migration files name;
+    that head must be the one Alembic itself computes."""
+    from alembic.script import ScriptDirectory
+
+    from postcheck.store.migrate import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
