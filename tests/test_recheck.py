@@ -341,3 +341,37 @@ def test_a_fetch_task_retries_a_failed_request_and_keeps_the_others(x_limit, ser
     assert isinstance(results[2], TransientError)
     asked = server.requests_to("/x/syndication/tweet-result")
     assert sum(r.query.get("id") == [always] for r in asked) == 3  # 1 + 2 retries
+
+
+def test_one_post_breaking_never_sinks_the_others_of_its_task(
+    prefect_api, svc, server, monkeypatch
+):
+    """Posts of one fetched batch share a checking task (verify-batch, recheck-posts): an
+    exception escaping one post's check is that post's error; its neighbours are checked."""
+    import postcheck.flows.recheck as recheck_module
+    import postcheck.flows.verify_posts as verify_module
+
+    urls = [u for u in server.world.add_generated_posts(8) if "bsky.app" in u]
+    assert len(urls) == 4  # one getPosts request: one task checks them all
+    broken = urls[1]
+    real = verify_module.check_in_batch
+
+    def flaky(url, *args, **kw):
+        if url == broken:
+            raise RuntimeError("Prefect API answered 503")
+        return real(url, *args, **kw)
+
+    monkeypatch.setattr(verify_module, "check_in_batch", flaky)
+    reports = verify_module.verify_posts(urls=urls, count=4, return_state=True).result()
+    assert [r.url for r in reports] == urls
+    assert [r.verdict.value == "error" for r in reports] == [False, True, False, False]
+    assert "503" in reports[1].reasons[0]
+
+    monkeypatch.setattr(verify_module, "check_in_batch", real)
+    verify_module.verify_posts(urls=[broken], count=1, return_state=True)  # now watched too
+    monkeypatch.setattr(recheck_module, "check_in_batch", flaky)
+    state = recheck_module.recheck(return_state=True)
+    outcomes = {o.url: o for o in state.result()}
+    assert len(outcomes) == 4
+    assert outcomes[broken].failed and "503" in outcomes[broken].message
+    assert [outcomes[u].failed for u in urls if u != broken] == [False] * 3
