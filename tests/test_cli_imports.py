@@ -36,17 +36,23 @@ print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]
     ],
     ids=" ".join,
 )
-def test_light_commands_import_no_heavy_module(args, tmp_path):
-    env = dict(os.environ, POSTCHECK_DATA_DIR=str(tmp_path / "data"))
+def probe(args: list[str], watched: list[str], env: dict[str, str], timeout: float):
+    """Run the command line in a fresh interpreter; (the process, the probe's JSON: exit
+    code and which of `watched` got imported)."""
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(watched)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
     assert proc.stdout.strip(), proc.stderr
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return proc, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_light_commands_import_no_heavy_module(args, tmp_path):
+    env = dict(os.environ, POSTCHECK_DATA_DIR=str(tmp_path / "data"))
+    proc, result = probe(args, HEAVY, env, timeout=60)
     assert result["code"] in (0, 2, None), proc.stderr  # history: no checks recorded, exit 2
     assert result["loaded"] == [], f"{' '.join(args)} imported {result['loaded']}"
 
@@ -71,16 +77,8 @@ def test_verify_of_a_photo_post_imports_only_what_it_uses(prefect_server, svc):
     url = "https://x.com/Archer83Able/status/1857106849690673728"  # one photo, recycled
     env = dict(os.environ, PREFECT_API_URL=prefect_server)
     args, watched = ["verify", url], [*NOT_FOR_A_PHOTO, "cv2", "prefect"]
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(watched)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.stdout.strip(), proc.stderr
+    proc, result = probe(args, watched, env, timeout=120)
     assert "recycled" in proc.stdout, proc.stdout[-2000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["code"] == 0, proc.stderr
     # the probe really ran the check: it hashed (OpenCV) and ran a flow (Prefect)
     assert {"cv2", "prefect"} <= set(result["loaded"])

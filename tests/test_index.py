@@ -210,4 +210,5 @@ def test_known_reindex_command(cli_env, prefect_api, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "1 pictures" in done.stdout and "now current" in done.stdout
     manifest = Manifest.read(data / "index")
-    assert manifest.number == 1 and manifest.families["dct256"]["rows"] == 15  # no trim
+    # whole, 14 windows and 6 centre cuts (no trim)
+    assert manifest.number == 1 and manifest.families["dct256"]["rows"] == 21
