@@ -25,17 +25,6 @@ print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]
 """
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--help"],
-        ["platforms"],
-        ["server", "status"],
-        ["known", "list"],
-        ["history", "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c"],
-    ],
-    ids=" ".join,
-)
 def probe(args: list[str], watched: list[str], env: dict[str, str], timeout: float):
     """Run the command line in a fresh interpreter; (the process, the probe's JSON: exit
     code and which of `watched` got imported)."""
@@ -50,6 +39,17 @@ def probe(args: list[str], watched: list[str], env: dict[str, str], timeout: flo
     return proc, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["platforms"],
+        ["server", "status"],
+        ["known", "list"],
+        ["history", "https://bsky.app/profile/newsdesk.example.org/post/3lbqz2fa4ak2c"],
+    ],
+    ids=" ".join,
+)
 def test_light_commands_import_no_heavy_module(args, tmp_path):
     env = dict(os.environ, POSTCHECK_DATA_DIR=str(tmp_path / "data"))
     proc, result = probe(args, HEAVY, env, timeout=60)
