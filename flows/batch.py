@@ -5,7 +5,7 @@ item's error report, never the batch's), and the batch's summary artifact and fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -28,6 +28,7 @@ from postcheck.services import services
 from postcheck.sources import platform_named
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 # The most posts one checking task takes from a fetched batch: few task runs (Prefect's
@@ -62,6 +63,21 @@ def fetched_in_batches(
         done = [(item, ref, got) for (item, ref), got in zip(chunk, results, strict=True)]
         for k in range(0, len(done), per_check):
             yield name, done[k : k + per_check], capture
+
+
+def finished_batches(
+    futures: dict[PrefectFuture, list[T]], failed: Callable[[T, BaseException], R]
+) -> Iterator[tuple[list[T], list[R]]]:
+    """(a checking task's items, their results) as each task finishes; a task that failed
+    as a whole still gives each of its items a result, `failed(item, why)`."""
+    for future in as_completed(list(futures)):
+        items = futures[future]
+        try:
+            results = future.result()
+        except Exception as exc:  # the task itself failing still leaves each item's result
+            get_run_logger().error("checking %d items failed", len(items), exc_info=exc)
+            results = [failed(item, exc) for item in items]
+        yield items, results
 
 
 def error_report(item: str, message: str) -> CheckReport:

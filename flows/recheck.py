@@ -14,13 +14,12 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from postcheck import safe_markdown as md
 from postcheck.domain import PostRef, RecheckOutcome
-from postcheck.flows.batch import fetched_in_batches
+from postcheck.flows.batch import fetched_in_batches, finished_batches
 from postcheck.flows.tasks import (
     Fetched,
     publish_report,
@@ -153,13 +152,8 @@ def _recheck(platform: str | None, limit: int | None) -> State:
         checks[recheck_posts.submit(name, batch, len(batch), capture)] = [p for p, _, _ in batch]
     step = max(1, len(posts) // 50)
     done = len(bad)
-    for future in as_completed(list(checks)):
-        batch_posts = checks[future]
-        try:
-            outcomes.extend(future.result())
-        except Exception as exc:  # the task itself failing still leaves each post's outcome
-            logger.error("recheck of %d posts failed", len(batch_posts), exc_info=exc)
-            outcomes.extend(_failed(post, exc) for post in batch_posts)
+    for batch_posts, results in finished_batches(checks, _failed):
+        outcomes.extend(results)
         before, done = done, done + len(batch_posts)
         if before // step != done // step or done == len(posts):
             with suppress(Exception):  # the progress bar is a courtesy, not the job

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.states import State
 
 from postcheck import progress
 from postcheck.domain import CheckReport, PostRef
 from postcheck.errors import BadURL
-from postcheck.flows.batch import error_report, fetched_in_batches, finish
+from postcheck.flows.batch import error_report, fetched_in_batches, finish, finished_batches
 from postcheck.flows.recheck import ensure_rate_limits
 from postcheck.flows.tasks import (
     Fetched,
@@ -77,13 +76,11 @@ def _verify_posts(urls: list[str]) -> State:
     for name, batch, capture in fetched_in_batches(by_platform):
         mine = [urls[i] for i, _, _ in batch]
         checks[verify_batch.submit(name, batch, mine, len(batch), capture)] = batch
-    for future in as_completed(list(checks)):
-        batch = checks[future]
-        try:
-            done = future.result()
-        except Exception as exc:  # the task itself failing still leaves each post's report
-            get_run_logger().error("checking %d posts failed", len(batch), exc_info=exc)
-            done = [error_report(urls[i], f"{type(exc).__name__}: {exc}"[:300]) for i, *_ in batch]
+
+    def failed(item: tuple[int, PostRef, Fetched], exc: BaseException) -> CheckReport:
+        return error_report(urls[item[0]], f"{type(exc).__name__}: {exc}"[:300])
+
+    for batch, done in finished_batches(checks, failed):
         for (i, _, _), report in zip(batch, done, strict=True):
             reports[i] = report
             progress.item_done()  # told from the flow's thread, where the listener is
