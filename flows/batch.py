@@ -1,5 +1,5 @@
 """What the batch flows share: fetching posts in platform batches (`verify-posts`,
-`recheck`), gathering each item's report as its task finishes (a failure becomes that
+`recheck`), checking a task's posts one by one (`verify-batch`, `recheck-posts`), gathering each item's report as its task finishes (a failure becomes that
 item's error report, never the batch's), and the batch's summary artifact and final state
 (`verify-posts`, `check-images`)."""
 
@@ -80,10 +80,34 @@ def finished_batches(
         yield items, results
 
 
+def each_checked(
+    items: list[T],
+    check: Callable[[T], R],
+    failed: Callable[[T, BaseException], R],
+    url: Callable[[T], str],
+) -> list[R]:
+    """`check(item)` for each of a checking task's items, one after another; an item whose
+    check raises is logged (under its `url`) and gets `failed(item, why)` instead: one post
+    failing (even the API failing) never sinks its neighbours."""
+    results = []
+    for item in items:
+        try:
+            results.append(check(item))
+        except Exception as exc:  # that item's error, not the task's
+            get_run_logger().error("checking %s failed", url(item), exc_info=exc)
+            results.append(failed(item, exc))
+    return results
+
+
 def error_report(item: str, message: str) -> CheckReport:
     return CheckReport(
         url=item, verdict=Verdict.ERROR, reasons=[message], checked_at=datetime.now(UTC)
     )
+
+
+def failure_report(item: str, exc: BaseException) -> CheckReport:
+    """The error report of an item whose check raised."""
+    return error_report(item, f"{type(exc).__name__}: {exc}"[:300])
 
 
 def gather(
@@ -96,7 +120,7 @@ def gather(
             reports[i] = future.result()
         except Exception as exc:  # one item failing never sinks the rest
             get_run_logger().error("checking %s failed", items[i], exc_info=exc)
-            reports[i] = error_report(items[i], f"{type(exc).__name__}: {exc}"[:300])
+            reports[i] = failure_report(items[i], exc)
         progress.item_done()
 
 

@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from postcheck import safe_markdown as md
 from postcheck.domain import PostRef, RecheckOutcome
-from postcheck.flows.batch import fetched_in_batches, finished_batches
+from postcheck.flows.batch import each_checked, fetched_in_batches, finished_batches
 from postcheck.flows.tasks import (
     Fetched,
     publish_report,
@@ -97,14 +97,12 @@ def recheck_posts(
     per post cost more in Prefect's bookkeeping than the post's check): each still gets
     its check row, its transitions, and its full report when something changed. A post
     that fails is that post's error, never its neighbours'."""
-    outcomes = []
-    for post, ref, fetched in posts:
-        try:
-            outcomes.append(recheck_post(post, ref, fetched, datetime.now(UTC), batch_capture))
-        except Exception as exc:  # one post failing (even the API failing) never sinks the rest
-            get_run_logger().error("recheck of %s failed", post.url, exc_info=exc)
-            outcomes.append(_failed(post, exc))
-    return outcomes
+    return each_checked(
+        posts,
+        lambda item: recheck_post(*item, datetime.now(UTC), batch_capture),
+        lambda item, exc: _failed(item[0], exc),
+        lambda item: item[0].url,
+    )
 
 
 def _by_platform(posts: list[WatchedPost]) -> tuple[dict[str, list], list[tuple]]:

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
 from postcheck import progress
 from postcheck.domain import CheckReport, PostRef
 from postcheck.errors import BadURL
-from postcheck.flows.batch import error_report, fetched_in_batches, finish, finished_batches
+from postcheck.flows.batch import (
+    each_checked,
+    error_report,
+    failure_report,
+    fetched_in_batches,
+    finish,
+    finished_batches,
+)
 from postcheck.flows.recheck import ensure_rate_limits
 from postcheck.flows.tasks import (
     Fetched,
@@ -36,21 +43,19 @@ def verify_one(
 @task(name="verify-batch", task_run_name="verify {platform} ×{count}", cache_policy=NO_CACHE)
 def verify_batch(
     platform: str,
-    items: list[tuple[int, PostRef, Fetched]],
-    urls: list[str],
+    items: list[tuple[str, PostRef, Fetched]],
     count: int,
     batch_capture: str | None = None,
 ) -> list[CheckReport]:
-    """A few posts of one fetched batch, checked one after another in one task run, each
-    with its own check and report; a post that fails is that post's error report."""
-    reports = []
-    for (_, ref, fetched), url in zip(items, urls, strict=True):
-        try:
-            reports.append(verify_one(url, ref, fetched, datetime.now(UTC), batch_capture))
-        except Exception as exc:  # one post failing never sinks the rest
-            get_run_logger().error("checking %s failed", url, exc_info=exc)
-            reports.append(error_report(url, f"{type(exc).__name__}: {exc}"[:300]))
-    return reports
+    """A few posts of one fetched batch (URL, ref, post), checked one after another in one
+    task run, each with its own check and report; a post that fails is that post's error
+    report."""
+    return each_checked(
+        items,
+        lambda item: verify_one(*item, datetime.now(UTC), batch_capture),
+        lambda item, exc: failure_report(item[0], exc),
+        lambda item: item[0],
+    )
 
 
 @flow(name="verify-posts", flow_run_name="verify {count} posts")
@@ -74,11 +79,11 @@ def _verify_posts(urls: list[str]) -> State:
     ensure_rate_limits()
     checks = {}
     for name, batch, capture in fetched_in_batches(by_platform):
-        mine = [urls[i] for i, _, _ in batch]
-        checks[verify_batch.submit(name, batch, mine, len(batch), capture)] = batch
+        mine = [(urls[i], ref, fetched) for i, ref, fetched in batch]
+        checks[verify_batch.submit(name, mine, len(batch), capture)] = batch
 
     def failed(item: tuple[int, PostRef, Fetched], exc: BaseException) -> CheckReport:
-        return error_report(urls[item[0]], f"{type(exc).__name__}: {exc}"[:300])
+        return failure_report(urls[item[0]], exc)
 
     for batch, done in finished_batches(checks, failed):
         for (i, _, _), report in zip(batch, done, strict=True):
