@@ -28,19 +28,31 @@ class Items:
     notes: list[str] = field(default_factory=list)
 
 
+NO_SUCH_FILE = "no such file"
+
+
 def refusal(path: Path) -> str | None:
-    """Why a local file cannot be checked (before Prefect starts), or None."""
+    """Why a local file cannot be checked (before Prefect starts), or None: the one rule
+    for `check FILE` and for each file of a bulk check."""
+    return file_refusal(path) or media_refusal(path)
+
+
+def file_refusal(path: Path) -> str | None:
+    """Why a path a user named is not a file to read (missing, a FIFO, a device...)."""
+    from postcheck.localfiles import not_regular
+
+    if not path.exists():
+        return NO_SUCH_FILE
+    return not_regular(path)
+
+
+def media_refusal(path: Path) -> str | None:
+    """Why a regular file's content cannot be checked as a picture or video."""
     from postcheck.errors import BadMedia
     from postcheck.flows.check_image import is_video
-    from postcheck.localfiles import not_regular
     from postcheck.media import check_local_media
     from postcheck.settings import get_settings
 
-    if not path.exists():
-        return "no such file"
-    why = not_regular(path)
-    if why is not None:
-        return why
     try:  # a page, a PDF, an SVG, an empty file is bad input
         check_local_media(path, get_settings(), as_video=is_video(str(path)))
     except BadMedia as exc:

@@ -83,14 +83,12 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 def local_file_or_fail(source: str, hint: str = "") -> Path:
     """The regular file a user named, or a one-line refusal (exit 2)."""
-    from postcheck.localfiles import not_regular
+    from postcheck.bulk import NO_SUCH_FILE, file_refusal
 
     path = Path(source).expanduser()
-    if not path.exists():
-        fail(f"{source}: no such file{hint}")
-    why = not_regular(path)
+    why = file_refusal(path)
     if why is not None:
-        fail(f"{source}: {why}")
+        fail(f"{source}: {why}{hint if why == NO_SUCH_FILE else ''}")
     return path
 
 
@@ -355,15 +353,11 @@ def check(
     except ValueError as exc:
         fail(str(exc))
     if path is not None:
-        from postcheck.errors import BadMedia
-        from postcheck.flows.check_image import is_video
-        from postcheck.media import check_local_media
-        from postcheck.settings import get_settings
+        from postcheck.bulk import media_refusal
 
-        try:  # a page, a PDF, an SVG, an empty file is bad input, refused before Prefect
-            check_local_media(path, get_settings(), as_video=is_video(source))
-        except BadMedia as exc:
-            fail(f"{path.name}: {exc}")
+        why = media_refusal(path)  # a page, a PDF, an empty file: refused before Prefect
+        if why is not None:
+            fail(f"{path.name}: {why}")
     params = {"source": source, "claimed_date": claimed_date, "claimed_place": claimed_place}
     emit(*run_flow("check-image", **params), as_json, links)
 
