@@ -97,19 +97,44 @@ def settings(env):
 
 
 @pytest.fixture
-def svc(env):
+def svc(env, request):
     from postcheck.services import services
 
+    if "known_library" in request.fixturenames:  # its data folder is copied in before
+        return request.getfixturevalue("known_library")  # the store is first opened
     return services()
 
 
-@pytest.fixture
-def known_library(svc):
-    """The fixture archive of known images (the demo's), loaded into the test's store."""
+@pytest.fixture(scope="session")
+def known_library_data(fixture_server, tmp_path_factory) -> Path:
+    """The fixture archive of known images (the demo's) loaded once, into a data folder of
+    its own (store, media, index), for `known_library` to copy."""
     from postcheck.demo import fixtures_dir, load_known_manifest
+    from postcheck.services import reset_services, services
 
-    load_known_manifest(svc, fixtures_dir() / "known" / "manifest.csv")
-    return svc
+    data = tmp_path_factory.mktemp("known-library") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        point_settings_at(fixture_server, data, mp)
+        try:
+            load_known_manifest(services(), fixtures_dir() / "known" / "manifest.csv")
+        finally:
+            reset_services()  # the store closed before its files are copied
+    return data
+
+
+@pytest.fixture
+def known_library(env, known_library_data):
+    """The fixture archive of known images, loaded into the test's store: a copy of the
+    session's loaded data folder as the test's own (it holds no paths of its folder), so
+    each test can add, remove and check without the others seeing it. Its services."""
+    import shutil
+
+    from postcheck.services import reset_services, services
+    from postcheck.settings import get_settings
+
+    reset_services()
+    shutil.copytree(known_library_data, get_settings().data_dir)  # fails if already opened
+    return services()
 
 
 @pytest.fixture

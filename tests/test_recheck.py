@@ -18,24 +18,25 @@ BSKY_URI = "at://did:plc:pcfixturenewsdesk2222222/app.bsky.feed.post/3lbqz2fa4ak
 
 
 @pytest.fixture(scope="module")
-def verified_data(prefect_api, fixture_server, tmp_path_factory):
+def verified_data(prefect_api, fixture_server, known_library_data, tmp_path_factory):
     """The five posts verified once against the known library, in a data folder of the
     module's own: every test here starts from this state and gets a copy of it (store,
     media, index), so the verification is paid once, not once a test."""
+    import shutil
+
     from conftest import point_settings_at
 
-    from postcheck.demo import fixtures_dir, load_known_manifest
     from postcheck.fixtures.server import FixtureWorld
     from postcheck.flows.verify_post import verify_post
-    from postcheck.services import reset_services, services
+    from postcheck.services import reset_services
 
     data = tmp_path_factory.mktemp("verified") / "data"
+    shutil.copytree(known_library_data, data)  # the session's loaded library
     fixture_server.world = FixtureWorld()
     fixture_server.faults.clear()
     with pytest.MonkeyPatch.context() as mp:
         point_settings_at(fixture_server, data, mp)
         try:
-            load_known_manifest(services(), fixtures_dir() / "known" / "manifest.csv")
             verdicts = {}
             for url in (SEED, TWO_PHOTOS, MIRRORED, VIDEO, BSKY):
                 verdicts[url] = verify_post(url, return_state=True).result().verdict.value
