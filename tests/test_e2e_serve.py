@@ -110,6 +110,13 @@ def monkeypatch_module():
     mp.undo()
 
 
+@pytest.fixture(scope="module")
+def seed_run(served_library):
+    """The seed post verified once through its deployment: its report is checked in the
+    API's artifacts and in the UI (one run serves both)."""
+    return run("verify-post/verify-post", url=SEED)
+
+
 def run(name: str, **parameters):
     from prefect.deployments import run_deployment
 
@@ -135,8 +142,8 @@ def test_deployments_are_served_with_the_nightly_schedule(served):
     assert schedule.schedule.cron == "0 3 * * *" and schedule.schedule.timezone == "UTC"
 
 
-def test_verify_post_deployment_run_has_its_report(served, served_library):
-    flow_run = run("verify-post/verify-post", url=SEED)
+def test_verify_post_deployment_run_has_its_report(served, seed_run):
+    flow_run = seed_run
     assert flow_run.state.is_completed(), flow_run.state
     assert flow_run.state.message.startswith("recycled")
     assert flow_run.name == "verify x @Archer83Able 1857106849690673728"
@@ -204,13 +211,12 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian chromium is installed by `make test` (make browser)"
 )
-def test_report_renders_with_its_images_in_the_prefect_ui(served_library, prefect_api):
+def test_report_renders_with_its_images_in_the_prefect_ui(seed_run, prefect_api):
     """Open the post's artifact in the Prefect UI in headless Chromium: the markdown report
     renders, and both thumbnails decode. The screenshot is kept in test-output/."""
     from playwright.sync_api import sync_playwright
 
-    flow_run = run("verify-post/verify-post", url=SEED)
-    [report] = [a for a in artifacts_of(flow_run.id) if a.key == "post-x-1857106849690673728"]
+    [report] = [a for a in artifacts_of(seed_run.id) if a.key == "post-x-1857106849690673728"]
     ui = prefect_api.removesuffix("/api")
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
