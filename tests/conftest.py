@@ -127,13 +127,19 @@ def known_library(env, known_library_data):
     """The fixture archive of known images, loaded into the test's store: a copy of the
     session's loaded data folder as the test's own (it holds no paths of its folder), so
     each test can add, remove and check without the others seeing it. Its services."""
+    return copy_data_folder(known_library_data)
+
+
+def copy_data_folder(pristine: Path):
+    """A copy of a prepared data folder (store, media, index: it holds no paths of its
+    own folder) as the test's data folder, before anything opens it; its services."""
     import shutil
 
     from postcheck.services import reset_services, services
     from postcheck.settings import get_settings
 
     reset_services()
-    shutil.copytree(known_library_data, get_settings().data_dir)  # fails if already opened
+    shutil.copytree(pristine, get_settings().data_dir)  # fails if already opened
     return services()
 
 

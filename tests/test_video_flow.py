@@ -78,16 +78,53 @@ def test_a_mirrored_reupload_of_a_known_video_via_hls(run, server):
     assert server.requests_to("/bsky-video/") and "of the known video" in found.details[0]
 
 
+@pytest.fixture(scope="module")
+def clip_library(fixture_server, tmp_path_factory):
+    """The known clip and the 2010 photo added once, in a data folder of the module's own,
+    for `check` to copy."""
+    from conftest import point_settings_at
+
+    from postcheck.services import reset_services, services
+
+    data = tmp_path_factory.mktemp("clip-library") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        point_settings_at(fixture_server, data, mp)
+        try:
+            svc = services()
+            add_known_file(
+                svc,
+                VIDEOS / "known-clip.mp4",
+                first_seen=datetime(2022, 3, 1, tzinfo=UTC),
+                caption="clip",
+            )
+            add_known_file(
+                svc,
+                FIX / "known" / "koksan-2010.jpg",
+                first_seen=datetime(2010, 10, 10, tzinfo=UTC),
+            )
+        finally:
+            reset_services()  # the store closed before its files are copied
+    return data
+
+
 @pytest.fixture
-def check(prefect_api, svc):
+def svc(env, request):
+    from postcheck.services import services
+
+    if "check" in request.fixturenames:  # its library is copied in before the store opens
+        request.getfixturevalue("check")
+    return services()
+
+
+@pytest.fixture
+def check(prefect_api, env, clip_library):
+    """check-image of a fixture video against the clip library (a copy of it, the test's
+    own): (state, report)."""
+    from conftest import copy_data_folder
+
     from postcheck.flows.check_image import check_image
 
-    add_known_file(
-        svc, VIDEOS / "known-clip.mp4", first_seen=datetime(2022, 3, 1, tzinfo=UTC), caption="clip"
-    )
-    add_known_file(
-        svc, FIX / "known" / "koksan-2010.jpg", first_seen=datetime(2010, 10, 10, tzinfo=UTC)
-    )
+    copy_data_folder(clip_library)
 
     def _check(name, **kw):
         state = check_image(str(VIDEOS / name), return_state=True, **kw)
