@@ -90,18 +90,11 @@ def clip_library(fixture_server, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         point_settings_at(fixture_server, data, mp)
         try:
-            svc = services()
-            add_known_file(
-                svc,
-                VIDEOS / "known-clip.mp4",
-                first_seen=datetime(2022, 3, 1, tzinfo=UTC),
-                caption="clip",
-            )
-            add_known_file(
-                svc,
-                FIX / "known" / "koksan-2010.jpg",
-                first_seen=datetime(2010, 10, 10, tzinfo=UTC),
-            )
+            for path, first_seen, caption in [
+                (VIDEOS / "known-clip.mp4", datetime(2022, 3, 1, tzinfo=UTC), "clip"),
+                (FIX / "known" / "koksan-2010.jpg", datetime(2010, 10, 10, tzinfo=UTC), None),
+            ]:
+                add_known_file(services(), path, first_seen=first_seen, caption=caption)
         finally:
             reset_services()  # the store closed before its files are copied
     return data
