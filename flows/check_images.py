@@ -14,6 +14,7 @@ from prefect.states import Failed, State
 from postcheck.domain import CheckReport
 from postcheck.flows.batch import finish, gather
 from postcheck.flows.check_image import check_source, parse_claims
+from postcheck.flows.tasks import untagged_tasks
 from postcheck.verifiers.place import ClaimedPlace
 
 
@@ -38,6 +39,7 @@ def check_images(
     except ValueError as exc:
         return Failed(message=str(exc))
     reports: list[CheckReport | None] = [None] * len(sources)
-    checks = {check_one.submit(i, s, claimed, place): i for i, s in enumerate(sources)}
-    gather(checks, sources, reports)
+    with untagged_tasks():  # no concurrency-slot request per task run for the CLI's tag
+        checks = {check_one.submit(i, s, claimed, place): i for i, s in enumerate(sources)}
+        gather(checks, sources, reports)
     return finish(reports, "check-images-summary", "Bulk check", "pictures")
