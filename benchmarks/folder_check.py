@@ -97,6 +97,12 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--library", type=int, default=1000)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the check under py-spy (collapsed stacks, one a line, to this .txt file;"
+        " wall time and RSS then include py-spy's)",
+    )
     args = parser.parse_args()
     from rich.console import Console
     from rich.table import Table
@@ -122,9 +128,15 @@ def main() -> None:
         assert reindex["code"] == 0, reindex["stderr"][-2000:]
         console.print(f"library: {args.library:,} pictures ({bulk_s:.1f} s bulk insert)")
         photos = make_photos(DATA / "photos", args.photos)
-        run = run_measured(cli("check", str(photos), "--json"), env, timeout=1800)
+        command = cli("check", str(photos), "--json")
+        if args.profile:  # as benchmarks/recheck.py --profile-format txt
+            spy = Path(sys.executable).with_name("py-spy")
+            command = [str(spy), "record", "--idle", "--threads", "--format", "raw"]
+            command += ["-o", str(args.profile), "--", *cli("check", str(photos), "--json")]
+        run = run_measured(command, env, timeout=1800)
         assert run["code"] in (0, 1), run["stderr"][-3000:]
-        reports = [json.loads(line) for line in run["stdout"].splitlines()]
+        lines = run["stdout"].splitlines()  # py-spy says a word or two on stdout too
+        reports = [json.loads(line) for line in lines if line.startswith("{")]
         # Where the time went: Prefect's own task runs, summed per task (over threads).
         spent = task_times(server.api_url, reports[0]["flow_run_id"]) if reports else {}
     assert len(reports) == args.photos, (len(reports), run["stderr"][-2000:])

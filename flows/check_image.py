@@ -21,6 +21,8 @@ from postcheck.flows.tasks import (
     image_failure,
     publish_report,
     record_check,
+    step,
+    untagged_tasks,
     with_retry_settings,
 )
 from postcheck.library import VIDEO_SUFFIXES
@@ -123,10 +125,11 @@ def check_source(
         flow_run_id=str(flow_run.id) if flow_run.id else None,
         checked_at=datetime.now(UTC),
     )
-    report.check_id = record_check(report, None, started, fingerprints, metadata)
+    # Task runs of their own in `check-image`; plain steps inside an item of `check-images`.
+    report.check_id = step(record_check, report, None, started, fingerprints, metadata)
     checked = image.media or (image.video.media if image.video else None)
     key = f"image-{checked.sha256[:16]}" if checked else "image-unreadable"
-    publish_report(report, key)
+    step(publish_report, report, key)
     return report
 
 
@@ -158,7 +161,8 @@ def check_image(
         claimed, place = parse_claims(claimed_date, claimed_place)
     except ValueError as exc:
         return Failed(message=str(exc))
-    report = check_source(source, claimed, place, started)
+    with untagged_tasks():
+        report = check_source(source, claimed, place, started)
     summary = f"{report.verdict.value}: {'; '.join(report.reasons)}"[:500]
     get_run_logger().info("%s", summary)
     if report.verdict is Verdict.ERROR:

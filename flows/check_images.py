@@ -14,6 +14,8 @@ from prefect.states import Failed, State
 from postcheck.domain import CheckReport
 from postcheck.flows.batch import finish, gather
 from postcheck.flows.check_image import check_source, parse_claims
+from postcheck.flows.tasks import untagged_tasks
+from postcheck.item_lists import items_of
 from postcheck.verifiers.place import ClaimedPlace
 
 
@@ -26,18 +28,22 @@ def check_one(
 
 @flow(name="check-images", flow_run_name="check {count} pictures")
 def check_images(
-    sources: list[str],
+    sources: list[str] | None = None,
     count: int = 0,
     claimed_date: str | None = None,
     claimed_place: str | None = None,
+    sources_file: str | None = None,
 ) -> State:
-    """Check many pictures against the library; one report per source, in the order given.
-    The claimed date and place apply to every item."""
+    """Check many pictures against the library; one report per source, in the order given
+    (a list too long for a flow run's parameters comes as `sources_file`,
+    postcheck.item_lists). The claimed date and place apply to every item."""
+    sources = items_of(sources, sources_file)
     try:
         claimed, place = parse_claims(claimed_date, claimed_place)
     except ValueError as exc:
         return Failed(message=str(exc))
     reports: list[CheckReport | None] = [None] * len(sources)
-    checks = {check_one.submit(i, s, claimed, place): i for i, s in enumerate(sources)}
-    gather(checks, sources, reports)
+    with untagged_tasks():  # no concurrency-slot request per task run for the CLI's tag
+        checks = {check_one.submit(i, s, claimed, place): i for i, s in enumerate(sources)}
+        gather(checks, sources, reports)
     return finish(reports, "check-images-summary", "Bulk check", "pictures")

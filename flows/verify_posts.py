@@ -29,6 +29,7 @@ from postcheck.flows.tasks import (
     untagged_tasks,
 )
 from postcheck.flows.verify_post import check_in_batch, report_key
+from postcheck.item_lists import items_of
 from postcheck.sources import parse_post_url
 
 
@@ -59,10 +60,13 @@ def verify_batch(
 
 
 @flow(name="verify-posts", flow_run_name="verify {count} posts")
-def verify_posts(urls: list[str], count: int = 0) -> State:
-    """Check the pictures of many posts; one report per URL, in the order given."""
+def verify_posts(
+    urls: list[str] | None = None, count: int = 0, urls_file: str | None = None
+) -> State:
+    """Check the pictures of many posts; one report per URL, in the order given (a list
+    too long for a flow run's parameters comes as `urls_file`, postcheck.item_lists)."""
     with untagged_tasks():
-        return _verify_posts(urls)
+        return _verify_posts(items_of(urls, urls_file))
 
 
 def _verify_posts(urls: list[str]) -> State:

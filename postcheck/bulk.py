@@ -139,14 +139,18 @@ def run_check_batch(
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from postcheck.flows.check_images import check_images
+    from postcheck.item_lists import as_parameters
     from postcheck.runner import cli_run_settings
+    from postcheck.services import services
 
     flow = check_images.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    listed, listed_file = as_parameters(sources, services().settings.data_dir)
     with cli_run_settings(), tags("bulk"):
         return flow(
-            sources=sources,
+            sources=listed,
             count=len(sources),
             claimed_date=claimed_date,
             claimed_place=claimed_place,
+            sources_file=listed_file,
             return_state=True,
         )

@@ -357,7 +357,7 @@ def find_check(store: Store, target: str) -> tuple[CheckReport, list[dict]]:
         if not rows:
             raise NoSuchCheck(f"no checks recorded for {ref.url}")
         row = rows[0]
-    report = CheckReport.model_validate(row.report)
+    report = store.report_of(row)
     report.check_id = row.id
     history = []
     uri = report.post.uri if report.post else None

@@ -268,12 +268,14 @@ def run_bulk(urls: list[str], as_json: bool = False) -> list[CheckReport]:
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from postcheck.flows.verify_posts import verify_posts
+    from postcheck.item_lists import as_parameters
     from postcheck.services import services
 
     workers = max(1, services().settings.bulk_concurrency)
     flow = verify_posts.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    listed, listed_file = as_parameters(urls, services().settings.data_dir)
     with with_progress(len(urls), "verifying", as_json), cli_run_settings(), tags("bulk"):
-        state = flow(urls=urls, count=len(urls), return_state=True)
+        state = flow(urls=listed, count=len(urls), urls_file=listed_file, return_state=True)
     return bulk_reports(state)
 
 

@@ -62,7 +62,7 @@ class Services:
 def services() -> Services:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Services(settings=settings, store=Store(settings.db_url))
+    return Services(settings=settings, store=Store(settings.db_url, data_dir=settings.data_dir))
 
 
 def reset_services() -> None:

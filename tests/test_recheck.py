@@ -55,9 +55,7 @@ def verified_data(prefect_api, fixture_server, known_library_data, tmp_path_fact
 @pytest.fixture
 def verified(verified_data, env, server, monkeypatch):
     """A fresh copy of the verified data folder as this test's own, at the folder's own
-    path (the stored reports name their media files by absolute path, and a recheck re-uses
-    a stored file only where its report says it is); the untouched original is put back
-    afterwards. Its services."""
+    path; the untouched original is put back afterwards. Its services."""
     import shutil
 
     from postcheck.services import reset_services, services
@@ -212,6 +210,55 @@ def test_unchanged_pictures_are_not_downloaded_again(verified, server):
     recheck(return_state=True)
     [bsky] = svc.store.history(BSKY_URI)[0].report["images"]
     assert bsky["rematch"]["mode"] == "full" and bsky["verdict"] == "no_known_match"
+
+
+def test_a_moved_data_folder_rechecks_without_downloading(
+    verified, verified_data, server, monkeypatch
+):
+    """The stored reports name their files relative to the data folder: a folder moved (or
+    restored from a backup elsewhere) re-uses its stored pictures on the next recheck, not
+    a download each. Rows of older versions name them by absolute path: found there too."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from postcheck.flows.recheck import recheck
+    from postcheck.services import reset_services, services
+    from postcheck.store.models import CheckRow
+
+    store = verified.store
+    photos = {p: media_paths(store, p) for p in ("x:1841391417553846349", BSKY_URI)}
+    with store.session() as session:  # each stored path relative; one post's made absolute
+        rows = list(session.scalars(select(CheckRow)))
+        files = [i["media"]["path"] for r in rows for i in r.report["images"] if i.get("media")]
+        assert files and not any(Path(f).is_absolute() for f in files)
+        [bsky] = [r for r in rows if r.report.get("post", {}).get("uri") == BSKY_URI]
+        report = dict(bsky.report, images=[dict(i) for i in bsky.report["images"]])
+        for image in report["images"]:  # as an older version wrote it
+            image["media"] = dict(image["media"], path=str(verified_data / image["media"]["path"]))
+        bsky.report = report
+    reset_services()
+    moved = verified_data.with_name("moved")
+    shutil.move(verified_data, moved)
+    try:
+        monkeypatch.setenv("POSTCHECK_DATA_DIR", str(moved))
+        reset_services()
+        server.requests.clear()
+        state = recheck(return_state=True)
+        asked = {r.path for r in server.requests}
+        assert all(photos.values()) and not set().union(*photos.values()) & asked
+        assert state.message == "5 checked, 0 changed, 0 not fetched"
+        for uri in photos:  # the stored files, re-used where they are now
+            [latest, before] = services().store.history(uri)[:2]
+            assert latest.verdict == before.verdict
+            for image in services().store.report_of(latest).images:
+                assert (
+                    Path(image.media.path).is_relative_to(moved)
+                    and Path(image.media.path).is_file()
+                )
+    finally:
+        reset_services()
+        shutil.move(moved, verified_data)
 
 
 def test_batch_task_runs_carry_no_inherited_tags(prefect_api, known_library, server):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
@@ -130,6 +132,46 @@ def _known(row: KnownImageRow, sha256: str | None) -> KnownImage:
     )
 
 
+def _media_files(node: Any) -> Iterator[dict[str, Any]]:
+    """Every stored file (a StoredMedia: sha256, path, mime) in a report's JSON."""
+    if isinstance(node, dict):
+        if isinstance(node.get("path"), str) and "sha256" in node and "mime" in node:
+            yield node
+        for value in node.values():
+            yield from _media_files(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _media_files(value)
+
+
+def portable_paths(report: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """The report's files named relative to the data folder (as stored: a data folder
+    moved or restored from a backup still finds them). Files elsewhere keep their path."""
+    root = data_dir.resolve()
+    for media in _media_files(report):
+        with suppress(ValueError):
+            media["path"] = Path(media["path"]).resolve().relative_to(root).as_posix()
+    return report
+
+
+def located_paths(report: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """The report's files as paths in this data folder: a relative path (rows written
+    since paths are stored relative) under it; an absolute one (older rows) as it is if
+    the file is there. Otherwise (the folder moved since) by its place inside the data
+    folder (media/ab/cd/<sha256>), matched from the end of the stored path."""
+    for media in _media_files(report):
+        stored = PurePath(media["path"])
+        path = Path(stored) if stored.is_absolute() else data_dir / stored
+        if not path.is_file():
+            for k in range(min(len(stored.parts) - 1, 6), 0, -1):
+                moved = data_dir.joinpath(*stored.parts[-k:])
+                if moved.is_file():
+                    path = moved
+                    break
+        media["path"] = str(path)
+    return report
+
+
 def _chunks(seq: list, size: int) -> Iterator[list]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
@@ -188,8 +230,11 @@ class NewHashOnly:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, data_dir: Path | None = None) -> None:
+        """`data_dir`: the data folder whose files the checks' reports name (stored
+        relative to it); without it, paths are stored and read as they are."""
         self.url = url
+        self.data_dir = Path(data_dir) if data_dir is not None else None
         self.engine = make_engine(url)
         migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -789,8 +834,19 @@ class Store:
                     )
                 )
             report.check_id = check.id
-            check.report = report.model_dump(mode="json")
+            check.report = self._stored_report(report)
             return check.id
+
+    def _stored_report(self, report: CheckReport) -> dict[str, Any]:
+        stored = report.model_dump(mode="json")
+        return portable_paths(stored, self.data_dir) if self.data_dir is not None else stored
+
+    def report_of(self, row: CheckRow) -> CheckReport:
+        """A recorded check's report, its files located in this data folder."""
+        data = row.report
+        if self.data_dir is not None:
+            data = located_paths(copy.deepcopy(data), self.data_dir)
+        return CheckReport.model_validate(data)
 
     def _media_ids_in_order(
         self,
@@ -935,7 +991,7 @@ class Store:
                 .order_by(CheckRow.id.desc())
                 .limit(1)
             )
-            return (row.id, CheckReport.model_validate(row.report)) if row else None
+            return (row.id, self.report_of(row)) if row else None
 
     def record_transitions(
         self,
