@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -21,6 +22,11 @@ def configure_console(verbose: bool) -> None:
     # A temporary server started by the CLI should not try to phone home from an
     # analyst's machine (and fail noisily offline).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Already set up (a worker's child, postcheck.worker, imported Prefect before it knew
+    # the command's -v): set up again with these levels.
+    configuration = sys.modules.get("prefect.logging.configuration")
+    if configuration is not None and configuration.PROCESS_LOGGING_CONFIG:
+        configuration.setup_logging(incremental=False)
 
 
 def use_background_server(notice: Callable[[str], None] = lambda _line: None) -> str | None:
@@ -44,7 +50,7 @@ def start_background_server(
 
     if get_current_settings().api.url:  # set in the active Prefect profile
         return lambda: None
-    from postcheck import prefect_background
+    from postcheck import prefect_background, worker
     from postcheck.settings import get_settings
 
     settings = get_settings()
@@ -52,16 +58,19 @@ def start_background_server(
 
     def start() -> None:
         try:
-            outcome.append(
-                prefect_background.ensure(
-                    settings.data_dir,
-                    settings.prefect_port,
-                    settings.prefect_start_timeout,
-                    notice,
-                )
+            server = prefect_background.ensure(
+                settings.data_dir,
+                settings.prefect_port,
+                settings.prefect_start_timeout,
+                notice,
             )
+            outcome.append(server)
         except BaseException as exc:  # handed to the waiting thread
             outcome.append(exc)
+            return
+        # The warm worker beside it (postcheck.worker), for the next commands.
+        with contextlib.suppress(OSError):
+            worker.ensure(server.home)
 
     thread = threading.Thread(target=start, name="postcheck-server-start", daemon=True)
     thread.start()
