@@ -407,18 +407,29 @@ class Worker:
             conn.close()
             return
         pid = os.fork()
-        if pid == 0:
+        if pid == 0:  # the child never returns into the loop
+            code = 1
             try:
                 code = self.child(conn, fds, request)
-            except BaseException:  # the child never returns into the loop
+                if code is None:  # answered "stale"
+                    os._exit(0)
+            except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler was there
+                code = 130
+                with contextlib.suppress(Exception):
+                    sys.stderr.write("interrupted\n")
+                    sys.stderr.flush()
+            except BaseException:
                 code = 1
+            with contextlib.suppress(OSError):
+                client.send(conn, {"exit": code})
             os._exit(code)
         for fd in fds:
             os.close(fd)
         words = [a for a in request.get("argv", []) if not str(a).startswith("-")]
         self.children[pid] = (conn, str(words[0]) if words else "postcheck", time.monotonic())
 
-    def child(self, conn: socket.socket, fds: list[int], request: dict) -> int:
+    def child(self, conn: socket.socket, fds: list[int], request: dict) -> int | None:
+        """Become the client's command; its exit status (None: answered "stale")."""
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
@@ -444,11 +455,9 @@ class Worker:
 
         if prefect_home(get_settings().data_dir) != self.home:
             client.send(conn, {"stale": "another data folder"})
-            return 0
+            return None
         client.send(conn, {"pid": os.getpid()})
-        code = _run_main()
-        client.send(conn, {"exit": code})
-        return code
+        return _run_main()
 
 
 def _reopen_std_streams() -> None:
