@@ -56,7 +56,7 @@ def server_status() -> None:
 
 @server_app.command("start")
 def server_start() -> None:
-    """Start the background server if it is not running (commands do it on first use)."""
+    """Start the background server and its worker if not running (commands do it on first use)."""
     from postcheck.prefect_background import ServerError, ensure
     from postcheck.settings import get_settings
 
@@ -71,6 +71,9 @@ def server_start() -> None:
     except ServerError as exc:
         err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
+    from postcheck import worker
+
+    worker.ensure(server.home)  # the warm worker beside it, starting in the background
     _print_status(server)
 
 

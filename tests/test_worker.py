@@ -142,6 +142,7 @@ def test_a_terminal_stays_a_terminal(warm):
     colours = {**env, "TERM": "xterm-256color"}
     colours.pop("NO_COLOR", None)
     outputs = []
+    before = log_lines(home)
     for extra in ({}, {"POSTCHECK_WORKER": "0"}):
         main, child = pty.openpty()
         with os.fdopen(main, "rb", buffering=0) as terminal:
@@ -154,6 +155,7 @@ def test_a_terminal_stays_a_terminal(warm):
             )
             os.close(child)
             outputs.append((proc.returncode, _read_all(terminal)))
+    assert ran_in_worker(home, before, "verify"), log_lines(home)
     assert outputs[0] == outputs[1]
     code, text = outputs[0]
     assert code == 2 and "\x1b[" in text and "error:" in text, text
@@ -194,6 +196,8 @@ def test_ctrl_c_reaches_the_command(warm):
     """SIGINT to the client interrupts the child (here reading URLs from the client's
     stdin): "interrupted", exit 130, as in-process."""
     env, home, _ = warm
+    pid = worker.status(home).pid
+    earlier = set(_children(pid))  # not yet reaped ones
     proc = subprocess.Popen(
         [POSTCHECK, "verify", "--from", "-"],
         env=env,
@@ -203,11 +207,12 @@ def test_ctrl_c_reaches_the_command(warm):
         text=True,
     )
     try:
-        wait_for(lambda: _children(worker.status(home).pid), timeout=30)
+        wait_for(lambda: set(_children(pid)) - earlier, timeout=30)
         proc.send_signal(signal.SIGINT)
-        out, errs = proc.communicate(timeout=30)
+        _, errs = proc.communicate(timeout=30)
     finally:
-        proc.kill()
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 130, errs
     assert errs.strip().endswith("interrupted") and "Traceback" not in errs
 
