@@ -22,11 +22,36 @@ def configure_console(verbose: bool) -> None:
     # A temporary server started by the CLI should not try to phone home from an
     # analyst's machine (and fail noisily offline).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # Already set up (a worker's child, postcheck.worker, imported Prefect before it knew
-    # the command's -v): set up again with these levels.
+    # Already set up, with other levels (a worker's child, postcheck.worker: Prefect was
+    # imported before the command's -v was known): set up again with these.
     configuration = sys.modules.get("prefect.logging.configuration")
-    if configuration is not None and configuration.PROCESS_LOGGING_CONFIG:
-        configuration.setup_logging(incremental=False)
+    if (
+        configuration is not None
+        and configuration.PROCESS_LOGGING_CONFIG
+        and _logging_environment() != _logging_set_up_with
+    ):
+        configuration.setup_logging(incremental=False)  # 0.1-0.3 s: not when unchanged
+        logging_set_up()
+
+
+# The environment Prefect's logging was last set up with by logging_set_up() (its
+# levels, handlers and their file all come from PREFECT_LOGGING_* and PREFECT_HOME).
+_logging_set_up_with: dict[str, str] | None = None
+
+
+def _logging_environment() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("PREFECT_LOGGING_") or k == "PREFECT_HOME"
+    }
+
+
+def logging_set_up() -> None:
+    """Prefect's logging is set up for this environment now (postcheck.worker, before it
+    forks: a child whose command brings the same one keeps it)."""
+    global _logging_set_up_with
+    _logging_set_up_with = _logging_environment()
 
 
 def use_background_server(notice: Callable[[str], None] = lambda _line: None) -> str | None:

@@ -275,6 +275,9 @@ class Worker:
 
         configure_console(False)  # Prefect sets its logging up at import, quietly
         _preload()
+        from postcheck.runner import logging_set_up
+
+        logging_set_up()
         self.sources = _sources()
         self.identity = client.identity()
         old = os.umask(0o177)  # the socket: 0600, this user only
@@ -493,10 +496,11 @@ def _forget_settings() -> None:
     get_settings.cache_clear()
     reset_services()
     from prefect.context import refresh_global_settings_context
-    from prefect.logging.configuration import setup_logging
 
+    # Prefect's logging is set up again by a command that runs a flow, if its levels
+    # differ from the worker's (postcheck.runner.configure_console); its console handler
+    # writes on descriptor 2, the client's stderr, either way.
     refresh_global_settings_context()
-    setup_logging(incremental=False)  # handlers on the new stderr, the client's levels
 
 
 def _run_main() -> int:
@@ -517,7 +521,8 @@ def _run_main() -> int:
         else:
             sys.stderr.write(f"{exc.code}\n")
             code = 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before main() had its own handler
+        sys.stderr.write("interrupted\n")
         code = 130
     with contextlib.suppress(BaseException):
         threading._shutdown()  # type: ignore[attr-defined]  # Prefect's exit hooks

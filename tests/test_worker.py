@@ -239,6 +239,16 @@ def test_no_worker_or_a_dead_socket_runs_in_process(warm, tmp_path):
     assert listed.returncode == 0 and listed.stdout.strip(), listed.stderr
 
 
+def test_verbose_shows_prefects_logs_through_the_worker(warm):
+    """Prefect's logging was set up in the worker, quietly: -v sets it up again."""
+    env, home, _ = warm
+    before = log_lines(home)
+    loud = postcheck(env, "-v", "check", str(FIX / "known" / "koksan-2010.jpg"))
+    assert ran_in_worker(home, before, "check"), log_lines(home)
+    assert loud.returncode == 0, loud.stderr
+    assert "Beginning flow run" in loud.stderr and "Finished in state" in loud.stderr
+
+
 def test_a_stale_worker_refuses_and_the_command_runs_in_process(warm):
     """An imported source file changed (an editable install being edited): the worker
     answers "stale" and exits; the command runs in its own process, with the new code.
