@@ -47,6 +47,7 @@ LOG_FILE = "worker.log"
 CHECK_SECONDS = 10.0  # how often the worker looks for its background server
 IDLE_SECONDS = 3600.0
 REQUEST_TIMEOUT = 5.0
+STARTER_WAIT = 120.0
 
 # What a verify or check runs, imported once (import only: no client, loop, thread pool or
 # connection is made by these imports).
@@ -160,12 +161,15 @@ def ensure(home: Path) -> bool:
     env.pop("PREFECT_API_URL", None)  # each command brings its own
     with (home / LOG_FILE).open("ab") as log:
         subprocess.Popen(
-            # imported as postcheck.worker (not __main__): its own source is watched too
+            # imported as postcheck.worker (not __main__): its own source is watched too;
+            # -P: the data folder (its cwd) is not on sys.path
             [
                 sys.executable,
+                "-P",
                 "-c",
-                "import sys, postcheck.worker as w; w.main(sys.argv[1])",
+                "import sys, postcheck.worker as w; w.main(sys.argv[1], int(sys.argv[2]))",
                 str(home),
+                str(os.getpid()),
             ],
             env=env,
             cwd=home,
@@ -250,8 +254,9 @@ def _changed(recorded: dict[str, int]) -> str | None:
 
 
 class Worker:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, starter: int | None = None) -> None:
         self.home = Path(home).resolve()
+        self.starter = starter
         self.data_dir = self.home.parent
         self.children: dict[int, tuple[socket.socket, str, float]] = {}
         self.stopping = False
@@ -270,6 +275,11 @@ class Worker:
         except BlockingIOError:
             return 0  # another worker runs
         self.lock = lock
+        # Its imports take seconds of CPU: not while the command that started it (a first
+        # command, itself importing beside a starting server) still runs.
+        deadline = time.monotonic() + STARTER_WAIT
+        while self.starter and _alive(self.starter) and time.monotonic() < deadline:
+            time.sleep(0.1)
         started = time.monotonic()
         from postcheck.runner import configure_console
 
@@ -534,6 +544,6 @@ def _run_main() -> int:
     return code
 
 
-def main(home: str) -> None:
-    """The worker process (started by `ensure`)."""
-    sys.exit(Worker(Path(home)).run())
+def main(home: str, starter: int | None = None) -> None:
+    """The worker process (started by `ensure` in the command `starter`)."""
+    sys.exit(Worker(Path(home), starter).run())
