@@ -39,8 +39,9 @@ POSTCHECK = str(Path(sys.executable).with_name("postcheck"))
 TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
 
 
-def timed(args: list[str], env: dict[str, str], expect: str = "") -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one fresh `postcheck` process.
+def timed(args: list[str], env: dict[str, str], expect: str = "") -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MB, CPU seconds) of one fresh `postcheck` process; the
+    CPU of the worker's child that ran it is added (its line in the worker's log).
 
     The RSS comes from /usr/bin/time where there is one: a process forked from this one
     (rich and the fixture server loaded, ~50 MB) is charged this one's pages until it
@@ -48,11 +49,16 @@ def timed(args: list[str], env: dict[str, str], expect: str = "") -> tuple[float
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         with tempfile.NamedTemporaryFile("r") as rss:
             prefix = [TIME, "-f", "%M", "-o", rss.name] if TIME else []
+            log = Path(env["POSTCHECK_DATA_DIR"]) / "prefect" / worker.LOG_FILE
+            seen = len(log.read_text().splitlines()) if log.exists() else 0
             t0 = time.perf_counter()
             proc = subprocess.Popen([*prefix, POSTCHECK, *args], env=env, stdout=out, stderr=err)
             _, code, usage = os.wait4(proc.pid, 0)
             took = time.perf_counter() - t0
             peak_kb = int(rss.read().split()[-1]) if TIME else usage.ru_maxrss
+            cpu = usage.ru_utime + usage.ru_stime
+            if env.get("POSTCHECK_WORKER") != "0":
+                cpu += _child_cpu(log, seen)
         proc.returncode = os.waitstatus_to_exitcode(code)
         out.seek(0)
         err.seek(0)
@@ -61,7 +67,20 @@ def timed(args: list[str], env: dict[str, str], expect: str = "") -> tuple[float
             raise SystemExit(
                 f"postcheck {' '.join(args)} failed: {text[-400:]} {err.read()[-400:]}"
             )
-    return took, peak_kb / 1024
+    return took, peak_kb / 1024, cpu
+
+
+def _child_cpu(log: Path, seen: int, wait: float = 5.0) -> float:
+    """The CPU seconds of the worker's child that ran the command (0 if it ran here)."""
+    if not log.exists() or not worker.status(log.parent).running:
+        return 0.0
+    deadline = time.monotonic() + wait  # the worker logs a child once it has reaped it
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines()[seen:]:
+            if ", cpu " in line:
+                return float(line.rsplit(", cpu ", 1)[1].split()[0])
+        time.sleep(0.02)
+    return 0.0
 
 
 def main() -> None:
@@ -80,7 +99,7 @@ def main() -> None:
             }
         )
         data = Path(tmp) / "data"
-        rows: list[tuple[str, list[tuple[float, float]], str]] = []
+        rows: list[tuple[str, list[tuple[float, float, float]], str]] = []
         try:
             rows.append(
                 ("postcheck --help", [timed(["--help"], env) for _ in range(args.runs)], "")
@@ -109,16 +128,17 @@ def main() -> None:
         finally:
             subprocess.run([POSTCHECK, "server", "stop"], env=env, capture_output=True)
     table = Table(title=f"postcheck as a fresh process ({args.runs} runs; fixture server)")
-    for col in ("command", "median s", "min s", "max s", "peak RSS MB", "target"):
+    for col in ("command", "median s", "min s", "max s", "CPU s", "peak RSS MB", "target"):
         table.add_column(col)
     for name, samples, target in rows:
-        times = [t for t, _ in samples]
+        times = [t for t, _, _ in samples]
         table.add_row(
             name,
             f"{statistics.median(times):.2f}",
             f"{min(times):.2f}",
             f"{max(times):.2f}",
-            f"{max(r for _, r in samples):.0f}",
+            f"{statistics.median(c for _, _, c in samples):.2f}",
+            f"{max(r for _, r, _ in samples):.0f}",
             target,
         )
     console = Console()

@@ -368,7 +368,7 @@ class Worker:
     def reap(self) -> None:
         while self.children:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
@@ -383,7 +383,8 @@ class Worker:
                 with contextlib.suppress(OSError):
                     client.send(conn, {"exit": code})
             conn.close()
-            self.log(f"{command} (pid {pid}): exit {code} in {time.monotonic() - started:.2f} s")
+            took, cpu = time.monotonic() - started, usage.ru_utime + usage.ru_stime
+            self.log(f"{command} (pid {pid}): exit {code} in {took:.2f} s, cpu {cpu:.2f} s")
 
     def accept(self) -> None:
         try:
