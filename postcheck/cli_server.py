@@ -31,6 +31,16 @@ def _print_status(server) -> None:
         out.print("not running (the next command that runs a flow starts it)")
     out.print(f"PREFECT_HOME: {server.home}")
     out.print(f"log: {server.log}")
+    from postcheck import worker
+
+    if not worker.available():
+        out.print("worker: off (POSTCHECK_WORKER=0, or no fork and descriptor passing here)")
+    else:
+        warm = worker.status(server.home)
+        if warm.running:
+            out.print(f"worker: running, pid {warm.pid} (log: {warm.log})")
+        else:
+            out.print("worker: not running (started beside the server by the next command)")
     configured = os.environ.get("PREFECT_API_URL")
     if configured and configured != server.api_url:
         out.print(f"PREFECT_API_URL is set: runs go to {configured}, not to this server")
@@ -46,7 +56,7 @@ def server_status() -> None:
 
 @server_app.command("start")
 def server_start() -> None:
-    """Start the background server if it is not running (commands do it on first use)."""
+    """Start the background server and its worker if not running (commands do it on first use)."""
     from postcheck.prefect_background import ServerError, ensure
     from postcheck.settings import get_settings
 
@@ -61,13 +71,20 @@ def server_start() -> None:
     except ServerError as exc:
         err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
+    from postcheck import worker
+
+    worker.ensure(server.home)  # the warm worker beside it, starting in the background
     _print_status(server)
 
 
 @server_app.command("stop")
 def server_stop() -> None:
-    """Stop the background server (its database and runs stay in PREFECT_HOME)."""
-    from postcheck.prefect_background import stop
+    """Stop the background server and its worker (the database and runs stay in PREFECT_HOME)."""
+    from postcheck import worker
+    from postcheck.prefect_background import prefect_home, stop
 
+    stopped = worker.stop(prefect_home(_data_dir()))
+    if stopped:
+        out.print(stopped)
     _, done = stop(_data_dir())
     out.print(done)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -21,6 +22,36 @@ def configure_console(verbose: bool) -> None:
     # A temporary server started by the CLI should not try to phone home from an
     # analyst's machine (and fail noisily offline).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Already set up, with other levels (a worker's child, postcheck.worker: Prefect was
+    # imported before the command's -v was known): set up again with these.
+    configuration = sys.modules.get("prefect.logging.configuration")
+    if (
+        configuration is not None
+        and configuration.PROCESS_LOGGING_CONFIG
+        and _logging_environment() != _logging_set_up_with
+    ):
+        configuration.setup_logging(incremental=False)  # 0.1-0.3 s: not when unchanged
+        logging_set_up()
+
+
+# The environment Prefect's logging was last set up with by logging_set_up() (its
+# levels, handlers and their file all come from PREFECT_LOGGING_* and PREFECT_HOME).
+_logging_set_up_with: dict[str, str] | None = None
+
+
+def _logging_environment() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("PREFECT_LOGGING_") or k == "PREFECT_HOME"
+    }
+
+
+def logging_set_up() -> None:
+    """Prefect's logging is set up for this environment now (postcheck.worker, before it
+    forks: a child whose command brings the same one keeps it)."""
+    global _logging_set_up_with
+    _logging_set_up_with = _logging_environment()
 
 
 def use_background_server(notice: Callable[[str], None] = lambda _line: None) -> str | None:
@@ -44,7 +75,7 @@ def start_background_server(
 
     if get_current_settings().api.url:  # set in the active Prefect profile
         return lambda: None
-    from postcheck import prefect_background
+    from postcheck import prefect_background, worker
     from postcheck.settings import get_settings
 
     settings = get_settings()
@@ -52,16 +83,19 @@ def start_background_server(
 
     def start() -> None:
         try:
-            outcome.append(
-                prefect_background.ensure(
-                    settings.data_dir,
-                    settings.prefect_port,
-                    settings.prefect_start_timeout,
-                    notice,
-                )
+            server = prefect_background.ensure(
+                settings.data_dir,
+                settings.prefect_port,
+                settings.prefect_start_timeout,
+                notice,
             )
+            outcome.append(server)
         except BaseException as exc:  # handed to the waiting thread
             outcome.append(exc)
+            return
+        # The warm worker beside it (postcheck.worker), for the next commands.
+        with contextlib.suppress(OSError):
+            worker.ensure(server.home)
 
     thread = threading.Thread(target=start, name="postcheck-server-start", daemon=True)
     thread.start()

@@ -14,12 +14,18 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def local_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A real Prefect server on 127.0.0.1, started once (it costs 7-12 s)."""
     from postcheck.prefect_local import LocalPrefectServer
 
     with LocalPrefectServer(tmp_path_factory.mktemp("prefect-home")) as server:
-        yield server.api_url
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prefect_server(local_prefect) -> str:
+    """The session Prefect server's API URL."""
+    return local_prefect.api_url
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,13 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from postcheck import worker
 from postcheck.prefect_background import STATE_FILE, alive
 from postcheck.prefect_local import free_port
 
@@ -98,13 +100,23 @@ def test_start_reuse_status_stop(world, tmp_path):
     runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
     assert len(runs) == 2
 
+    # Both commands started the warm worker (postcheck.worker) beside it: one runs.
+    deadline = time.monotonic() + 90
+    while not (warm := worker.status(home)).running:
+        assert time.monotonic() < deadline, (home / worker.LOG_FILE).read_text()
+        time.sleep(0.2)
+    assert (home / worker.LOG_FILE).read_text().count(" ready in ") == 1
+
     status = postcheck(env, "server", "status")
     assert f"running: http://127.0.0.1:{server['port']}" in status.stdout
     assert f"pid {server['pid']}" in status.stdout and str(home) in status.stdout
+    assert f"worker: running, pid {warm.pid}" in status.stdout
 
     stopped = postcheck(env, "server", "stop")
+    assert f"stopped the postcheck worker (pid {warm.pid})" in stopped.stdout
     assert f"stopped the background Prefect server (pid {server['pid']})" in stopped.stdout
-    assert not alive(server["pid"])
+    assert not alive(server["pid"]) and not alive(warm.pid)
+    assert "worker: not running" in postcheck(env, "server", "status").stdout
     assert not (home / STATE_FILE).exists()
     assert postcheck(env, "server", "status").stdout.startswith("not running")
 
