@@ -212,3 +212,23 @@ def test_known_reindex_command(cli_env, prefect_api, tmp_path):
     manifest = Manifest.read(data / "index")
     # whole, 14 windows and 6 centre cuts (no trim)
     assert manifest.number == 1 and manifest.families["dct256"]["rows"] == 21
+
+
+def test_known_rehash_command(cli_env, prefect_api, tmp_path):
+    """`known rehash` re-hashes the out-of-date pictures, then rebuilds the index."""
+    env = dict(os.environ)
+    subprocess.run(
+        [sys.executable, "-m", "postcheck.cli", "known", "add", str(KOKSAN)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    command = [sys.executable, "-m", "postcheck.cli", "known", "rehash"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "rehash: 0 re-hashed" in done.stdout and "now current" not in done.stdout
+    done = subprocess.run(
+        [*command, "--all", "--workers", "1"], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    assert "rehash: 1 re-hashed" in done.stdout and "now current" in done.stdout

@@ -319,3 +319,43 @@ def test_killed_import_takes_its_workers_with_it(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_rehash_gives_old_pictures_the_codes_added_since(svc, tmp_path):
+    """A known picture hashed before the centre cuts existed (its codes taken under an
+    older code set) gets them from `rehash`, and is then matched through one; a second
+    run finds nothing left to do."""
+    from PIL import Image
+    from sqlalchemy import delete
+
+    from postcheck.library import add_known_file, rehash_known
+    from postcheck.store.models import MediaHashRow
+    from postcheck.verifiers.families import codeset
+
+    known, _ = add_known_file(svc, FIX / "known" / "koksan-2010.jpg")
+    with svc.store.session() as session:  # as a library from before the centre cuts keeps it
+        session.execute(
+            delete(MediaHashRow).where(
+                MediaHashRow.variant.like("ctr:%") | (MediaHashRow.family == "codeset")
+            )
+        )
+    svc.library.reindex()
+    assert svc.store.count_stale_known(codeset()) == 1
+    photo = Image.open(FIX / "known" / "koksan-2010.jpg").convert("RGB")
+    w, h = photo.size
+    side = h  # the photo cut to fill a square cell of a collage
+    query = tmp_path / "cell.jpg"
+    photo.crop(((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)).save(query)
+    before = [m.stage or "" for m in svc.library.search(query) if m.is_match]
+    assert not any("ctr:" in stage for stage in before)
+
+    report = rehash_known(svc, workers=1)
+    assert report.rehashed == 1 and not report.failed
+    entry = svc.store.index_entries_for([known.id])[known.id]
+    assert "dct256@ctr:1" in entry.codes
+    svc.library.reindex()
+    [found] = [m for m in svc.library.search(query) if m.is_match]
+    assert found.known.id == known.id and "ctr:1" in (found.stage or "")
+    assert svc.store.count_stale_known(codeset()) == 0
+    assert rehash_known(svc, workers=1).rehashed == 0
+    assert rehash_known(svc, everything=True, workers=1).rehashed == 1

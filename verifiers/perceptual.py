@@ -13,7 +13,7 @@ from PIL import Image
 
 from postcheck.domain import Fingerprint
 from postcheck.verifiers import dense, imaging, orb, regions
-from postcheck.verifiers.families import families
+from postcheck.verifiers.families import codeset, families
 from postcheck.verifiers.families.base import QueryCode
 
 QUERY_SIDE = 768  # a query may be a screenshot with the photo in a part of it
@@ -100,6 +100,7 @@ def library_fingerprint(view: LibraryView) -> Fingerprint:
         colourfulness=regions.colourfulness(view.rgb),
         width=width,
         height=height,
+        codeset=codeset(),
     )
 
 

@@ -24,3 +24,9 @@ def families() -> dict[str, HashFamily]:
             ):
                 found[obj.name] = obj()
     return found
+
+
+def codeset() -> str:
+    """The current code set: every family with its revision ('bow1024:1,dct256:2,…'). A
+    known picture's codes carry the code set they were taken under."""
+    return ",".join(f"{name}:{family.revision}" for name, family in sorted(families().items()))

@@ -29,6 +29,9 @@ class HashFamily(ABC):
     threshold: ClassVar[int]
     # At or under this distance the match is certain without geometric verification.
     fast_threshold: ClassVar[int | None] = None
+    # Raised whenever library_codes changes what it keeps (a new window, a new cut): known
+    # pictures hashed under an older revision are re-hashed by `postcheck known rehash`.
+    revision: ClassVar[int] = 1
 
     @abstractmethod
     def library_codes(self, view: LibraryView) -> dict[str, bytes]:
