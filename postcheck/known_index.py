@@ -249,6 +249,18 @@ class FamilyTable:
                     found[owner] = d
         return found
 
+    def votes(self, queries: np.ndarray, radius: int) -> dict[int, int]:
+        """Known image id -> how many of the query codes have one of its codes at or under
+        `radius` (a fallback family's lookup: one stray near code is no candidate)."""
+        voters: dict[int, set[int]] = {}
+        for index, owners in self._parts():
+            lims, _, rows = index.range_search(queries, radius + 1)
+            hit = owners[rows].tolist()
+            for q in range(len(queries)):
+                for owner in hit[lims[q] : lims[q + 1]]:
+                    voters.setdefault(owner, set()).add(q)
+        return {owner: len(v) for owner, v in voters.items()}
+
     def nearest(self, queries: np.ndarray, n: int) -> dict[int, int]:
         """The n known images closest to any query code: id -> distance."""
         found: dict[int, int] = {}
@@ -385,6 +397,11 @@ class OnDiskIndex:
         with self._mutex:
             table = self.tables.get(family)
             return table.within(queries, radius) if table is not None and len(table) else {}
+
+    def votes(self, family: str, queries: np.ndarray, radius: int) -> dict[int, int]:
+        with self._mutex:
+            table = self.tables.get(family)
+            return table.votes(queries, radius) if table is not None and len(table) else {}
 
     def nearest(self, family: str, queries: np.ndarray, n: int) -> dict[int, int]:
         with self._mutex:

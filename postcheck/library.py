@@ -25,7 +25,7 @@ from postcheck.services import Services
 from postcheck.settings import Settings
 from postcheck.store.store import NewHashOnly, NewKnown
 from postcheck.verifiers import perceptual, video
-from postcheck.verifiers.families import codeset
+from postcheck.verifiers.families import codeset, families
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.metadata import read_metadata
 from postcheck.workers import process_pool
@@ -307,6 +307,8 @@ def video_fingerprint(path: str | Path, settings: Settings) -> Fingerprint:
             colours.append(fp.colourfulness)
             for key, code in fp.hashes.items():
                 family, _, variant = key.partition("@")
+                if families()[family].fallback:
+                    continue  # a deep crop of one frame: not worth a video's index rows
                 hashes[f"{family}@t{frame.t:.2f}" + (f"/{variant}" if variant else "")] = code
         info = frames.info
     if not hashes:

@@ -32,6 +32,11 @@ class HashFamily(ABC):
     # Raised whenever library_codes changes what it keeps (a new window, a new cut): known
     # pictures hashed under an older revision are re-hashed by `postcheck known rehash`.
     revision: ClassVar[int] = 1
+    # A fallback family is looked up only when the others found no proven match (deep
+    # crops): its codes are not in a query's first lookup, and a library picture is its
+    # candidate only when `min_votes` of the query's codes come within the threshold.
+    fallback: ClassVar[bool] = False
+    min_votes: ClassVar[int] = 1
 
     @abstractmethod
     def library_codes(self, view: LibraryView) -> dict[str, bytes]:
