@@ -93,7 +93,9 @@ def main() -> None:
     with ProcessPoolExecutor(args.jobs) as pool:
         lib = list(pool.map(_library, [str(photos / f) for f in originals]))
         pool_des = np.concatenate(
-            list(pool.map(_pool, [str(photos / f) for f in manifest["unrelated"][::4]], chunksize=8))
+            list(
+                pool.map(_pool, [str(photos / f) for f in manifest["unrelated"][::4]], chunksize=8)
+            )
         )
         queries = list(pool.map(_query, [str(args.data / "queries" / q["file"]) for q in crops]))
     truths = [originals.index(q["truth"]) for q in crops]
