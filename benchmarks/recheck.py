@@ -128,7 +128,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         FixtureServer() as server,
-        LocalPrefectServer(Path(tmp) / "prefect") as prefect,
+        LocalPrefectServer(Path(tmp) / "prefect", start_timeout=300) as prefect,  # shared CPUs
     ):
         urls = server.world.add_generated_posts(n)
         os.environ.update(server.env(unthrottled=True))

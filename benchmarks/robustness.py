@@ -166,6 +166,12 @@ def main() -> None:
         "the unrelated queries (quick runs)",
     )
     parser.add_argument(
+        "--with",
+        dest="with_",
+        default="",
+        help="comma-separated hash families that are off by default to add (e.g. orbkp)",
+    )
+    parser.add_argument(
         "--without",
         default="",
         help="comma-separated hash families to leave out (library and queries), to measure "
@@ -199,7 +205,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     without = [name for name in args.without.split(",") if name]
-    with ProcessPoolExecutor(args.jobs, initializer=_leave_out, initargs=(without,)) as pool:
+    with_ = [name for name in args.with_.split(",") if name]
+    with ProcessPoolExecutor(args.jobs, initializer=_leave_out, initargs=(without, with_)) as pool:
         items = list(pool.map(library_item, [str(photos / f) for f in originals]))
     library_seconds = time.perf_counter() - t0
     entries, features = [], {}
@@ -231,7 +238,7 @@ def main() -> None:
         ours = [(r["found"], r["features_s"], r["match_s"]) for r in saved]
     else:
         with ProcessPoolExecutor(
-            args.jobs, initializer=_init_state, initargs=(index_path, without, args.matcher)
+            args.jobs, initializer=_init_state, initargs=(index_path, without, with_, args.matcher)
         ) as pool:
             ours = list(pool.map(query_item, query_paths, chunksize=8))
     query_seconds = time.perf_counter() - t0
@@ -356,21 +363,30 @@ def main() -> None:
         )
 
 
-def _leave_out(names: list[str]) -> None:
-    from postcheck.verifiers.families import families
+def _leave_out(names: list[str], added: list[str] = ()) -> None:
+    import importlib
+    import inspect
 
+    from postcheck.verifiers.families import add, families
+    from postcheck.verifiers.families.base import HashFamily
+
+    for name in added:
+        module = importlib.import_module(f"postcheck.verifiers.families.{name}")
+        for obj in vars(module).values():
+            if inspect.isclass(obj) and issubclass(obj, HashFamily) and obj.name == name:
+                add(obj())
     for name in names:
         families().pop(name, None)
 
 
-def _init_state(index_path: str, without: list[str], knobs: list[str]) -> None:
+def _init_state(index_path: str, without: list[str], added: list[str], knobs: list[str]) -> None:
     """Workers rebuild the index from its entries (faiss indexes do not pickle)."""
     global _INDEX, _FEATURES
     import pickle
 
     from postcheck.verifiers import matcher
 
-    _leave_out(without)
+    _leave_out(without, added)
     for knob in knobs:
         name, _, value = knob.partition("=")
         assert isinstance(getattr(matcher, name), int), name

@@ -503,6 +503,14 @@ def build_family(
     return ivf
 
 
+def _ivf_min(family: str, ivf_min_codes: int) -> int:
+    """From how many codes a family's table is an IVF index: the setting, or the family's
+    own lower bound (a fallback family looks up hundreds of codes per query, which a flat
+    table of millions cannot serve: 3.4 s at 10^5 pictures, benchmarks/deep_index_scale.py)."""
+    own = getattr(hash_families().get(family), "ivf_min_codes", None)
+    return min(ivf_min_codes, own) if ivf_min_codes and own else ivf_min_codes
+
+
 def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE) -> RebuildReport:
     """Write a new generation from the store and make it current (the command
     `postcheck known reindex` and the flow `reindex-known`). Never run on a query path:
@@ -524,7 +532,7 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
         codes = np.frombuffer(packed, np.uint8).reshape(len(owners), bits // 8)
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # a build uses every core
         try:
-            index = build_family(codes, bits, ivf_min_codes, nprobe)
+            index = build_family(codes, bits, _ivf_min(fam_name, ivf_min_codes), nprobe)
         finally:
             faiss.omp_set_num_threads(1)
         kind = "ivf" if isinstance(index, faiss.IndexBinaryIVF) else "flat"

@@ -96,7 +96,19 @@ def test_dense_check_refuses_an_unrelated_smooth_photo():
 
 
 @pytest.fixture(scope="module")
-def library():
+def deep_family():
+    """The deep-crop fallback family (off by default), in this process's registry."""
+    from postcheck.verifiers.families import families
+    from postcheck.verifiers.families.orbkp import OrbKP
+
+    added = "orbkp" not in families()
+    families()["orbkp"] = OrbKP()
+    yield
+    if added:
+        families().pop("orbkp")
+
+
+def _library():
     entries, feats = [], {}
     for i, path in enumerate(KNOWN, start=1):
         view = perceptual.library_view(path)
@@ -105,6 +117,11 @@ def library():
         entries.append(IndexEntry(i, f"{i:064d}", codes, fp.colourfulness))
         feats[i] = view.features
     return LibraryIndex(entries), feats
+
+
+@pytest.fixture(scope="module")
+def library():
+    return _library()
 
 
 @pytest.mark.parametrize(
@@ -136,11 +153,11 @@ def test_a_tile_of_a_collage_is_named_and_reaches_the_verdict(library, first_see
         ("koksan", (0.2, 0.2, 0.55)),
     ],
 )
-def test_a_deep_crop_is_found_by_the_keypoint_fallback_alone(library, name, box):
+def test_a_deep_crop_is_found_by_the_keypoint_fallback_alone(deep_family, name, box):
     """A crop keeping about half of each side: no whole-picture or window code comes near,
     the keypoint fallback (orbkp) brings the original, ORB confirms it; without the
     fallback's codes the same crop finds nothing."""
-    index, feats = library
+    index, feats = _library()
     known = next(i for i, p in enumerate(KNOWN, start=1) if name in p.name)
     img = Image.open(KNOWN[known - 1]).convert("RGB")
     w, h = img.size
@@ -157,8 +174,8 @@ def test_a_deep_crop_is_found_by_the_keypoint_fallback_alone(library, name, box)
     assert not any(m.is_match for m in match(perceptual.query_print(crop), without, features))
 
 
-def test_the_keypoint_fallback_finds_nothing_for_unrelated_crops(library):
-    index, feats = library
+def test_the_keypoint_fallback_finds_nothing_for_unrelated_crops(deep_family):
+    index, feats = _library()
     for path in OTHERS:
         img = _rgb(path)
         w, h = img.size

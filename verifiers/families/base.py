@@ -37,6 +37,11 @@ class HashFamily(ABC):
     # candidate only when `min_votes` of the query's codes come within the threshold.
     fallback: ClassVar[bool] = False
     min_votes: ClassVar[int] = 1
+    # From how many codes the on-disk index keeps this family in an IVF index, if sooner
+    # than the setting (index_ivf_min_codes) says.
+    ivf_min_codes: ClassVar[int | None] = None
+    # Off: the registry leaves it out unless a benchmark or test adds it (families.add).
+    enabled: ClassVar[bool] = True
 
     @abstractmethod
     def library_codes(self, view: LibraryView) -> dict[str, bytes]:
