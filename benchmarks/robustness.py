@@ -373,7 +373,11 @@ def _leave_out(names: list[str], added: list[str] = ()) -> None:
     for name in added:
         module = importlib.import_module(f"postcheck.verifiers.families.{name}")
         for obj in vars(module).values():
-            if inspect.isclass(obj) and issubclass(obj, HashFamily) and obj.name == name:
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, HashFamily)
+                and getattr(obj, "name", "") == name
+            ):
                 add(obj())
     for name in names:
         families().pop(name, None)
