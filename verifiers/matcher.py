@@ -8,11 +8,12 @@ RANSAC similarity transform (20+ one-to-one inliers), whose geometry also says w
 reposter did: mirrored, cropped, rotated, padded, a caption bar, a screenshot around it.
 A candidate too smooth for ORB (fog, sky, sea) goes to the dense check (verifiers/dense.py):
 aligned by ECC, compared pixel by pixel. A match through one tile of a composite (the query
-split by regions.tiles) is named `composite`; each tile's closest candidate is verified
-even when the pooled shortlist is full (TILE_SHORTLIST). When nothing is proven, the
-fallback families (families/orbkp.py: a few ORB descriptors per known picture, for deep
-crops) are looked up, by votes, and their best DEEP_SHORTLIST candidates must be confirmed
-by ORB: a whole-picture match never pays for them.
+split by regions.tiles) is named `composite`; with TILE_SHORTLIST > 0 (0 by default),
+each tile's closest candidates are verified even when the pooled shortlist is full. When
+nothing is proven, the fallback families (HashFamily.fallback; families/orbkp.py, off by
+default: a few ORB descriptors per known picture, for deep crops) are looked up, by
+votes, and their best DEEP_SHORTLIST candidates must be confirmed by ORB: a
+whole-picture match never pays for them.
 
 Measured (benchmarks/robustness.py, 40 originals, 83 unrelated photos, 12 edit families):
 recall 0.98-1.00 per family, no wrong match, no false positive; plain pHash at <= 10 finds

@@ -14,6 +14,8 @@ a whole-picture match pays nothing for it. A query looks up its QUERY_KEEP most
 distinctive descriptors; a known picture is a candidate when MIN_VOTES of them or more are
 within the threshold of its codes, and ORB verification must then confirm it (this family
 is never certain on its own).
+
+Off by default (`enabled`): measured in README ("How it matches"), short of the targets.
 """
 
 from __future__ import annotations
