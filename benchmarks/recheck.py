@@ -149,7 +149,7 @@ def main() -> None:
         port = kept["fixture_port"] if kept else 0
         with (
             FixtureServer(port=port) as server,
-            LocalPrefectServer(Path(tmp) / "prefect") as prefect,
+            LocalPrefectServer(Path(tmp) / "prefect", start_timeout=300) as prefect,  # shared CPUs
         ):
             run_steps(args, n, tmp, server, prefect, steps, console, kept is not None)
             if args.keep and kept is None:

@@ -165,6 +165,25 @@ def main() -> None:
         help="comma-separated edit families only (e.g. crop60,collage4); 'unrelated' adds "
         "the unrelated queries (quick runs)",
     )
+    parser.add_argument(
+        "--with",
+        dest="with_",
+        default="",
+        help="comma-separated hash families that are off by default to add (e.g. orbkp)",
+    )
+    parser.add_argument(
+        "--without",
+        default="",
+        help="comma-separated hash families to leave out (library and queries), to measure "
+        "what one adds (e.g. orbkp)",
+    )
+    parser.add_argument(
+        "--matcher",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set one of the matcher's integer knobs for this run (e.g. TILE_SHORTLIST=0)",
+    )
     parser.add_argument("--save", type=Path, help="write every query's result here (JSON)")
     parser.add_argument("--load", type=Path, help="tables from a --save file, without matching")
     args = parser.parse_args()
@@ -185,7 +204,9 @@ def main() -> None:
     from postcheck.verifiers.matcher import IndexEntry
 
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
+    without = [name for name in args.without.split(",") if name]
+    with_ = [name for name in args.with_.split(",") if name]
+    with ProcessPoolExecutor(args.jobs, initializer=_leave_out, initargs=(without, with_)) as pool:
         items = list(pool.map(library_item, [str(photos / f) for f in originals]))
     library_seconds = time.perf_counter() - t0
     entries, features = [], {}
@@ -217,7 +238,7 @@ def main() -> None:
         ours = [(r["found"], r["features_s"], r["match_s"]) for r in saved]
     else:
         with ProcessPoolExecutor(
-            args.jobs, initializer=_init_state, initargs=(index_path,)
+            args.jobs, initializer=_init_state, initargs=(index_path, without, with_, args.matcher)
         ) as pool:
             ours = list(pool.map(query_item, query_paths, chunksize=8))
     query_seconds = time.perf_counter() - t0
@@ -331,13 +352,49 @@ def main() -> None:
         f"{1000 * float(np.median(feat)):.0f} ms, matching median {1000 * float(np.median(search)):.1f} ms, "
         f"p95 {1000 * float(np.percentile(search, 95)):.1f} ms; proofs: {dict(proofs)}"
     )
+    unrelated = [b for q, (_, _, b) in zip(queries, ours, strict=True) if q["truth"] is None]
+    deep = sum(1 for found in predictions for f in found if (f[2] or "").startswith("orbkp"))
+    if unrelated:
+        console.print(
+            f"unrelated queries (a new picture: every fallback runs): matching median "
+            f"{1000 * float(np.median(unrelated)):.1f} ms, p95 "
+            f"{1000 * float(np.percentile(unrelated, 95)):.1f} ms; matches through the "
+            f"deep-crop search (orbkp): {deep}"
+        )
 
 
-def _init_state(index_path: str) -> None:
+def _leave_out(names: list[str], added: list[str] = ()) -> None:
+    import importlib
+    import inspect
+
+    from postcheck.verifiers.families import add, families
+    from postcheck.verifiers.families.base import HashFamily
+
+    for name in added:
+        module = importlib.import_module(f"postcheck.verifiers.families.{name}")
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, HashFamily)
+                and getattr(obj, "name", "") == name
+            ):
+                add(obj())
+    for name in names:
+        families().pop(name, None)
+
+
+def _init_state(index_path: str, without: list[str], added: list[str], knobs: list[str]) -> None:
     """Workers rebuild the index from its entries (faiss indexes do not pickle)."""
     global _INDEX, _FEATURES
     import pickle
 
+    from postcheck.verifiers import matcher
+
+    _leave_out(without, added)
+    for knob in knobs:
+        name, _, value = knob.partition("=")
+        assert isinstance(getattr(matcher, name), int), name
+        setattr(matcher, name, int(value))
     from postcheck.verifiers.matcher import LibraryIndex
 
     with open(index_path, "rb") as fh:

@@ -879,6 +879,40 @@ def known_reindex() -> None:
     _reindex()
 
 
+@known_app.command("rehash")
+def known_rehash(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every known picture, not only the out-of-date ones.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Hashing processes (default: all cores).")
+    ] = None,
+) -> None:
+    """Hash the known pictures' stored files again where their codes are older than the
+    current code set (a family or window added since), in batches, then rebuild the
+    index. Interrupted, it resumes where it stopped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from postcheck.library import rehash_known
+    from postcheck.services import services
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("re-hashing", total=None)
+
+        def progress(done: int, total: int, _what: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = rehash_known(services(), everything=everything, workers=workers, progress=progress)
+    out.print(f"rehash: {report.summary}")
+    for where, why in report.failed[:50]:
+        err.print(f"  not re-hashed {where}: {one_line(why)}")
+    if len(report.failed) > 50:
+        err.print(f"  … and {len(report.failed) - 50} more")
+    if report.rehashed:
+        _reindex()
+
+
 @known_app.command("export")
 def known_export(
     fmt: Annotated[

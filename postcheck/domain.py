@@ -102,6 +102,9 @@ class Fingerprint(BaseModel):
     colourfulness: float = Field(0.0, description="~0 for grayscale pictures.")
     width: int | None = Field(None, description="Working copy the codes were taken from.")
     height: int | None = None
+    codeset: str | None = Field(
+        None, description="The hash families and revisions the codes were taken under."
+    )
 
 
 class MatchEdit(StrEnum):

@@ -102,6 +102,19 @@ class IndexCache:
             ids.add(same)
         return LibraryIndex(self._entries_for(ids).values())
 
+    def deep(self, query: QueryPrint) -> LibraryIndex:
+        """The known pictures enough of the query's fallback codes come near (deep crops;
+        the matcher asks only when the first lookup proved nothing), with their codes."""
+        ids: set[int] = set()
+        fams = families()
+        for name, codes in query.deep_codes().items():
+            matrix = np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(
+                len(codes), -1
+            )
+            votes = self.disk.votes(name, matrix, fams[name].threshold)
+            ids.update(i for i, v in votes.items() if v >= fams[name].min_votes)
+        return LibraryIndex(self._entries_for(ids).values())
+
     def _entries_for(self, ids: set[int]) -> dict[int, IndexEntry]:
         with self._lock:
             found = {i: self._entries[i] for i in ids if i in self._entries}
@@ -147,7 +160,9 @@ class IndexCache:
         """Known pictures proven to be this one, then the nearest others, with their
         current provenance from the store."""
         query = perceptual.query_print(source)
-        matches = match(query, self.candidates(query, sha256), self.features, sha256=sha256, k=k)
+        matches = match(
+            query, self.candidates(query, sha256), self.features, sha256=sha256, k=k, deep=self.deep
+        )
         return self.current(matches)
 
     def search_added(

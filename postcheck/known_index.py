@@ -249,6 +249,18 @@ class FamilyTable:
                     found[owner] = d
         return found
 
+    def votes(self, queries: np.ndarray, radius: int) -> dict[int, int]:
+        """Known image id -> how many of the query codes have one of its codes at or under
+        `radius` (a fallback family's lookup: one stray near code is no candidate)."""
+        voters: dict[int, set[int]] = {}
+        for index, owners in self._parts():
+            lims, _, rows = index.range_search(queries, radius + 1)
+            hit = owners[rows].tolist()
+            for q in range(len(queries)):
+                for owner in hit[lims[q] : lims[q + 1]]:
+                    voters.setdefault(owner, set()).add(q)
+        return {owner: len(v) for owner, v in voters.items()}
+
     def nearest(self, queries: np.ndarray, n: int) -> dict[int, int]:
         """The n known images closest to any query code: id -> distance."""
         found: dict[int, int] = {}
@@ -386,6 +398,11 @@ class OnDiskIndex:
             table = self.tables.get(family)
             return table.within(queries, radius) if table is not None and len(table) else {}
 
+    def votes(self, family: str, queries: np.ndarray, radius: int) -> dict[int, int]:
+        with self._mutex:
+            table = self.tables.get(family)
+            return table.votes(queries, radius) if table is not None and len(table) else {}
+
     def nearest(self, family: str, queries: np.ndarray, n: int) -> dict[int, int]:
         with self._mutex:
             table = self.tables.get(family)
@@ -486,6 +503,14 @@ def build_family(
     return ivf
 
 
+def _ivf_min(family: str, ivf_min_codes: int) -> int:
+    """From how many codes a family's table is an IVF index: the setting, or the family's
+    own lower bound (a fallback family looks up hundreds of codes per query, which a flat
+    table of millions cannot serve: 3.4 s at 10^5 pictures, benchmarks/deep_index_scale.py)."""
+    own = getattr(hash_families().get(family), "ivf_min_codes", None)
+    return min(ivf_min_codes, own) if ivf_min_codes and own else ivf_min_codes
+
+
 def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE) -> RebuildReport:
     """Write a new generation from the store and make it current (the command
     `postcheck known reindex` and the flow `reindex-known`). Never run on a query path:
@@ -507,7 +532,7 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
         codes = np.frombuffer(packed, np.uint8).reshape(len(owners), bits // 8)
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # a build uses every core
         try:
-            index = build_family(codes, bits, ivf_min_codes, nprobe)
+            index = build_family(codes, bits, _ivf_min(fam_name, ivf_min_codes), nprobe)
         finally:
             faiss.omp_set_num_threads(1)
         kind = "ivf" if isinstance(index, faiss.IndexBinaryIVF) else "flat"

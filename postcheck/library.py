@@ -25,6 +25,7 @@ from postcheck.services import Services
 from postcheck.settings import Settings
 from postcheck.store.store import NewHashOnly, NewKnown
 from postcheck.verifiers import perceptual, video
+from postcheck.verifiers.families import codeset, families
 from postcheck.verifiers.imaging import WORK_SIDE
 from postcheck.verifiers.metadata import read_metadata
 from postcheck.workers import process_pool
@@ -306,6 +307,8 @@ def video_fingerprint(path: str | Path, settings: Settings) -> Fingerprint:
             colours.append(fp.colourfulness)
             for key, code in fp.hashes.items():
                 family, _, variant = key.partition("@")
+                if families()[family].fallback:
+                    continue  # a deep crop of one frame: not worth a video's index rows
                 hashes[f"{family}@t{frame.t:.2f}" + (f"/{variant}" if variant else "")] = code
         info = frames.info
     if not hashes:
@@ -316,6 +319,7 @@ def video_fingerprint(path: str | Path, settings: Settings) -> Fingerprint:
         colourfulness=sum(colours) / len(colours) if colours else 0.0,
         width=info.width if info else None,
         height=info.height if info else None,
+        codeset=codeset(),
     )
 
 
@@ -490,3 +494,89 @@ def import_hash_list(
         ]
     )
     return parsed, added
+
+
+# --- re-hashing the library ----------------------------------------------------------------------
+
+
+REHASH_BATCH = 64  # pictures re-hashed per transaction: an interrupted run loses at most this
+
+
+@dataclass
+class RehashReport:
+    rehashed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (known #id, why)
+
+    @property
+    def summary(self) -> str:
+        text = f"{self.rehashed} re-hashed"
+        return text + (f", {len(self.failed)} failed" if self.failed else "")
+
+
+def _rehash_job(
+    path: str, is_video: bool, settings: Settings
+) -> tuple[str, Fingerprint | None, str | None]:
+    """The codes of one stored file under today's code set (a worker process)."""
+    try:
+        if is_video:
+            return path, video_fingerprint(path, settings), None
+        return path, perceptual.fingerprint(path), None
+    except BadMedia as exc:
+        return path, None, str(exc)
+    except OSError as exc:
+        return path, None, f"cannot read ({exc.strerror or exc})"
+    except Exception as exc:  # one bad file must not stop the library's re-hash
+        return path, None, f"could not hash ({type(exc).__name__}: {str(exc)[:80]})"
+
+
+def rehash_known(
+    svc: Services,
+    *,
+    everything: bool = False,
+    workers: int | None = None,
+    batch: int = REHASH_BATCH,
+    progress: ProgressFn | None = None,
+) -> RehashReport:
+    """Hash the stored files of the known pictures whose codes were taken under an older
+    code set (a family or window added since), or of all of them, and replace their codes,
+    a batch per transaction. Re-running resumes: a re-hashed picture carries the current
+    code set. The caller rebuilds the index after it (`known rehash` does)."""
+    current = codeset()
+    if everything:
+        svc.store.forget_codesets()
+    total = svc.store.count_stale_known(current)
+    report = RehashReport()
+    if not total:
+        return report
+    after = 0
+    done = 0
+    workers = max(1, min(workers or os.cpu_count() or 1, total))
+    with process_pool(workers) as pool:
+        while rows := svc.store.stale_known(current, after, batch):
+            after = rows[-1][0]
+            paths: dict[str, tuple[int, str, bool]] = {}
+            for known_id, sha, mime in rows:
+                path = svc.media.file_of(sha)
+                if path is None:
+                    report.failed.append((f"#{known_id}", "its file is not in the media store"))
+                else:
+                    paths[str(path)] = (known_id, sha, mime.startswith("video/"))
+            results = pool.map(
+                _rehash_job,
+                list(paths),
+                [video for _, _, video in paths.values()],
+                [svc.settings] * len(paths),
+                chunksize=4,
+            )
+            fresh: dict[str, Fingerprint] = {}
+            for path, fp, error in results:
+                known_id, sha, _ = paths[path]
+                if fp is None:
+                    report.failed.append((f"#{known_id}", error or "no codes"))
+                else:
+                    fresh[sha] = fp
+            report.rehashed += svc.store.replace_codes(fresh)
+            done += len(rows)
+            if progress:
+                progress(done, total, f"#{after}")
+    return report

@@ -212,3 +212,65 @@ def test_known_reindex_command(cli_env, prefect_api, tmp_path):
     manifest = Manifest.read(data / "index")
     # whole, 14 windows and 6 centre cuts (no trim)
     assert manifest.number == 1 and manifest.families["dct256"]["rows"] == 21
+
+
+def test_known_rehash_command(cli_env, prefect_api, tmp_path):
+    """`known rehash` re-hashes the out-of-date pictures, then rebuilds the index."""
+    env = dict(os.environ)
+    subprocess.run(
+        [sys.executable, "-m", "postcheck.cli", "known", "add", str(KOKSAN)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    command = [sys.executable, "-m", "postcheck.cli", "known", "rehash"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "rehash: 0 re-hashed" in done.stdout and "now current" not in done.stdout
+    done = subprocess.run(
+        [*command, "--all", "--workers", "1"], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    assert "rehash: 1 re-hashed" in done.stdout and "now current" in done.stdout
+
+
+def test_rehash_gives_old_pictures_the_codes_added_since(db_url, tmp_path):
+    """A known picture hashed before the centre cuts existed (its codes taken under an
+    older code set) gets them from `rehash`, and is then matched through one; a second
+    run finds nothing left to do."""
+    from PIL import Image
+    from sqlalchemy import delete
+
+    from postcheck.library import rehash_known
+    from postcheck.store.models import MediaHashRow
+    from postcheck.verifiers.families import codeset
+
+    svc = make_services(tmp_path / "data", db_url)
+    known, _ = add_known_file(svc, KOKSAN)
+    with svc.store.session() as session:  # as a library from before the centre cuts keeps it
+        session.execute(
+            delete(MediaHashRow).where(
+                MediaHashRow.variant.like("ctr:%") | (MediaHashRow.family == "codeset")
+            )
+        )
+    svc.library.reindex()
+    assert svc.store.count_stale_known(codeset()) == 1
+    photo = Image.open(KOKSAN).convert("RGB")
+    w, h = photo.size
+    side = h  # the photo cut to fill a square cell of a collage
+    query = tmp_path / "cell.jpg"
+    photo.crop(((w - side) // 2, (h - side) // 2, (w + side) // 2, (h + side) // 2)).save(query)
+    before = [m.stage or "" for m in svc.library.search(query) if m.is_match]
+    assert not any("ctr:" in stage for stage in before)
+
+    report = rehash_known(svc, workers=1)
+    assert report.rehashed == 1 and not report.failed
+    entry = svc.store.index_entries_for([known.id])[known.id]
+    assert "dct256@ctr:1" in entry.codes
+    svc.library.reindex()
+    [found] = [m for m in svc.library.search(query) if m.is_match]
+    assert found.known.id == known.id and "ctr:1" in (found.stage or "")
+    assert svc.store.count_stale_known(codeset()) == 0
+    assert rehash_known(svc, workers=1).rehashed == 0
+    assert rehash_known(svc, everything=True, workers=1).rehashed == 1
+    svc.store.close()

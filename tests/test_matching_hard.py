@@ -96,7 +96,19 @@ def test_dense_check_refuses_an_unrelated_smooth_photo():
 
 
 @pytest.fixture(scope="module")
-def library():
+def deep_family():
+    """The deep-crop fallback family (off by default), in this process's registry."""
+    from postcheck.verifiers.families import families
+    from postcheck.verifiers.families.orbkp import OrbKP
+
+    added = "orbkp" not in families()
+    families()["orbkp"] = OrbKP()
+    yield
+    if added:
+        families().pop("orbkp")
+
+
+def _library():
     entries, feats = [], {}
     for i, path in enumerate(KNOWN, start=1):
         view = perceptual.library_view(path)
@@ -105,6 +117,11 @@ def library():
         entries.append(IndexEntry(i, f"{i:064d}", codes, fp.colourfulness))
         feats[i] = view.features
     return LibraryIndex(entries), feats
+
+
+@pytest.fixture(scope="module")
+def library():
+    return _library()
 
 
 @pytest.mark.parametrize(
@@ -126,3 +143,44 @@ def test_a_tile_of_a_collage_is_named_and_reaches_the_verdict(library, first_see
     verdict, reasons = image_verdict([hit], [], datetime(2024, 11, 14, tzinfo=UTC))
     assert verdict is (Verdict.RECYCLED if first_seen.year == 2010 else Verdict.ALTERED)
     assert "composite" in reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "box"),
+    [
+        ("astronaut", (0.05, 0.4, 0.55)),
+        ("astronaut", (0.45, 0.45, 0.5)),
+        ("koksan", (0.2, 0.2, 0.55)),
+    ],
+)
+def test_a_deep_crop_is_found_by_the_keypoint_fallback_alone(deep_family, name, box):
+    """A crop keeping about half of each side: no whole-picture or window code comes near,
+    the keypoint fallback (orbkp) brings the original, ORB confirms it; without the
+    fallback's codes the same crop finds nothing."""
+    index, feats = _library()
+    known = next(i for i, p in enumerate(KNOWN, start=1) if name in p.name)
+    img = Image.open(KNOWN[known - 1]).convert("RGB")
+    w, h = img.size
+    fx, fy, keep = box
+    crop = img.crop((int(fx * w), int(fy * h), int((fx + keep) * w), int((fy + keep) * h)))
+    features = lambda e, v: feats[e.known_id]  # noqa: E731
+    [hit] = [m for m in match(perceptual.query_print(crop), index, features) if m.is_match]
+    assert hit.known.id == known and hit.stage.startswith("orbkp")
+    assert MatchEdit.CROPPED in hit.edits and hit.distances["orb_inliers"] >= 20
+    without = LibraryIndex(
+        IndexEntry(e.known_id, e.sha256, {k: c for k, c in e.codes.items() if "orbkp" not in k})
+        for e in index.entries
+    )
+    assert not any(m.is_match for m in match(perceptual.query_print(crop), without, features))
+
+
+def test_the_keypoint_fallback_finds_nothing_for_unrelated_crops(deep_family):
+    index, feats = _library()
+    for path in OTHERS:
+        img = _rgb(path)
+        w, h = img.size
+        for fx, fy in ((0.0, 0.0), (0.4, 0.4)):
+            crop = img.crop((int(fx * w), int(fy * h), int((fx + 0.6) * w), int((fy + 0.6) * h)))
+            query = perceptual.query_print(crop)
+            assert query.deep_codes()  # it was looked up
+            assert not any(m.is_match for m in match(query, index, lambda e, v: feats[e.known_id]))

@@ -8,7 +8,12 @@ RANSAC similarity transform (20+ one-to-one inliers), whose geometry also says w
 reposter did: mirrored, cropped, rotated, padded, a caption bar, a screenshot around it.
 A candidate too smooth for ORB (fog, sky, sea) goes to the dense check (verifiers/dense.py):
 aligned by ECC, compared pixel by pixel. A match through one tile of a composite (the query
-split by regions.tiles) is named `composite`.
+split by regions.tiles) is named `composite`; with TILE_SHORTLIST > 0 (0 by default),
+each tile's closest candidates are verified even when the pooled shortlist is full. When
+nothing is proven, the fallback families (HashFamily.fallback; families/orbkp.py, off by
+default: a few ORB descriptors per known picture, for deep crops) are looked up, by
+votes, and their best DEEP_SHORTLIST candidates must be confirmed by ORB: a
+whole-picture match never pays for them.
 
 Measured (benchmarks/robustness.py, 40 originals, 83 unrelated photos, 12 edit families):
 recall 0.98-1.00 per family, no wrong match, no false positive; plain pHash at <= 10 finds
@@ -31,6 +36,10 @@ from postcheck.verifiers.perceptual import QueryPrint
 from postcheck.verifiers.regions import outside_uniformity, window_fractions
 
 SHORTLIST = 5  # candidates verified with ORB, best first
+# More candidates verified per composite tile, its closest first. 0: not on by default
+# (collage4 on low texture 0.86 with it, not the 0.90 asked; README).
+TILE_SHORTLIST = 0
+DEEP_SHORTLIST = 3  # deep-crop candidates (fallback families) verified, most votes first
 DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
 GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
 
@@ -193,6 +202,23 @@ class LibraryIndex:
                     )
         return found
 
+    def deep_candidates(self, query: QueryPrint) -> list[tuple[int, int, str]]:
+        """(entry, votes, family) of the library pictures at least `min_votes` of the
+        query's fallback codes come near (deep crops), most votes first."""
+        out: list[tuple[int, int, str]] = []
+        for name, codes in query.deep_codes().items():
+            table, family = self.tables[name], self.families[name]
+            if not len(table):
+                continue
+            matrix = np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(
+                len(codes), -1
+            )
+            voters: dict[int, set[int]] = {}
+            for q, row, _ in table.within(matrix, family.threshold):
+                voters.setdefault(int(table.owner[row]), set()).add(q)
+            out += [(e, len(v), name) for e, v in voters.items() if len(v) >= family.min_votes]
+        return sorted(out, key=lambda item: -item[1])
+
     def nearest(self, query: QueryPrint, k: int) -> list[Candidate]:
         """The closest library pictures by each family, matched or not (context for a report)."""
         out = []
@@ -224,6 +250,9 @@ class LibraryIndex:
 # The ORB features of a library picture (of a known video's frame, for a 't…' variant),
 # with its small grey copy (Features.thumb) for the dense check.
 FeatureSource = Callable[[IndexEntry, str], "orb.Features | None"]
+# The known pictures a query's fallback codes come near, with their codes (the on-disk
+# index's lookup); the matcher's own index when none is given.
+DeepSource = Callable[[QueryPrint], "LibraryIndex"]
 
 
 def match(
@@ -232,17 +261,22 @@ def match(
     library_features: FeatureSource,
     sha256: str | None = None,
     k: int = 3,
+    deep: DeepSource | None = None,
 ) -> list[Match]:
-    """Every library picture proven to be this one (first), then the nearest others."""
+    """Every library picture proven to be this one (first), then the nearest others.
+    When nothing is proven, the fallback families (deep crops) bring a few more
+    candidates, which ORB must confirm."""
     per_entry = index.candidates(query).items()
     ranked = sorted(per_entry, key=lambda item: min(c.score for c in item[1].values()))
+    tile_leads = _tile_leads(ranked)
     proven: list[Match] = []
     rejected: list[Candidate] = []
     verified = 0
+    checked: set[int] = set()  # known ids ORB has already been asked about
     for position, by_family in ranked:
         entry = index.entries[position]
         distances = {name: c.distance for name, c in by_family.items()}
-        lead = min(by_family.values(), key=lambda c: c.score)
+        lead = tile_leads.get(position) or min(by_family.values(), key=lambda c: c.score)
         lead.distances = distances
         fast = next(
             (
@@ -288,10 +322,11 @@ def match(
             )
             proven.append(_match(entry, fast, edits, details, stage))
             continue
-        if verified >= SHORTLIST:
+        if verified >= SHORTLIST and position not in tile_leads:
             rejected.append(lead)
             continue
-        verified += 1
+        verified += position not in tile_leads
+        checked.add(entry.known_id)
         lib = library_features(entry, lead.variant)
         result, key = _verify(query, lead, lib)
         distances["orb_inliers"] = result.inliers
@@ -318,6 +353,12 @@ def match(
             proven.append(_match(entry, cand, edits, details, stage))
         else:
             rejected.append(lead)
+    if not proven and query.deep_codes():
+        proven += _deep_matches(
+            query, index if deep is None else deep(query), library_features, checked
+        )
+        found = {m.known.id for m in proven}
+        rejected = [c for c in rejected if index.entries[c.entry].known_id not in found]
     if len(proven) + len(rejected) < k:
         seen = {m.known.id for m in proven} | {index.entries[c.entry].known_id for c in rejected}
         for near in sorted(index.nearest(query, k), key=lambda c: c.score):
@@ -340,6 +381,55 @@ def match(
     ]
     proven.sort(key=lambda m: (m.hash_only, m.score))  # a file-confirmed match first
     return proven + others[: max(0, k - len(proven))]
+
+
+def _tile_leads(ranked: list[tuple[int, dict[str, Candidate]]]) -> dict[int, Candidate]:
+    """Each composite tile's closest TILE_SHORTLIST candidates, verified beyond the pooled
+    shortlist and from that tile: a smooth tile's true original otherwise ranks below
+    the candidates of the busier tiles (candidate crowding)."""
+    if not TILE_SHORTLIST:
+        return {}
+    per_tile: dict[str, list[tuple[float, int, Candidate]]] = {}
+    for position, by_family in ranked:
+        for cand in by_family.values():
+            if cand.box.startswith("tile"):
+                per_tile.setdefault(cand.box.rstrip("r"), []).append((cand.score, position, cand))
+    leads: dict[int, Candidate] = {}
+    for found in per_tile.values():
+        for _, position, cand in sorted(found, key=lambda item: item[:2])[:TILE_SHORTLIST]:
+            if position not in leads or cand.score < leads[position].score:
+                leads[position] = cand
+    # The pooled shortlist's own leads stay as they were.
+    pooled = {position for position, _ in ranked[:SHORTLIST]}
+    return {p: c for p, c in leads.items() if p not in pooled}
+
+
+def _deep_matches(
+    query: QueryPrint, index: LibraryIndex, library_features: FeatureSource, tried: set[int]
+) -> list[Match]:
+    """The fallback families' candidates (most votes first, those not verified already),
+    each confirmed by ORB between the whole query and the whole library picture."""
+    proven = []
+    feats = query.view.feature("full", False)
+    ranked = [c for c in index.deep_candidates(query) if index.entries[c[0]].known_id not in tried]
+    for position, votes, family in ranked[:DEEP_SHORTLIST]:
+        entry = index.entries[position]
+        if entry.hash_only or feats is None:
+            continue
+        lib = library_features(entry, "")
+        result = orb.verify(feats, lib) if lib is not None else orb.Verification(0, None)
+        if lib is None or result.inliers < orb.MIN_INLIERS:
+            continue
+        edits, details = _geometry_edits(query, lib, result.transform, False)
+        edits += _grey(query, entry)
+        cand = Candidate(position, family, "", "full", False, 0, 1.0)
+        cand.distances = {f"{family}_votes": votes, "orb_inliers": result.inliers}
+        stage = (
+            f"{family}: {votes} of the query's keypoints near the original's (deep-crop "
+            f"search), confirmed by {result.inliers} ORB inliers"
+        )
+        proven.append(_match(entry, cand, edits, details, stage))
+    return proven
 
 
 def _match(

@@ -42,6 +42,10 @@ class Features:
     # A small grey copy of a library picture (dense.thumb), for the dense check of
     # candidates too smooth for keypoints; None on the query side.
     thumb: np.ndarray | None = None
+    octave: np.ndarray | None = None  # (n,) the pyramid level each keypoint was found at
+    # Each descriptor's 2 nearest visual words (distances, word ids), taken once
+    # (nearest_words): the bag of words and the deep-crop codes both need them.
+    words: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _detector() -> cv2.ORB:
@@ -77,7 +81,8 @@ def features(
     if des is None:
         return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), (height, width))
     xy = np.array([k.pt for k in keypoints], np.float32) / scale + np.float32(offset)
-    return Features(xy, des, (height, width))
+    octave = np.array([k.octave for k in keypoints], np.int8)
+    return Features(xy, des, (height, width), octave=octave)
 
 
 class Vocabulary:
@@ -92,20 +97,22 @@ class Vocabulary:
         self.centre = centre.astype(np.float32)
         self.projection = np.unpackbits(projection, axis=1).astype(np.float32) * 2 - 1
 
-    def bow(self, des: np.ndarray) -> np.ndarray:
+    def bow(self, des: np.ndarray, words: np.ndarray | None = None) -> np.ndarray:
         """Soft-assigned (2 nearest words), burst-damped, idf-weighted, unit-length."""
         histogram = np.zeros(self.size, np.float32)
         if len(des):
-            _, words = self.index.search(np.ascontiguousarray(des), 2)
+            if words is None:
+                _, words = self.index.search(np.ascontiguousarray(des), 2)
             np.add.at(histogram, words[:, 0], 1.0)
             np.add.at(histogram, words[:, 1], 0.5)
         histogram = np.sqrt(histogram) * self.idf
         norm = np.linalg.norm(histogram)
         return histogram / norm if norm > 0 else histogram
 
-    def simhash(self, des: np.ndarray) -> bytes:
+    def simhash(self, des: np.ndarray, words: np.ndarray | None = None) -> bytes:
         """1024-bit SimHash of the centred bag of words: robust to crops and small rotations."""
-        return np.packbits(((self.bow(des) - self.centre) @ self.projection) > 0).tobytes()
+        bag = self.bow(des, words)
+        return np.packbits(((bag - self.centre) @ self.projection) > 0).tobytes()
 
 
 @cache
@@ -113,6 +120,14 @@ def vocabulary() -> Vocabulary:
     data = resources.files("postcheck.verifiers").joinpath("data/orb_vocabulary.npz")
     with data.open("rb") as fh, np.load(fh) as z:
         return Vocabulary(z["centers"], z["idf"], z["centre"], z["projection"])
+
+
+def nearest_words(feats: Features) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, word ids) of each descriptor's 2 nearest visual words, kept on `feats`."""
+    if feats.words is None:
+        dist, ids = vocabulary().index.search(np.ascontiguousarray(feats.des), 2)
+        feats.words = (dist, ids)
+    return feats.words
 
 
 @dataclass

@@ -13,7 +13,7 @@ from PIL import Image
 
 from postcheck.domain import Fingerprint
 from postcheck.verifiers import dense, imaging, orb, regions
-from postcheck.verifiers.families import families
+from postcheck.verifiers.families import codeset, families
 from postcheck.verifiers.families.base import QueryCode
 
 QUERY_SIDE = 768  # a query may be a screenshot with the photo in a part of it
@@ -100,6 +100,7 @@ def library_fingerprint(view: LibraryView) -> Fingerprint:
         colourfulness=regions.colourfulness(view.rgb),
         width=width,
         height=height,
+        codeset=codeset(),
     )
 
 
@@ -110,9 +111,21 @@ def fingerprint(source: Path | str | bytes | Image.Image) -> Fingerprint:
 @dataclass
 class QueryPrint:
     view: QueryView
-    codes: dict[str, list[QueryCode]] = field(default_factory=dict)
+    codes: dict[str, list[QueryCode]] = field(default_factory=dict)  # the first lookup's
     quality: float = 1.0
     colourfulness: float = 0.0
+    _deep: dict[str, list[QueryCode]] | None = None
+
+    def deep_codes(self) -> dict[str, list[QueryCode]]:
+        """The fallback families' codes (families.base.HashFamily.fallback), taken when
+        first asked for: only a query the first lookup found nothing for needs them."""
+        if self._deep is None:
+            self._deep = {}
+            if self.quality >= QUALITY_FLOOR:
+                for name, family in families().items():
+                    if family.fallback and (codes := family.query_codes(self.view)):
+                        self._deep[name] = codes
+        return self._deep
 
 
 def query_print(source: Path | str | bytes | Image.Image) -> QueryPrint:
@@ -120,5 +133,9 @@ def query_print(source: Path | str | bytes | Image.Image) -> QueryPrint:
     quality = imaging.detail(view.image)
     codes = {}
     if quality >= QUALITY_FLOOR:
-        codes = {name: family.query_codes(view) for name, family in families().items()}
+        codes = {
+            name: family.query_codes(view)
+            for name, family in families().items()
+            if not family.fallback
+        }
     return QueryPrint(view, codes, quality, regions.colourfulness(view.rgb))

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -177,11 +177,33 @@ def _chunks(seq: list, size: int) -> Iterator[list]:
         yield seq[i : i + size]
 
 
+# A row among a picture's codes that names the code set they were taken under (no hash
+# family has this name: indexes skip it). `known rehash` re-hashes pictures without the
+# current one.
+CODESET = "codeset"
+
+
 def _split_hashes(fp: Fingerprint) -> Iterator[tuple[str, str, bytes]]:
-    """(family, variant, code) of a fingerprint's 'family@variant' hex codes."""
+    """(family, variant, code) of a fingerprint's 'family@variant' hex codes, and the
+    code set's row."""
     for name, value in fp.hashes.items():
         family, _, variant = name.partition("@")
         yield family, variant, bytes.fromhex(value)
+    if fp.codeset:
+        yield CODESET, "", fp.codeset.encode()
+
+
+def _has_codeset(codeset: str) -> Any:
+    """A known picture's codes were taken under `codeset` (its code set row says so)."""
+    return (
+        select(MediaHashRow.media_id)
+        .where(
+            MediaHashRow.media_id == KnownImageRow.media_id,
+            MediaHashRow.family == CODESET,
+            MediaHashRow.value == codeset.encode(),
+        )
+        .exists()
+    )
 
 
 @dataclass
@@ -584,6 +606,80 @@ class Store:
                 setattr(row, key, new[key])
         if new["tags"]:
             row.tags = sorted(set(row.tags or []) | set(new["tags"]))
+
+    def stale_known(
+        self, codeset: str, after_id: int = 0, limit: int = 256
+    ) -> list[tuple[int, str, str]]:
+        """(known id, sha256, mime) of the known pictures with a file whose codes were not
+        taken under `codeset` (added before a family or a window existed), oldest first
+        from after_id on: what `known rehash` hashes again, a batch at a time."""
+        with self.session() as session:
+            rows = session.execute(
+                select(KnownImageRow.id, MediaRow.sha256, MediaRow.mime)
+                .join(MediaRow, KnownImageRow.media_id == MediaRow.id)
+                .where(KnownImageRow.id > after_id, ~_has_codeset(codeset))
+                .order_by(KnownImageRow.id)
+                .limit(limit)
+            )
+            return [(i, sha, mime) for i, sha, mime in rows]
+
+    def count_stale_known(self, codeset: str) -> int:
+        with self.session() as session:
+            return (
+                session.scalar(
+                    select(func.count(KnownImageRow.id)).where(
+                        KnownImageRow.media_id.is_not(None), ~_has_codeset(codeset)
+                    )
+                )
+                or 0
+            )
+
+    def forget_codesets(self) -> int:
+        """Mark every known picture's codes as taken under no code set (`rehash --all`:
+        everything is then stale, and an interrupted run resumes where it stopped)."""
+        known_media = select(KnownImageRow.media_id).where(KnownImageRow.media_id.is_not(None))
+        with self.session() as session:
+            result = session.execute(
+                delete(MediaHashRow).where(
+                    MediaHashRow.family == CODESET, MediaHashRow.media_id.in_(known_media)
+                )
+            )
+            return result.rowcount or 0
+
+    @retry_transaction
+    def replace_codes(self, fingerprints: dict[str, Fingerprint]) -> int:
+        """Replace the codes of these files (by sha256) with new ones, in one transaction,
+        and raise the library version as a removal does: old codes are gone, so indexes
+        in memory are rebuilt and the on-disk one until its next rebuild filters them out
+        on reading candidates back. Returns how many files were updated."""
+        if not fingerprints:
+            return 0
+        with self.session() as session:
+            ids = dict(
+                session.execute(
+                    select(MediaRow.sha256, MediaRow.id).where(
+                        MediaRow.sha256.in_(list(fingerprints))
+                    )
+                ).all()
+            )
+            if not ids:
+                return 0
+            self._bump_library(session, removed=True)
+            session.execute(delete(MediaHashRow).where(MediaHashRow.media_id.in_(ids.values())))
+            for sha, media_id in ids.items():
+                fp = fingerprints[sha]
+                session.execute(
+                    update(MediaRow)
+                    .where(MediaRow.id == media_id)
+                    .values(detail=fp.quality, colourfulness=fp.colourfulness)
+                )
+            rows = [
+                {"media_id": media_id, "family": family, "variant": variant, "value": value}
+                for sha, media_id in ids.items()
+                for family, variant, value in _split_hashes(fingerprints[sha])
+            ]
+            self._insert_all(session, MediaHashRow, rows, ["media_id", "family", "variant"])
+            return len(ids)
 
     def list_known(self, limit: int = 100, offset: int = 0) -> list[KnownImage]:
         with self.session() as session:

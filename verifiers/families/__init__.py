@@ -21,6 +21,19 @@ def families() -> dict[str, HashFamily]:
                 and issubclass(obj, HashFamily)
                 and not inspect.isabstract(obj)
                 and obj.__module__ == module.__name__
+                and obj.enabled
             ):
                 found[obj.name] = obj()
     return found
+
+
+def add(family: HashFamily) -> None:
+    """Put a family that is off by default (HashFamily.enabled) into this process's
+    registry: what a benchmark or a test measures it with."""
+    families()[family.name] = family
+
+
+def codeset() -> str:
+    """The current code set: every family with its revision ('bow1024:1,dct256:2,…'). A
+    known picture's codes carry the code set they were taken under."""
+    return ",".join(f"{name}:{family.revision}" for name, family in sorted(families().items()))

@@ -29,6 +29,19 @@ class HashFamily(ABC):
     threshold: ClassVar[int]
     # At or under this distance the match is certain without geometric verification.
     fast_threshold: ClassVar[int | None] = None
+    # Raised whenever library_codes changes what it keeps (a new window, a new cut): known
+    # pictures hashed under an older revision are re-hashed by `postcheck known rehash`.
+    revision: ClassVar[int] = 1
+    # A fallback family is looked up only when the others found no proven match (deep
+    # crops): its codes are not in a query's first lookup, and a library picture is its
+    # candidate only when `min_votes` of the query's codes come within the threshold.
+    fallback: ClassVar[bool] = False
+    min_votes: ClassVar[int] = 1
+    # From how many codes the on-disk index keeps this family in an IVF index, if sooner
+    # than the setting (index_ivf_min_codes) says.
+    ivf_min_codes: ClassVar[int | None] = None
+    # Off: the registry leaves it out unless a benchmark or test adds it (families.add).
+    enabled: ClassVar[bool] = True
 
     @abstractmethod
     def library_codes(self, view: LibraryView) -> dict[str, bytes]:

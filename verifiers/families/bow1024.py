@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from postcheck.verifiers.families.base import HashFamily, QueryCode
-from postcheck.verifiers.orb import vocabulary
+from postcheck.verifiers.orb import nearest_words, vocabulary
 
 MIN_DESCRIPTORS = 20  # fewer keypoints than this says nothing about the picture
 
@@ -24,12 +24,13 @@ class BoW1024(HashFamily):
     def library_codes(self, view) -> dict[str, bytes]:
         if len(view.features.des) < MIN_DESCRIPTORS:
             return {}
-        return {"": vocabulary().simhash(view.features.des)}
+        feats = view.features
+        return {"": vocabulary().simhash(feats.des, nearest_words(feats)[1])}
 
     def query_codes(self, view) -> list[QueryCode]:
         vocab = vocabulary()
         return [
-            QueryCode(box, flip, vocab.simhash(f.des))
+            QueryCode(box, flip, vocab.simhash(f.des, nearest_words(f)[1]))
             for (box, flip), f in view.features.items()
             if len(f.des) >= MIN_DESCRIPTORS
         ]

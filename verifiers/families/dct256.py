@@ -47,6 +47,7 @@ class DCT256(HashFamily):
     bits: ClassVar[int] = 256
     threshold: ClassVar[int] = 85
     fast_threshold: ClassVar[int | None] = 44
+    revision: ClassVar[int] = 2  # 2: the centre cuts (issue 17)
 
     def library_codes(self, view) -> dict[str, bytes]:
         codes = {"": dct256(view.gray)}
