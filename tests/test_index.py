@@ -191,22 +191,21 @@ def cli_env(env):
     return env
 
 
-def test_known_reindex_command(cli_env, prefect_api, tmp_path):
-    data = Path(os.environ["POSTCHECK_DATA_DIR"])
-    env = dict(os.environ)
-    subprocess.run(
-        [sys.executable, "-m", "postcheck.cli", "known", "add", str(KOKSAN)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "postcheck.cli", "known", "reindex"],
-        env=env,
+def known_command(*args: str) -> subprocess.CompletedProcess:
+    """`postcheck known ARGS` in a fresh interpreter, in this test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "postcheck.cli", "known", *args],
+        env=dict(os.environ),
         capture_output=True,
         text=True,
         timeout=180,
     )
+
+
+def test_known_reindex_command(cli_env, prefect_api, tmp_path):
+    data = Path(os.environ["POSTCHECK_DATA_DIR"])
+    assert known_command("add", str(KOKSAN)).returncode == 0
+    done = known_command("reindex")
     assert done.returncode == 0, done.stderr
     assert "1 pictures" in done.stdout and "now current" in done.stdout
     manifest = Manifest.read(data / "index")
@@ -216,20 +215,11 @@ def test_known_reindex_command(cli_env, prefect_api, tmp_path):
 
 def test_known_rehash_command(cli_env, prefect_api, tmp_path):
     """`known rehash` re-hashes the out-of-date pictures, then rebuilds the index."""
-    env = dict(os.environ)
-    subprocess.run(
-        [sys.executable, "-m", "postcheck.cli", "known", "add", str(KOKSAN)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    command = [sys.executable, "-m", "postcheck.cli", "known", "rehash"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert known_command("add", str(KOKSAN)).returncode == 0
+    done = known_command("rehash")
     assert done.returncode == 0, done.stderr
     assert "rehash: 0 re-hashed" in done.stdout and "now current" not in done.stdout
-    done = subprocess.run(
-        [*command, "--all", "--workers", "1"], env=env, capture_output=True, text=True, timeout=180
-    )
+    done = known_command("rehash", "--all", "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "rehash: 1 re-hashed" in done.stdout and "now current" in done.stdout
 
