@@ -22,7 +22,6 @@ import argparse
 import json
 import sys
 import time
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,6 +29,8 @@ import faiss
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+
+from postcheck.known_index import add_votes
 
 HERE = Path(__file__).parent
 
@@ -57,12 +58,9 @@ def _query(path: str) -> np.ndarray:
 
 
 def votes(index, owners: np.ndarray, queries: np.ndarray, radius: int) -> dict[int, int]:
-    lims, _, rows = index.range_search(np.ascontiguousarray(queries), radius + 1)
-    hit = owners[rows].tolist()
-    voters: dict[int, set[int]] = defaultdict(set)
-    for q in range(len(queries)):
-        for owner in hit[lims[q] : lims[q + 1]]:
-            voters[owner].add(q)
+    """The on-disk index's own vote count (known_index.add_votes), on one table."""
+    voters: dict[int, set[int]] = {}
+    add_votes(index, owners, np.ascontiguousarray(queries), radius, voters)
     return {o: len(v) for o, v in voters.items()}
 
 

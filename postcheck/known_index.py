@@ -254,11 +254,7 @@ class FamilyTable:
         `radius` (a fallback family's lookup: one stray near code is no candidate)."""
         voters: dict[int, set[int]] = {}
         for index, owners in self._parts():
-            lims, _, rows = index.range_search(queries, radius + 1)
-            hit = owners[rows].tolist()
-            for q in range(len(queries)):
-                for owner in hit[lims[q] : lims[q + 1]]:
-                    voters.setdefault(owner, set()).add(q)
+            add_votes(index, owners, queries, radius, voters)
         return {owner: len(v) for owner, v in voters.items()}
 
     def nearest(self, queries: np.ndarray, n: int) -> dict[int, int]:
@@ -272,6 +268,18 @@ class FamilyTable:
                 if d < found.get(owner, 1 << 30):
                     found[owner] = d
         return dict(sorted(found.items(), key=lambda item: item[1])[:n])
+
+
+def add_votes(
+    index, owners: np.ndarray, queries: np.ndarray, radius: int, voters: dict[int, set[int]]
+) -> None:
+    """Into `voters` (known image id -> query rows): the query codes that one of its codes
+    in this faiss binary index is at or under `radius` of (`owners`: each row's image)."""
+    lims, _, rows = index.range_search(queries, radius + 1)
+    hit = owners[rows].tolist()
+    for q in range(len(queries)):
+        for owner in hit[lims[q] : lims[q + 1]]:
+            voters.setdefault(owner, set()).add(q)
 
 
 # --- the index -----------------------------------------------------------------------------
