@@ -37,8 +37,13 @@ def _print_status(server) -> None:
         out.print("worker: off (POSTCHECK_WORKER=0, or no fork and descriptor passing here)")
     else:
         warm = worker.status(server.home)
-        if warm.running:
+        if warm.ready:
             out.print(f"worker: running, pid {warm.pid} (log: {warm.log})")
+        elif warm.running:
+            out.print(
+                f"worker: starting, pid {warm.pid} (importing; until it is ready commands run "
+                f"in their own process; log: {warm.log})"
+            )
         else:
             out.print("worker: not running (started beside the server by the next command)")
     configured = os.environ.get("PREFECT_API_URL")

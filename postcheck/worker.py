@@ -111,6 +111,7 @@ class WorkerStatus:
     home: Path
     running: bool
     pid: int | None = None
+    ready: bool = False  # listening; until then (its imports) commands run in-process
 
     @property
     def log(self) -> Path:
@@ -122,13 +123,15 @@ def available() -> bool:
 
 
 def status(home: Path) -> WorkerStatus:
-    """Running: its lock is held and its recorded process is alive."""
+    """Running: its lock is held and its recorded process is alive; ready: it listens."""
     home = Path(home)
     try:
-        pid = int(json.loads((home / STATE_FILE).read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pid = None
-    return WorkerStatus(home, pid is not None and _alive(pid) and _locked(home), pid)
+        state = json.loads((home / STATE_FILE).read_text())
+        pid, ready = int(state["pid"]), bool(state.get("ready", True))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pid, ready = None, False
+    running = pid is not None and _alive(pid) and _locked(home)
+    return WorkerStatus(home, running, pid, running and ready)
 
 
 def _alive(pid: int) -> bool:
@@ -275,6 +278,9 @@ class Worker:
         except BlockingIOError:
             return 0  # another worker runs
         self.lock = lock
+        # Recorded at once, so that `server status` says "starting" and `server stop` can
+        # stop it during the seconds before it listens.
+        (self.home / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "ready": False}))
         # Its imports take seconds of CPU: not while the command that started it (a first
         # command, itself importing beside a starting server) still runs.
         deadline = time.monotonic() + STARTER_WAIT
@@ -301,7 +307,9 @@ class Worker:
         os.chmod(client.SOCKET_NAME, 0o600)
         self.listener.listen(16)
         (self.home / STATE_FILE).write_text(
-            json.dumps({"pid": os.getpid(), "socket": str(self.home / client.SOCKET_NAME)})
+            json.dumps(
+                {"pid": os.getpid(), "socket": str(self.home / client.SOCKET_NAME), "ready": True}
+            )
         )
         self.log(f"ready in {time.monotonic() - started:.1f} s ({len(self.sources)} sources)")
         return self.loop()

@@ -102,7 +102,7 @@ def test_start_reuse_status_stop(world, tmp_path):
 
     # Both commands started the warm worker (postcheck.worker) beside it: one runs.
     deadline = time.monotonic() + 90
-    while not (warm := worker.status(home)).running:
+    while not (warm := worker.status(home)).ready:
         assert time.monotonic() < deadline, (home / worker.LOG_FILE).read_text()
         time.sleep(0.2)
     assert (home / worker.LOG_FILE).read_text().count(" ready in ") == 1

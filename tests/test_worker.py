@@ -92,7 +92,7 @@ def warm(local_prefect, fixture_server, tmp_path_factory):
     assert added.returncode == 0, added.stderr
     first = postcheck(env, "verify", URL)  # in-process: finds the server, starts the worker
     assert first.returncode == 0 and "recycled" in first.stdout, first.stderr
-    wait_for(lambda: worker.status(home).running and (home / SOCKET_NAME).exists())
+    wait_for(lambda: worker.status(home).ready and (home / SOCKET_NAME).exists())
     yield env, home, first
     worker.stop(home)
 
@@ -266,3 +266,23 @@ def test_a_stale_worker_refuses_and_the_command_runs_in_process(warm):
     assert any("stale" in line and "__init__.py changed" in line for line in log_lines(home))
     wait_for(lambda: not alive(pid), timeout=30)
     assert not worker.status(home).running and not (home / SOCKET_NAME).exists()
+
+
+def test_a_starting_worker_is_shown_as_starting_and_stops(tmp_path):
+    """Before it listens (it waits for the command that started it, here this test, then
+    imports for seconds) `server status` says it is starting, and `server stop` stops it."""
+    home = tmp_path / "data" / "prefect"
+    home.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update({"POSTCHECK_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"})
+    assert worker.ensure(home)
+    wait_for(lambda: worker.status(home).running, timeout=30)
+    starting = worker.status(home)
+    assert not starting.ready and not (home / SOCKET_NAME).exists()
+    shown = postcheck(env, "server", "status")
+    assert shown.returncode == 0, shown.stderr
+    assert f"worker: starting, pid {starting.pid}" in shown.stdout
+    stopped = postcheck(env, "server", "stop")
+    assert f"stopped the postcheck worker (pid {starting.pid})" in stopped.stdout, stopped
+    assert not alive(starting.pid) and not worker.status(home).running
+    assert "worker: not running" in postcheck(env, "server", "status").stdout
