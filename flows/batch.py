@@ -5,8 +5,10 @@ item's error report, never the batch's), and the batch's summary artifact and fi
 
 from __future__ import annotations
 
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from queue import SimpleQueue
 from typing import TypeVar
 
 from prefect import get_run_logger
@@ -34,28 +36,50 @@ R = TypeVar("R")
 # The most posts one checking task takes from a fetched batch: few task runs (Prefect's
 # bookkeeping costs per run), yet enough tasks for the flow's workers to share.
 CHECKS_PER_TASK = 10
+# A platform's fetch-batch tasks submitted at once: one fetching while the next waits for
+# the rate limit keeps the limit busy; more would only queue ahead of the checks.
+FETCHES_IN_FLIGHT = 2
 
 
 def fetched_in_batches(
-    by_platform: dict[str, list[tuple[T, PostRef]]], per_check: int = CHECKS_PER_TASK
+    by_platform: dict[str, list[tuple[T, PostRef]]],
+    per_check: int = CHECKS_PER_TASK,
+    in_flight: int = FETCHES_IN_FLIGHT,
 ) -> Iterator[tuple[str, list[tuple[T, PostRef, Fetched]], str]]:
     """(platform, up to `per_check` items each with its ref and its post or why it could
     not be fetched, the batch's exchange log), as each batch arrives: one fetch-batch task
     per few requests of the platform's batch size (flows.tasks.requests_per_task: one
-    rate-limit acquisition for them all), all submitted before the first is waited for."""
+    rate-limit acquisition for them all), at most `in_flight` of a platform's submitted at
+    a time. The next is submitted when one arrives, before the caller submits that batch's
+    checks: so checks start with the first batch instead of queueing behind every fetch,
+    and fetched posts do not pile up in memory ahead of their checks."""
     settings = services().settings
     (fetch,) = with_retry_settings(fetch_batch)
-    fetches = {}
+    waiting: dict[str, deque[list[tuple[T, PostRef]]]] = {}
     for name, items in by_platform.items():
         per_request = max(1, platform_named(name).batch_limit(settings))
         size = per_request * requests_per_task(name, -(-len(items) // per_request))
-        for j in range(0, len(items), size):
-            chunk = items[j : j + size]
+        waiting[name] = deque(items[j : j + size] for j in range(0, len(items), size))
+    arrived: SimpleQueue[PrefectFuture] = SimpleQueue()
+    running: dict[PrefectFuture, tuple[str, list[tuple[T, PostRef]], str]] = {}
+    busy: Counter[str] = Counter()
+
+    def submit(name: str) -> None:
+        while waiting[name] and busy[name] < in_flight:
+            chunk = waiting[name].popleft()
             capture = new_capture("batch")  # the batch request's exchanges
             future = fetch.submit(name, [r for _, r in chunk], len(chunk), capture)
-            fetches[future] = (name, chunk, capture)
-    for future in as_completed(list(fetches)):
-        name, chunk, capture = fetches[future]
+            running[future] = (name, chunk, capture)
+            busy[name] += 1
+            future.add_done_callback(arrived.put)  # called at once if already done
+
+    for name in waiting:
+        submit(name)
+    while running:
+        future = arrived.get()
+        name, chunk, capture = running.pop(future)
+        busy[name] -= 1
+        submit(name)
         try:
             results = future.result()
         except Exception as exc:  # the batch failed for good: each of its items records why

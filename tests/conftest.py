@@ -65,9 +65,11 @@ def server(fixture_server):
 
     fixture_server.world = FixtureWorld()
     fixture_server.faults.clear()
+    fixture_server.latency.clear()
     fixture_server.requests.clear()
     yield fixture_server
     fixture_server.faults.clear()
+    fixture_server.latency.clear()
 
 
 @pytest.fixture

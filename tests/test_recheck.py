@@ -391,6 +391,39 @@ def test_a_fetch_task_retries_a_failed_request_and_keeps_the_others(x_limit, ser
     assert sum(r.query.get("id") == [always] for r in asked) == 3  # 1 + 2 retries
 
 
+def _most_at_once(requests) -> int:
+    events = sorted([(r.started, 1) for r in requests] + [(r.ended, -1) for r in requests])
+    at_once = most = 0
+    for _, step in events:
+        at_once += step
+        most = max(most, at_once)
+    return most
+
+
+def test_checks_start_with_the_first_fetched_batches(prefect_api, svc, server):
+    """A bulk verify keeps at most FETCHES_IN_FLIGHT of a platform's fetch-batch tasks
+    going, and submits a batch's checks as it arrives: pictures are downloaded while later
+    posts are still being fetched (all fetches used to be queued ahead of every check, and
+    the fetched posts waited in memory)."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from postcheck.flows.batch import FETCHES_IN_FLIGHT
+    from postcheck.flows.verify_posts import verify_posts
+
+    urls = [u for u in server.world.add_generated_posts(24) if server.world.platform_of(u) == "x"]
+    assert len(urls) == 12  # 4 fetch tasks of 3 requests (a quarter each for 4 workers)
+    server.latency["/x/syndication/"] = 0.3  # a slow embed endpoint: fetches overlap
+    flow = verify_posts.with_options(task_runner=ThreadPoolTaskRunner(max_workers=4))
+    reports = flow(urls=urls, count=len(urls), return_state=True).result()
+    assert [r.url for r in reports] == urls
+    assert not [r.reasons for r in reports if r.verdict.value == "error"]
+    embeds = server.requests_to("/x/syndication/tweet-result")
+    pictures = server.requests_to("/x/pbs/")
+    assert len(embeds) == 12 and pictures
+    assert _most_at_once(embeds) <= FETCHES_IN_FLIGHT < 4  # 4 workers would run 4 at once
+    assert min(p.started for p in pictures) < max(e.started for e in embeds)
+
+
 def test_one_post_breaking_never_sinks_the_others_of_its_task(
     prefect_api, svc, server, monkeypatch
 ):
