@@ -909,7 +909,9 @@ def known_rehash(
         err.print(f"  not re-hashed {where}: {one_line(why)}")
     if len(report.failed) > 50:
         err.print(f"  … and {len(report.failed) - 50} more")
-    if report.rehashed:
+    # A rebuild also when the index was built under older hash families, though no
+    # picture needed re-hashing (re-hashed earlier, or by a version that kept none).
+    if report.rehashed or services().library.outdated():
         _reindex()
 
 
@@ -1003,12 +1005,27 @@ def demo(
     run_demo(out, verbose=Options.verbose, serve_seconds=serve_seconds)
 
 
+def _outdated_index_notice() -> None:
+    """After a command that searched the library: one line when the index says its
+    pictures' codes are older than this version's hash families (matches they would give
+    are missed until `known rehash`)."""
+    module = sys.modules.get("postcheck.services")
+    if module is None or not module.services.cache_info().currsize:
+        return
+    library = module.services()._library
+    why = library.disk.outdated_warned if library is not None else None
+    if why:
+        err.print(f"note: {why}: run `postcheck known rehash`", soft_wrap=True)
+
+
 def main() -> None:
     """Console entry point: one clear line for every failure, never a traceback."""
     try:
         code = app(standalone_mode=False)  # click returns the code of typer.Exit here
+        _outdated_index_notice()
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
+        _outdated_index_notice()
         sys.exit(exc.exit_code)
     except PostcheckError as exc:
         error_line(exc)

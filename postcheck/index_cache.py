@@ -69,6 +69,13 @@ class IndexCache:
                 self._removed_version = removed
         self.disk.refresh(self.store, version)
 
+    def outdated(self) -> str | None:
+        """Why the index's codes may be older than this version's hash families (its
+        manifest says so), or None: `known rehash` then rebuilds it even with nothing to
+        re-hash."""
+        self.refresh()
+        return self.disk.manifest.outdated() if self.disk.manifest else None
+
     def added(self) -> None:
         """After an addition: append it to the index now, so that other processes read
         it from the log rather than each from the store."""
@@ -88,6 +95,7 @@ class IndexCache:
         few nearest of each family), with their codes from the store, in a small exact
         index for the matcher."""
         self.refresh()
+        self.disk.warn_if_outdated()
         ids: set[int] = set()
         fams = families()
         for name, codes in query.codes.items():

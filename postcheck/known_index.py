@@ -43,7 +43,7 @@ import time
 import zlib
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,7 @@ import faiss
 import numpy as np
 from filelock import FileLock
 
+from postcheck.verifiers.families import codeset as current_codeset
 from postcheck.verifiers.families import families as hash_families
 
 if TYPE_CHECKING:
@@ -83,6 +84,11 @@ class Manifest:
     families: dict[str, dict]  # name -> {"bits", "rows", "kind"}
     built_at: float = 0.0
     format: int = FORMAT
+    # The hash families' code set when the generation was built ("" before it was
+    # recorded), and how many known pictures then had codes from an older one: a process
+    # tells the user to run `known rehash` without asking the store.
+    codeset: str = ""
+    stale: int = 0
 
     @classmethod
     def read(cls, folder: Path) -> Manifest | None:
@@ -93,7 +99,20 @@ class Manifest:
         if data.get("format") != FORMAT:
             log.warning("index %s: format %s not %s, ignored", folder, data.get("format"), FORMAT)
             return None
-        return cls(**data)
+        known = {f.name for f in fields(cls)}  # a newer version's extra keys are ignored
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def outdated(self) -> str | None:
+        """Why the library's codes may be older than this version's hash families (the
+        generation was built under another code set, or some pictures' codes then were
+        older), or None."""
+        now = current_codeset()
+        if self.codeset != now:
+            was = f"under {self.codeset}" if self.codeset else "before code sets were recorded"
+            return f"the index was built {was}; this version's hash families are {now}"
+        if self.stale:
+            return f"{self.stale:,} known pictures have codes from older hash families"
+        return None
 
     def write(self, folder: Path) -> None:
         tmp = folder / f".{MANIFEST}.{secrets.token_hex(4)}"
@@ -314,6 +333,7 @@ class OnDiskIndex:
         self._log_offset = 0
         self._mutex = threading.RLock()
         self._warned = False
+        self.outdated_warned: str | None = None  # what warn_if_outdated last said
 
     # -- opening and following other processes --
 
@@ -349,6 +369,14 @@ class OnDiskIndex:
         self.manifest, self.tables = manifest, tables
         self.seq, self._log_offset = manifest.seq, 0
         self._read_log()
+
+    def warn_if_outdated(self) -> None:
+        """Before a search: tell the user once per process (and reason) that the library's
+        codes are older than this version's hash families."""
+        why = self.manifest.outdated() if self.manifest is not None else None
+        if why and why != self.outdated_warned:
+            self.outdated_warned = why
+            log.warning("index: %s: run `postcheck known rehash` (matches need the new codes)", why)
 
     def _read_log(self) -> None:
         assert self.manifest is not None
@@ -438,7 +466,8 @@ def _empty_generation(folder: Path) -> Manifest:
     name = f"g-{secrets.token_hex(6)}"
     (folder / name).mkdir()
     (folder / name / LOG).touch()
-    manifest = Manifest(name, 0, 0, {}, time.time())
+    # A new index fills its log from the store: as current as its pictures' codes.
+    manifest = Manifest(name, 0, 0, {}, time.time(), codeset=current_codeset())
     manifest.write(folder)
     return manifest
 
@@ -456,6 +485,7 @@ class RebuildReport:
     build_seconds: float = 0.0
     bytes_on_disk: int = 0
     switched: bool = True
+    stale: int = 0  # known pictures whose codes are from older hash families
 
     @property
     def summary(self) -> str:
@@ -468,6 +498,11 @@ class RebuildReport:
             f"index {self.generation} at library version {self.seq}: {self.pictures:,} pictures; "
             f"{fams}; read {self.read_seconds:.1f} s, built {self.build_seconds:.1f} s, "
             f"{self.bytes_on_disk / 2**20:.0f} MiB; {state}"
+        ) + (
+            f"; {self.stale:,} known pictures have codes from older hash families: run "
+            "`postcheck known rehash`"
+            if self.stale
+            else ""
         )
 
 
@@ -526,6 +561,8 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     seq = store.library_version()[0]
+    now = current_codeset()
+    stale = store.count_stale_known(now)
     t0 = time.perf_counter()
     tables = codes_from_store(store, 0, seq)
     read_seconds = time.perf_counter() - t0
@@ -555,7 +592,9 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
             os.fsync(fh.fileno())
     os.rename(tmp, folder / name)
     build_seconds = time.perf_counter() - t0
-    report = RebuildReport(name, seq, len(pictures), infos, read_seconds, build_seconds)
+    report = RebuildReport(
+        name, seq, len(pictures), infos, read_seconds, build_seconds, stale=stale
+    )
     report.bytes_on_disk = sum(p.stat().st_size for p in (folder / name).iterdir())
     with FileLock(str(folder / "lock"), timeout=LOCK_TIMEOUT):
         current = Manifest.read(folder)
@@ -565,7 +604,7 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
             # What was added while we built goes into the new generation's log first.
             append_from_store(folder / name, seq, store, store.library_version()[0])
             number = current.number + 1 if current else 1
-            Manifest(name, number, seq, infos, time.time()).write(folder)
+            Manifest(name, number, seq, infos, time.time(), codeset=now, stale=stale).write(folder)
         keep = {name, current.generation if current else ""}
         if not report.switched:
             keep = {current.generation}

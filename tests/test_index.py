@@ -222,6 +222,76 @@ def test_known_rehash_command(cli_env, prefect_api, tmp_path):
     done = known_command("rehash", "--all", "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "rehash: 1 re-hashed" in done.stdout and "now current" in done.stdout
+    # An index an older version built: a check says so in one line, and `rehash` rebuilds
+    # it though no picture needs re-hashing.
+    index = Path(os.environ["POSTCHECK_DATA_DIR"]) / "index"
+    manifest = Manifest.read(index)
+    manifest.codeset = ""
+    manifest.write(index)
+    checked = subprocess.run(
+        [sys.executable, "-m", "postcheck.cli", "check", str(KOKSAN)],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "built before code sets were recorded" in checked.stderr
+    assert "run `postcheck known rehash`" in checked.stderr
+    done = known_command("rehash")
+    assert "rehash: 0 re-hashed" in done.stdout and "now current" in done.stdout
+    assert Manifest.read(index).outdated() is None
+
+
+def test_an_index_built_under_older_hash_families_tells_the_user_once(db_url, tmp_path, caplog):
+    """The index's manifest keeps the code set it was built under and how many pictures
+    then had older codes: a search warns once (no store query), the rebuild's summary
+    says so, and after `rehash` + rebuild the warning is gone."""
+    import logging
+
+    from sqlalchemy import delete
+
+    from postcheck.library import rehash_known
+    from postcheck.store.models import MediaHashRow
+    from postcheck.verifiers.families import codeset
+
+    svc = make_services(tmp_path / "data", db_url)
+    add_known_file(svc, KOKSAN)
+    assert Manifest.read(svc.settings.index_path).outdated() is None  # a new library
+    with svc.store.session() as session:  # its codes as an older version left them
+        session.execute(delete(MediaHashRow).where(MediaHashRow.family == "codeset"))
+    report = svc.library.reindex()
+    assert report.stale == 1 and "run `postcheck known rehash`" in report.summary
+    manifest = Manifest.read(svc.settings.index_path)
+    assert (manifest.codeset, manifest.stale) == (codeset(), 1)
+
+    other = IndexCache(svc.store, svc.media, svc.settings.index_path)  # another process
+    caplog.set_level(logging.WARNING, "postcheck.known_index")
+    other.search(KOKSAN)
+    other.search(KOKSAN)
+    said = [r.getMessage() for r in caplog.records if "known rehash" in r.getMessage()]
+    assert said == [
+        "index: 1 known pictures have codes from older hash families: run "
+        "`postcheck known rehash` (matches need the new codes)"
+    ]
+    assert rehash_known(svc, workers=1).rehashed == 1
+    assert svc.library.reindex().stale == 0
+    assert other.outdated() is None
+
+    # An index built by an older version (another code set, or none recorded).
+    for older, why in (("dct256:1", "built under dct256:1"), ("", "before code sets")):
+        manifest = Manifest.read(svc.settings.index_path)
+        manifest.codeset = older
+        manifest.write(svc.settings.index_path)
+        assert why in (other.outdated() or "")
+    svc.store.close()
+
+
+def test_a_manifest_with_keys_of_a_newer_version_is_still_read(tmp_path):
+    Manifest("g-1", 1, 5, {}, 0.0, codeset="x:1").write(tmp_path)
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    (tmp_path / "manifest.json").write_text(json.dumps({**data, "later": 1}))
+    assert Manifest.read(tmp_path).seq == 5
 
 
 def test_rehash_gives_old_pictures_the_codes_added_since(db_url, tmp_path):
