@@ -341,12 +341,23 @@ def match(
         check, cand = _dense(query, by_family, lib)
         if check is not None and check.confirmed:
             distances["dense_ncc_pct"] = round(100 * check.ncc)
+            distances["dense_strip_ncc_pct"] = round(100 * check.strip_ncc)
             distances["dense_overlap_pct"] = round(100 * check.overlap)
             edits, details = _dense_edits(query, cand, check)
             edits += _grey(query, entry)
+            if check.overlaid and MatchEdit.OVERLAID not in edits:
+                edits.append(MatchEdit.OVERLAID)
+                details.append("something laid over part of the photo (text, a mark, a bar)")
+            if check.overlaid:
+                how = (
+                    f"NCC {check.strip_ncc:.2f} without the {dense.DROPPED} worst of "
+                    f"{dense.STRIPS} strips (an overlay: {check.ncc:.2f} over all of it)"
+                )
+            else:
+                how = f"NCC {check.ncc:.2f}"
             stage = (
                 f"{cand.family} {cand.distance} bits ({_where(cand)}), confirmed by the dense "
-                f"check: NCC {check.ncc:.2f} after alignment over {check.overlap:.0%} of the "
+                f"check: {how} after alignment over {check.overlap:.0%} of the "
                 f"original ({result.inliers} ORB inliers, too few to decide)"
             )
             cand.distances = distances
@@ -529,9 +540,15 @@ def _dense(
         check = dense.compare(region, lib.thumb, window)
         if check.confirmed:
             return check, cand
-        if best[0] is None or check.ncc > best[0].ncc:
+        if best[0] is None or _dense_rank(check) > _dense_rank(best[0]):
             best = (check, cand)
     return best
+
+
+def _dense_rank(check: dense.DenseResult) -> float:
+    """How near a dense check came to its bars (the closer of the plain and the
+    strip-robust one), for the report of a candidate it did not confirm."""
+    return max(check.ncc - dense.MIN_NCC, check.strip_ncc - dense.MIN_OVERLAY_NCC)
 
 
 def _composite(
