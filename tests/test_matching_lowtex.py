@@ -1,18 +1,24 @@
-"""Smooth, low-texture photos (sky, fog) under captions (issue 17): an overlay does not
-sink the dense check, and unrelated smooth photos stay below both of its bars.
+"""Smooth, low-texture photos (sky, fog) in composites and under captions (issue 17): a
+smooth tile is not trimmed away, an overlay does not sink the dense check, and unrelated
+smooth photos stay below both of its bars.
 
 The smooth photos are synthesised: clouds of blurred noise at a few scales, with almost no
 corners for ORB (about 100 keypoints on 640 x 480, none of them repeatable)."""
 
 import random
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from postcheck.verifiers import dense
+from postcheck.domain import MatchEdit
+from postcheck.verifiers import dense, perceptual, regions
+from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match
 
+FIX = Path(__file__).parents[1] / "fixtures"
+OTHERS = [FIX / "images" / n for n in ("b-camera.jpg", "x-coins.jpg", "x-motorcycle.jpg")]
 WORDS = ["STORM", "OVER", "THE", "HARBOUR", "TONIGHT", "NOBODY", "SAW", "THIS", "COMING"]
 WORDS += ["LOOK", "AT", "THAT", "SKY", "ABOVE", "THE", "CITY"]
 
@@ -30,6 +36,11 @@ def clouds(seed: int, size=(640, 480), colour=(110, 150, 205), amp=(40, 34, 24))
     field /= np.abs(field).max()
     rgb = np.array(colour, np.float32) + field[..., None] * np.array(amp, np.float32)
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+def fog(seed: int, size=(640, 480)) -> Image.Image:
+    """Fog: the same clouds, pale and faint (a few grey levels either way)."""
+    return clouds(seed, size, colour=(206, 210, 214), amp=(12, 12, 12))
 
 
 def meme(img: Image.Image, seed: int) -> Image.Image:
@@ -54,6 +65,58 @@ def meme(img: Image.Image, seed: int) -> Image.Image:
 
 def _grey(img: Image.Image) -> np.ndarray:
     return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2GRAY)
+
+
+def _collage(pictures: list[Image.Image], cell=(420, 320), gutter=12) -> tuple[Image.Image, list]:
+    """A 2 x 2 collage, each picture cut to fill its cell, white gutters and border."""
+    cw, ch = cell
+    out = Image.new("RGB", (2 * cw + 3 * gutter, 2 * ch + 3 * gutter), "white")
+    cells = []
+    for k, pic in enumerate(pictures):
+        r, c = divmod(k, 2)
+        x, y = gutter + c * (cw + gutter), gutter + r * (ch + gutter)
+        out.paste(ImageOps.fit(pic.convert("RGB"), cell), (x, y))
+        cells.append((x, y, x + cw, y + ch))
+    return out, cells
+
+
+@pytest.fixture(scope="module")
+def library():
+    """Three skies and a fog as the known pictures (ids 1-4)."""
+    pictures = [clouds(1), clouds(2), clouds(3), fog(4)]
+    entries, feats = [], {}
+    for i, pic in enumerate(pictures, start=1):
+        view = perceptual.library_view(pic)
+        fp = perceptual.library_fingerprint(view)
+        codes = {k: bytes.fromhex(v) for k, v in fp.hashes.items()}
+        entries.append(IndexEntry(i, f"{i:064d}", codes, fp.colourfulness))
+        feats[i] = view.features
+    return LibraryIndex(entries), feats, pictures
+
+
+def _proven(found):
+    return [m for m in found if m.is_match]
+
+
+def test_a_fog_tile_is_not_trimmed_away():
+    """The trim takes a faint fog for a plain margin; the tile stays, untrimmed."""
+    others = [Image.open(p) for p in OTHERS]
+    collage, cells = _collage([others[0], fog(4), others[1], others[2]])
+    boxes = regions.tiles(np.asarray(collage))
+    tol = 0.03 * max(collage.size)
+    assert any(max(abs(b[i] - cells[1][i]) for i in range(4)) <= tol for b in boxes.values()), (
+        boxes,
+        cells[1],
+    )
+
+
+def test_a_fog_photo_in_a_collage_with_gutters_is_found_through_its_tile(library):
+    index, feats, _ = library
+    others = [Image.open(p) for p in OTHERS]
+    collage, _ = _collage([others[0], others[1], fog(4), others[2]])
+    found = _proven(match(perceptual.query_print(collage), index, lambda e, v: feats[e.known_id]))
+    assert [m.known.id for m in found] == [4], [(m.known.id, m.stage) for m in found]
+    assert MatchEdit.COMPOSITE in found[0].edits
 
 
 def test_a_captioned_sky_is_confirmed_by_the_strip_robust_ncc():
