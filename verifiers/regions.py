@@ -76,10 +76,17 @@ def near_colour(rgb: np.ndarray, colour: np.ndarray, tol: int) -> np.ndarray:
     )
 
 
-def trim_uniform(rgb: np.ndarray, frac: float = 0.97, tol: int = 28, min_keep: float = 0.2) -> Box:
+def trim_uniform(
+    rgb: np.ndarray,
+    frac: float = 0.97,
+    tol: int = 28,
+    min_keep: float = 0.2,
+    min_band: int = 2,
+) -> Box:
     """Strip edge bands whose rows/columns are at least `frac` the band's own colour (the
     median of the outer 2 rows). frac 0.97: solid borders and padding; ~0.5: caption bars
-    with text on them, UI bars."""
+    with text on them, UI bars. A band narrower than `min_band` lines is left (one-pixel
+    noise is not a border)."""
     height, width = rgb.shape[:2]
     x0, y0, x1, y1 = 0, 0, width, height
     for _ in range(2):
@@ -101,7 +108,7 @@ def trim_uniform(rgb: np.ndarray, frac: float = 0.97, tol: int = 28, min_keep: f
                 near = near[::-1]
             stop = np.nonzero(near[:limit] < frac)[0]
             n = int(stop[0]) if len(stop) else limit
-            if n < 2:  # one-pixel noise is not a border
+            if n < min_band:
                 continue
             changed = True
             if side == "top":
@@ -260,8 +267,10 @@ SEAM_CONTRAST = 3.0  # ... against the steps next to it: a seam stands out of bo
 GUTTER_STD = 4.0  # a gutter line is one colour from end to end
 SPLIT_RANGE = (0.2, 0.8)  # where a split may fall, as a fraction of the side
 # A tile's trim that would leave less than TILE_KEEP_MIN of its cell is not taken: the
-# cell is a smooth photo, not a margin.
+# cell is a smooth photo, not a margin. Its tighter trim (the 'tileNt' version): a line is
+# margin when TIGHT_FRAC of it is within TIGHT_TOL of the edge's colour, one line is enough.
 TILE_KEEP_MIN = 0.3
+TIGHT_FRAC, TIGHT_TOL = 0.8, 36
 
 
 def _splits(gray: np.ndarray, axis: int) -> list[tuple[int, int]]:
@@ -364,6 +373,17 @@ def tiles(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
         # that the trim takes for the cell's margin: the untrimmed tile is looked up too.
         if area_fraction(box, (sh, sw)) < 0.95 * cell_area:
             out[f"tile{i + 1}r"] = _up(cell, s)
+        # The trim above leaves a gutter's or a border's blurred last line or two (a
+        # band of one line is not trimmed), and the margin of a photo fitted into its cell
+        # when JPEG noise breaks its colour: a tighter trim, where it differs and does not
+        # empty the cell.
+        tight = trimmed(trim_uniform(pixels, TIGHT_FRAC, tol=TIGHT_TOL, min_band=1))
+        if (
+            f"tile{i + 1}t" not in out
+            and tight != box
+            and area_fraction(tight, (sh, sw)) >= TILE_KEEP_MIN * cell_area
+        ):
+            out[f"tile{i + 1}t"] = _up(tight, s)
     return out
 
 
