@@ -1,6 +1,7 @@
 """Smooth, low-texture photos (sky, fog) in composites and under captions (issue 17): a
 smooth tile is not trimmed away, a thin gutter is, an overlay does not sink the dense
-check, and unrelated smooth photos stay below both of its bars.
+check, the dense check tries the mirrored region, and unrelated smooth photos stay below
+both of its bars.
 
 The smooth photos are synthesised: clouds of blurred noise at a few scales, with almost no
 corners for ORB (about 100 keypoints on 640 x 480, none of them repeatable)."""
@@ -17,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 from postcheck.domain import MatchEdit
 from postcheck.verifiers import dense, perceptual, regions
 from postcheck.verifiers.families.dct256 import DCT256, dct256
-from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match
+from postcheck.verifiers.matcher import Candidate, IndexEntry, LibraryIndex, _dense, match
 
 FIX = Path(__file__).parents[1] / "fixtures"
 OTHERS = [FIX / "images" / n for n in ("b-camera.jpg", "x-coins.jpg", "x-motorcycle.jpg")]
@@ -178,3 +179,19 @@ def test_unrelated_skies_stay_below_both_bars(overlay):
             assert not result.confirmed, (seed, other, result)
             assert result.ncc < dense.MIN_NCC - 0.3, (seed, other, result)
             assert result.strip_ncc < dense.MIN_OVERLAY_NCC - 0.3, (seed, other, result)
+
+
+def test_the_dense_check_tries_the_mirrored_region(library):
+    """A smooth photo's codes hardly tell a mirrored copy from the picture itself: the
+    candidate came from the query as it is, the photo is mirrored, and the dense check
+    finds it by trying the region mirrored."""
+    index, feats, pictures = library
+    query = perceptual.query_print(ImageOps.mirror(pictures[1]).resize((560, 420)))
+    cand = Candidate(1, "dct256", "", "full", False, 60, 60 / 85)
+    check, used = _dense(query, {"dct256": cand}, feats[2])
+    assert check is not None and check.confirmed, check
+    assert used.flip and used.box == "full"
+    # and the match says so
+    found = _proven(match(query, index, lambda e, v: feats[e.known_id]))
+    assert found and found[0].known.id == 2
+    assert MatchEdit.MIRRORED in found[0].edits

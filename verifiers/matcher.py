@@ -23,7 +23,7 @@ none of the mirrored, cropped, padded or screenshot copies.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import faiss
@@ -41,6 +41,8 @@ SHORTLIST = 5  # candidates verified with ORB, best first
 TILE_SHORTLIST = 0
 DEEP_SHORTLIST = 3  # deep-crop candidates (fallback families) verified, most votes first
 DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
+# ... and up to this many more: the closest region mirrored, a tile's other trims (_dense)
+DENSE_EXTRA = 4
 GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
 
 
@@ -519,20 +521,39 @@ def _dense(
     query: QueryPrint, by_family: dict[str, Candidate], lib: orb.Features | None
 ) -> tuple[dense.DenseResult | None, Candidate]:
     """The dense check from each distinct (query region, library window) that found the
-    candidate, closest first; the first that confirms, else the best."""
+    candidate, closest first (DENSE_TRIES of them); then, up to DENSE_EXTRA more, the
+    closest region mirrored (a smooth photo's codes hardly tell a mirrored copy) and the
+    other versions of a composite's tile that found it (trimmed, untrimmed, tightly
+    trimmed: one of them may carry a gutter's sliver or have lost a plain band). The first
+    that confirms, else the best."""
     ranked = sorted(by_family.values(), key=lambda c: c.score)
     best: tuple[dense.DenseResult | None, Candidate] = (None, ranked[0])
     if lib is None or lib.thumb is None:
         return best
-    tried = set()
-    for cand in ranked:
-        window = window_fractions(split_variant(cand.variant)[1], *lib.thumb.shape[:2])
+    tries: list[tuple[Candidate, tuple[float, float, float, float]]] = []
+    seen = set()
+
+    def add(cand: Candidate, window: tuple[float, float, float, float]) -> None:
         key = (cand.box, cand.flip, window)
-        if key in tried or cand.box not in query.view.boxes:
-            continue
-        if len(tried) == DENSE_TRIES:
+        if key not in seen and cand.box in query.view.boxes:
+            seen.add(key)
+            tries.append((cand, window))
+
+    for cand in ranked:
+        if len(tries) == DENSE_TRIES:
             break
-        tried.add(key)
+        add(cand, window_fractions(split_variant(cand.variant)[1], *lib.thumb.shape[:2]))
+    limit = len(tries) + DENSE_EXTRA
+    first = list(tries)
+    if first:
+        cand, (x0, y0, x1, y1) = first[0]
+        add(replace(cand, flip=not cand.flip), (1 - x1, y0, 1 - x0, y1))
+    for cand, window in first:
+        if cand.box.startswith("tile"):
+            base = cand.box.rstrip("rt")
+            for suffix in ("", "r", "t"):
+                add(replace(cand, box=base + suffix), window)
+    for cand, window in tries[:limit]:
         x0, y0, x1, y1 = query.view.boxes[cand.box]
         region = query.view.gray[y0:y1, x0:x1]
         if cand.flip:
