@@ -406,7 +406,7 @@ def _tile_leads(ranked: list[tuple[int, dict[str, Candidate]]]) -> dict[int, Can
     for position, by_family in ranked:
         for cand in by_family.values():
             if cand.box.startswith("tile"):
-                per_tile.setdefault(cand.box.rstrip("r"), []).append((cand.score, position, cand))
+                per_tile.setdefault(cand.box.rstrip("rtf"), []).append((cand.score, position, cand))
     leads: dict[int, Candidate] = {}
     for found in per_tile.values():
         for _, position, cand in sorted(found, key=lambda item: item[:2])[:TILE_SHORTLIST]:
@@ -550,8 +550,8 @@ def _dense(
         add(replace(cand, flip=not cand.flip), (1 - x1, y0, 1 - x0, y1))
     for cand, window in first:
         if cand.box.startswith("tile"):
-            base = cand.box.rstrip("rt")
-            for suffix in ("", "r", "t"):
+            base = cand.box.rstrip("rtf")
+            for suffix in ("", "f", "t", "r"):
                 add(replace(cand, box=base + suffix), window)
     for cand, window in tries[:limit]:
         x0, y0, x1, y1 = query.view.boxes[cand.box]

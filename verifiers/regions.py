@@ -373,6 +373,11 @@ def tiles(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
         # that the trim takes for the cell's margin: the untrimmed tile is looked up too.
         if area_fraction(box, (sh, sw)) < 0.95 * cell_area:
             out[f"tile{i + 1}r"] = _up(cell, s)
+            # ... and the cell inside the composite's border: a smooth photo that the
+            # trim cut into, whole, without the outer gutter the untrimmed cell keeps.
+            inside = _inside(cell, frame)
+            if inside not in (box, cell):
+                out[f"tile{i + 1}f"] = _up(inside, s)
         # The trim above leaves a gutter's or a border's blurred last line or two (a
         # band of one line is not trimmed), and the margin of a photo fitted into its cell
         # when JPEG noise breaks its colour: a tighter trim, where it differs and does not
