@@ -195,3 +195,16 @@ def test_the_dense_check_tries_the_mirrored_region(library):
     found = _proven(match(query, index, lambda e, v: feats[e.known_id]))
     assert found and found[0].known.id == 2
     assert MatchEdit.MIRRORED in found[0].edits
+
+
+def test_a_smooth_photo_cut_to_fill_a_cell_meets_an_untrimmed_centre_cut(library):
+    """The trim eats most of a faint fog; the centre cuts are taken from the picture as it
+    is (a collage app cuts the file it is given), so the fog cut to a square cell comes
+    within DCT256's certain bar of the library's square cut."""
+    index, feats, pictures = library
+    picture = pictures[3]
+    w, h = picture.size
+    square = picture.crop(((w - h) // 2, 0, (w + h) // 2, h)).resize((300, 300))
+    found = _proven(match(perceptual.query_print(square), index, lambda e, v: feats[e.known_id]))
+    assert [m.known.id for m in found] == [4], [(m.known.id, m.stage) for m in found]
+    assert "ctr:1" in found[0].stage and "certain" in found[0].stage, found[0].stage
