@@ -40,6 +40,10 @@ SHORTLIST = 5  # candidates verified with ORB, best first
 # (collage4 on low texture 0.86 with it, not the 0.90 asked; README).
 TILE_SHORTLIST = 0
 DEEP_SHORTLIST = 3  # deep-crop candidates (fallback families) verified, most votes first
+# ORB also tries the photo regions (not tiles) through which other families found the
+# candidate, this many at most: a family's closest code may come from a region ORB
+# cannot confirm (a caption bar's trim) while another's came from one it can.
+VERIFY_OTHERS = 1
 DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
 # ... and up to this many more: the closest region mirrored, a tile's other trims (_dense)
 DENSE_EXTRA = 4
@@ -330,7 +334,7 @@ def match(
         verified += position not in tile_leads
         checked.add(entry.known_id)
         lib = library_features(entry, lead.variant)
-        result, key = _verify(query, lead, lib)
+        result, key = _verify(query, lead, lib, by_family.values())
         distances["orb_inliers"] = result.inliers
         if result.inliers >= orb.MIN_INLIERS and lib is not None:
             edits, details = _geometry_edits(query, lib, result.transform, key[1])
@@ -493,15 +497,25 @@ def _where(cand: Candidate) -> str:
 
 
 def _verify(
-    query: QueryPrint, cand: Candidate, lib: orb.Features | None
+    query: QueryPrint,
+    cand: Candidate,
+    lib: orb.Features | None,
+    others: Iterable[Candidate] = (),
 ) -> tuple[orb.Verification, tuple[str, bool]]:
-    """Try the region that found the candidate, then the whole picture both ways round."""
+    """Try the region that found the candidate, then (up to VERIFY_OTHERS) the regions
+    through which other families found it, then the whole picture both ways round."""
     best, best_key = orb.Verification(0, None), ("full", False)
     if lib is None:
         return best, best_key
     tried = set()
+    more = [
+        (c.box if not c.flip else "full", c.flip)
+        for c in sorted(others, key=lambda c: c.score)
+        if c.box not in (cand.box, "full") and not c.box.startswith("tile")
+    ]
     for key in (
         (cand.box if not cand.flip else "full", cand.flip),
+        *dict.fromkeys(more[:VERIFY_OTHERS]),
         ("full", cand.flip),
         ("full", not cand.flip),
     ):
