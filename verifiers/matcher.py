@@ -45,8 +45,9 @@ DEEP_SHORTLIST = 3  # deep-crop candidates (fallback families) verified, most vo
 # cannot confirm (a caption bar's trim) while another's came from one it can.
 VERIFY_OTHERS = 1
 DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
-# ... and up to this many more: the closest region mirrored, a tile's other trims (_dense)
-DENSE_EXTRA = 4
+# ... and up to this many more: the closest region mirrored, a tile's other trims, a
+# composite's biggest tile both ways round (_dense)
+DENSE_EXTRA = 6
 GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
 
 
@@ -361,9 +362,12 @@ def match(
                 )
             else:
                 how = f"NCC {check.ncc:.2f}"
+            found = by_family.get(cand.family, cand)
+            if (found.box, found.flip) != (cand.box, cand.flip):
+                how += f" (aligned from the query's {cand.box}{' mirrored' if cand.flip else ''})"
             stage = (
-                f"{cand.family} {cand.distance} bits ({_where(cand)}), confirmed by the dense "
-                f"check: {how} after alignment over {check.overlap:.0%} of the "
+                f"{found.family} {found.distance} bits ({_where(found)}), confirmed by the "
+                f"dense check: {how} after alignment over {check.overlap:.0%} of the "
                 f"original ({result.inliers} ORB inliers, too few to decide)"
             )
             cand.distances = distances
@@ -536,10 +540,10 @@ def _dense(
 ) -> tuple[dense.DenseResult | None, Candidate]:
     """The dense check from each distinct (query region, library window) that found the
     candidate, closest first (DENSE_TRIES of them); then, up to DENSE_EXTRA more, the
-    closest region mirrored (a smooth photo's codes hardly tell a mirrored copy) and the
+    closest region mirrored (a smooth photo's codes hardly tell a mirrored copy), the
     other versions of a composite's tile that found it (trimmed, untrimmed, tightly
-    trimmed: one of them may carry a gutter's sliver or have lost a plain band). The first
-    that confirms, else the best."""
+    trimmed: one of them may carry a gutter's sliver or have lost a plain band), and the
+    query's biggest tile both ways round. The first that confirms, else the best."""
     ranked = sorted(by_family.values(), key=lambda c: c.score)
     best: tuple[dense.DenseResult | None, Candidate] = (None, ranked[0])
     if lib is None or lib.thumb is None:
@@ -567,6 +571,15 @@ def _dense(
             base = cand.box.rstrip("rtf")
             for suffix in ("", "f", "t", "r"):
                 add(replace(cand, box=base + suffix), window)
+    # A query split in two by a caption bar's edge (regions.tiles finds it as a seam): its
+    # biggest tile, both ways round, on the whole original, when no tile found the
+    # candidate (a smooth photo's trim may keep the bar and cut the sky).
+    boxes = query.view.boxes
+    tiles = [b for b in boxes if b.startswith("tile")]
+    if first and tiles and not first[0][0].box.startswith("tile"):
+        big = max(tiles, key=lambda b: (boxes[b][2] - boxes[b][0]) * (boxes[b][3] - boxes[b][1]))
+        for flip in (first[0][0].flip, not first[0][0].flip):
+            add(replace(first[0][0], box=big, flip=flip), (0.0, 0.0, 1.0, 1.0))
     for cand, window in tries[:limit]:
         x0, y0, x1, y1 = query.view.boxes[cand.box]
         region = query.view.gray[y0:y1, x0:x1]
@@ -625,6 +638,8 @@ def _dense_edits(
     more, words = _region_edits(query, region)
     edits += more
     details += words
+    if _bar_split(query, query.view.boxes.get(cand.box)):
+        return edits, details
     return _composite(query, cand.box, edits, details)
 
 
@@ -665,7 +680,7 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (matches the original's centre cut to {region[4:]}:1)")
     box = query.view.boxes.get(cand.box)
-    if cand.box.startswith("tile"):
+    if cand.box.startswith("tile") and not _bar_split(query, box):
         return _composite(query, cand.box, edits, details)
     if box is not None and cand.box != "full":
         height, width = query.view.gray.shape
@@ -684,6 +699,19 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
             edits.append(edit)
             details.append(detail)
     return edits, details
+
+
+def _bar_split(query: QueryPrint, box: tuple[int, int, int, int] | None) -> bool:
+    """A 'tile' that is most of the query from edge to edge: the rest is a caption bar or
+    a strip that regions.tiles cut off at its edge, not another picture."""
+    if box is None:
+        return False
+    height, width = query.view.gray.shape
+    x0, y0, x1, y1 = box
+    frac = (x1 - x0) * (y1 - y0) / float(width * height)
+    across = x0 <= 0.02 * width and x1 >= 0.98 * width
+    down = y0 <= 0.02 * height and y1 >= 0.98 * height
+    return frac >= 0.6 and (across or down)
 
 
 def _geometry_edits(
