@@ -110,10 +110,45 @@ def query_item(path: str):
     t0 = time.perf_counter()
     query = perceptual.query_print(path)
     t1 = time.perf_counter()
+    _DENSE.clear()
     matches = match(query, _INDEX, lambda e, v: _FEATURES[e.known_id], k=1)
     t2 = time.perf_counter()
     found = [(m.known.id, [e.value for e in m.edits], m.stage) for m in matches if m.is_match]
-    return found, t1 - t0, t2 - t1
+    return found, t1 - t0, t2 - t1, _dense_summary()
+
+
+_DENSE: list = []  # this query's dense checks (dense.compare's results), in order
+
+
+def _record_dense() -> None:
+    """Wrap dense.compare so that each query's dense checks can be reported: the unrelated
+    set's highest NCC, plain and strip-robust, is the margin the bars leave."""
+    from postcheck.verifiers import dense
+
+    if getattr(dense.compare, "recorded", False):
+        return
+    compare = dense.compare
+
+    def recorded(*args, **kwargs):
+        result = compare(*args, **kwargs)
+        _DENSE.append(result)
+        return result
+
+    recorded.recorded = True
+    dense.compare = recorded
+
+
+def _dense_summary() -> dict:
+    """Dense checks made for one query; the highest plain and strip-robust NCC among those
+    over enough of the original to count (dense.MIN_OVERLAP)."""
+    from postcheck.verifiers import dense
+
+    counted = [r for r in _DENSE if r.overlap >= dense.MIN_OVERLAP]
+    return {
+        "checks": len(_DENSE),
+        "ncc": max((r.ncc for r in counted), default=None),
+        "strip_ncc": max((getattr(r, "strip_ncc", -1.0) for r in counted), default=None),
+    }
 
 
 def phash_of(path: str) -> bytes:
@@ -231,11 +266,11 @@ def main() -> None:
     if args.load:
         saved = json.loads(args.load.read_text())
         queries = [
-            {k: v for k, v in r.items() if k not in ("found", "features_s", "match_s")}
+            {k: v for k, v in r.items() if k not in ("found", "features_s", "match_s", "dense")}
             for r in saved
         ]
         query_paths = [str(queries_dir / q["file"]) for q in queries]
-        ours = [(r["found"], r["features_s"], r["match_s"]) for r in saved]
+        ours = [(r["found"], r["features_s"], r["match_s"], r.get("dense", {})) for r in saved]
     else:
         with ProcessPoolExecutor(
             args.jobs, initializer=_init_state, initargs=(index_path, without, with_, args.matcher)
@@ -247,8 +282,8 @@ def main() -> None:
         args.save.write_text(
             json.dumps(
                 [
-                    {**q, "found": f, "features_s": a, "match_s": b}
-                    for q, (f, a, b) in zip(queries, ours, strict=True)
+                    {**q, "found": f, "features_s": a, "match_s": b, "dense": d}
+                    for q, (f, a, b, d) in zip(queries, ours, strict=True)
                 ]
             )
         )
@@ -263,7 +298,7 @@ def main() -> None:
         best = int(np.argmin(dist))
         baseline.append([(best + 1, [])] if dist[best] <= 10 else [])
 
-    predictions = [found for found, _, _ in ours]
+    predictions = [found for found, *_ in ours]
     low = {f for f, t in texture.items() if t < LOW_TEXTURE}
     index_of = {f: i for i, f in enumerate(originals)}
 
@@ -291,7 +326,7 @@ def main() -> None:
         ),
     }
     labels = collections.defaultdict(lambda: [0, 0])
-    for q, (found, _, _) in zip(queries, ours, strict=True):
+    for q, (found, *_) in zip(queries, ours, strict=True):
         expected = EXPECTED_EDIT.get(q["family"])
         truth = originals.index(q["truth"]) + 1 if q["truth"] else None
         hit = next((f[1] for f in found if f[0] == truth), None)
@@ -338,8 +373,8 @@ def main() -> None:
     table.add_row("unrelated photos matched", "", *[str(r[3]) for r in results.values()], "")
     console = Console()
     console.print(table)
-    feat = [a for _, a, _ in ours]
-    search = [b for _, _, b in ours]
+    feat = [a for _, a, _, _ in ours]
+    search = [b for _, _, b, _ in ours]
     proofs = collections.Counter(
         f[2].split(",")[-1].split(":")[-1].strip().split(" ")[0] if f[2] else "?"
         for found in predictions
@@ -352,7 +387,7 @@ def main() -> None:
         f"{1000 * float(np.median(feat)):.0f} ms, matching median {1000 * float(np.median(search)):.1f} ms, "
         f"p95 {1000 * float(np.percentile(search, 95)):.1f} ms; proofs: {dict(proofs)}"
     )
-    unrelated = [b for q, (_, _, b) in zip(queries, ours, strict=True) if q["truth"] is None]
+    unrelated = [b for q, (_, _, b, _) in zip(queries, ours, strict=True) if q["truth"] is None]
     deep = sum(1 for found in predictions for f in found if (f[2] or "").startswith("orbkp"))
     if unrelated:
         console.print(
@@ -361,6 +396,19 @@ def main() -> None:
             f"{1000 * float(np.percentile(unrelated, 95)):.1f} ms; matches through the "
             f"deep-crop search (orbkp): {deep}"
         )
+        checks = [
+            (d, q["file"])
+            for q, (*_, d) in zip(queries, ours, strict=True)
+            if q["truth"] is None and d.get("checks")
+        ]
+        for key, label in (("ncc", "plain NCC"), ("strip_ncc", "strip-robust NCC")):
+            scored = [(d[key], f) for d, f in checks if d.get(key) is not None]
+            if scored:
+                worst, where = max(scored)
+                console.print(
+                    f"unrelated queries' dense checks: {sum(d['checks'] for d, _ in checks)} "
+                    f"on {len(checks)} queries; highest {label} {worst:.3f} ({where})"
+                )
 
 
 def _leave_out(names: list[str], added: list[str] = ()) -> None:
@@ -391,6 +439,7 @@ def _init_state(index_path: str, without: list[str], added: list[str], knobs: li
     from postcheck.verifiers import matcher
 
     _leave_out(without, added)
+    _record_dense()
     for knob in knobs:
         name, _, value = knob.partition("=")
         assert isinstance(getattr(matcher, name), int), name

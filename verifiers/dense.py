@@ -13,6 +13,7 @@ README, "How it matches".
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -21,6 +22,13 @@ import numpy as np
 THUMB_SIDE = 160  # the library picture's grey copy kept for this check (max side, px)
 MIN_NCC = 0.70  # band-passed correlation after alignment (unrelated pairs: see README)
 MIN_OVERLAP = 0.35  # of the library picture covered by the aligned query region
+# Overlaid queries (a caption, a text bar, a watermark over part of the photo): the
+# overlap is cut into STRIPS horizontal strips, the DROPPED worst are left
+# out and the correlation is taken over the rest. Leaving strips out also raises unrelated
+# pairs, so it confirms only at its own, stricter bar (README, "How it matches").
+STRIPS = 6
+DROPPED = 2
+MIN_OVERLAY_NCC = 0.80
 _ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
 
 
@@ -29,6 +37,7 @@ class DenseResult:
     ncc: float  # -1..1; -1 when alignment failed
     overlap: float  # 0..1 of the library picture
     transform: np.ndarray | None  # 2x3: query region (thumb px) -> library thumb px
+    strip_ncc: float = -1.0  # the NCC without the overlap's DROPPED worst strips
 
     @property
     def angle(self) -> float:
@@ -40,8 +49,15 @@ class DenseResult:
         return float(np.degrees(np.arctan2(a[1, 0] - a[0, 1], a[0, 0] + a[1, 1])))
 
     @property
+    def overlaid(self) -> bool:
+        """Confirmed only once the worst strips are left out (an overlay on the photo)."""
+        return self.ncc < MIN_NCC and self.strip_ncc >= MIN_OVERLAY_NCC
+
+    @property
     def confirmed(self) -> bool:
-        return self.ncc >= MIN_NCC and self.overlap >= MIN_OVERLAP
+        return self.overlap >= MIN_OVERLAP and (
+            self.ncc >= MIN_NCC or self.strip_ncc >= MIN_OVERLAY_NCC
+        )
 
 
 def thumb(gray: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
@@ -66,6 +82,27 @@ def _ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     y = y - y.mean()
     denom = float(np.sqrt((x * x).sum() * (y * y).sum()))
     return float((x * y).sum() / denom) if denom > 1e-6 else -1.0
+
+
+def strip_ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """The NCC over the overlap without its DROPPED worst strips: the overlap's bounding box
+    is cut into STRIPS horizontal strips (text runs across a picture, so captions, meme
+    text, a bar's remnant and most watermarks lie in one or two of them, whichever way the
+    picture is turned), each strip's own NCC is taken, and the NCC is taken again over the
+    pixels of the others (a strip too small to judge counts as worst)."""
+    rows = np.nonzero(mask.any(axis=1))[0]
+    if mask.sum() < 200:
+        return -1.0
+    edges = np.linspace(int(rows[0]), int(rows[-1]) + 1, STRIPS + 1).round().astype(int)
+    strips = []
+    for s0, s1 in itertools.pairwise(edges):
+        part = np.zeros_like(mask)
+        part[s0:s1] = mask[s0:s1]
+        strips.append((_ncc(a, b, part), part))
+    kept = np.zeros_like(mask)
+    for _, part in sorted(strips, key=lambda item: item[0])[DROPPED:]:
+        kept |= part
+    return _ncc(a, b, kept)
 
 
 def compare(
@@ -101,5 +138,8 @@ def compare(
     sx, sy = float(np.hypot(*a[:, 0])), float(np.hypot(*a[:, 1]))
     if np.linalg.det(a) <= 0 or not 0.8 < sx / max(sy, 1e-9) < 1.25:
         return DenseResult(-1.0, overlap, None)
-    ncc = _ncc(aligned, _band(library), valid)
-    return DenseResult(ncc, overlap, cv2.invertAffineTransform(warp))
+    detail = _band(library)
+    ncc = _ncc(aligned, detail, valid)
+    return DenseResult(
+        ncc, overlap, cv2.invertAffineTransform(warp), strip_ncc(aligned, detail, valid)
+    )

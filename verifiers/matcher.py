@@ -23,7 +23,7 @@ none of the mirrored, cropped, padded or screenshot copies.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import faiss
@@ -40,7 +40,14 @@ SHORTLIST = 5  # candidates verified with ORB, best first
 # (collage4 on low texture 0.86 with it, not the 0.90 asked; README).
 TILE_SHORTLIST = 0
 DEEP_SHORTLIST = 3  # deep-crop candidates (fallback families) verified, most votes first
+# ORB also tries the photo regions (not tiles) through which other families found the
+# candidate, this many at most: a family's closest code may come from a region ORB
+# cannot confirm (a caption bar's trim) while another's came from one it can.
+VERIFY_OTHERS = 1
 DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
+# ... and up to this many more: the closest region mirrored, a tile's other trims, a
+# composite's biggest tile both ways round (_dense)
+DENSE_EXTRA = 6
 GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
 
 
@@ -328,7 +335,7 @@ def match(
         verified += position not in tile_leads
         checked.add(entry.known_id)
         lib = library_features(entry, lead.variant)
-        result, key = _verify(query, lead, lib)
+        result, key = _verify(query, lead, lib, by_family.values())
         distances["orb_inliers"] = result.inliers
         if result.inliers >= orb.MIN_INLIERS and lib is not None:
             edits, details = _geometry_edits(query, lib, result.transform, key[1])
@@ -341,12 +348,26 @@ def match(
         check, cand = _dense(query, by_family, lib)
         if check is not None and check.confirmed:
             distances["dense_ncc_pct"] = round(100 * check.ncc)
+            distances["dense_strip_ncc_pct"] = round(100 * check.strip_ncc)
             distances["dense_overlap_pct"] = round(100 * check.overlap)
             edits, details = _dense_edits(query, cand, check)
             edits += _grey(query, entry)
+            if check.overlaid and MatchEdit.OVERLAID not in edits:
+                edits.append(MatchEdit.OVERLAID)
+                details.append("something laid over part of the photo (text, a mark, a bar)")
+            if check.overlaid:
+                how = (
+                    f"NCC {check.strip_ncc:.2f} without the {dense.DROPPED} worst of "
+                    f"{dense.STRIPS} strips (an overlay: {check.ncc:.2f} over all of it)"
+                )
+            else:
+                how = f"NCC {check.ncc:.2f}"
+            found = by_family.get(cand.family, cand)
+            if (found.box, found.flip) != (cand.box, cand.flip):
+                how += f" (aligned from the query's {cand.box}{' mirrored' if cand.flip else ''})"
             stage = (
-                f"{cand.family} {cand.distance} bits ({_where(cand)}), confirmed by the dense "
-                f"check: NCC {check.ncc:.2f} after alignment over {check.overlap:.0%} of the "
+                f"{found.family} {found.distance} bits ({_where(found)}), confirmed by the "
+                f"dense check: {how} after alignment over {check.overlap:.0%} of the "
                 f"original ({result.inliers} ORB inliers, too few to decide)"
             )
             cand.distances = distances
@@ -393,7 +414,7 @@ def _tile_leads(ranked: list[tuple[int, dict[str, Candidate]]]) -> dict[int, Can
     for position, by_family in ranked:
         for cand in by_family.values():
             if cand.box.startswith("tile"):
-                per_tile.setdefault(cand.box.rstrip("r"), []).append((cand.score, position, cand))
+                per_tile.setdefault(cand.box.rstrip("rtf"), []).append((cand.score, position, cand))
     leads: dict[int, Candidate] = {}
     for found in per_tile.values():
         for _, position, cand in sorted(found, key=lambda item: item[:2])[:TILE_SHORTLIST]:
@@ -480,15 +501,25 @@ def _where(cand: Candidate) -> str:
 
 
 def _verify(
-    query: QueryPrint, cand: Candidate, lib: orb.Features | None
+    query: QueryPrint,
+    cand: Candidate,
+    lib: orb.Features | None,
+    others: Iterable[Candidate] = (),
 ) -> tuple[orb.Verification, tuple[str, bool]]:
-    """Try the region that found the candidate, then the whole picture both ways round."""
+    """Try the region that found the candidate, then (up to VERIFY_OTHERS) the regions
+    through which other families found it, then the whole picture both ways round."""
     best, best_key = orb.Verification(0, None), ("full", False)
     if lib is None:
         return best, best_key
     tried = set()
+    more = [
+        (c.box if not c.flip else "full", c.flip)
+        for c in sorted(others, key=lambda c: c.score)
+        if c.box not in (cand.box, "full") and not c.box.startswith("tile")
+    ]
     for key in (
         (cand.box if not cand.flip else "full", cand.flip),
+        *dict.fromkeys(more[:VERIFY_OTHERS]),
         ("full", cand.flip),
         ("full", not cand.flip),
     ):
@@ -508,20 +539,48 @@ def _dense(
     query: QueryPrint, by_family: dict[str, Candidate], lib: orb.Features | None
 ) -> tuple[dense.DenseResult | None, Candidate]:
     """The dense check from each distinct (query region, library window) that found the
-    candidate, closest first; the first that confirms, else the best."""
+    candidate, closest first (DENSE_TRIES of them); then, up to DENSE_EXTRA more, the
+    closest region mirrored (a smooth photo's codes hardly tell a mirrored copy), the
+    other versions of a composite's tile that found it (trimmed, untrimmed, tightly
+    trimmed: one of them may carry a gutter's sliver or have lost a plain band), and the
+    query's biggest tile both ways round. The first that confirms, else the best."""
     ranked = sorted(by_family.values(), key=lambda c: c.score)
     best: tuple[dense.DenseResult | None, Candidate] = (None, ranked[0])
     if lib is None or lib.thumb is None:
         return best
-    tried = set()
-    for cand in ranked:
-        window = window_fractions(split_variant(cand.variant)[1], *lib.thumb.shape[:2])
+    tries: list[tuple[Candidate, tuple[float, float, float, float]]] = []
+    seen = set()
+
+    def add(cand: Candidate, window: tuple[float, float, float, float]) -> None:
         key = (cand.box, cand.flip, window)
-        if key in tried or cand.box not in query.view.boxes:
-            continue
-        if len(tried) == DENSE_TRIES:
+        if key not in seen and cand.box in query.view.boxes:
+            seen.add(key)
+            tries.append((cand, window))
+
+    for cand in ranked:
+        if len(tries) == DENSE_TRIES:
             break
-        tried.add(key)
+        add(cand, window_fractions(split_variant(cand.variant)[1], *lib.thumb.shape[:2]))
+    limit = len(tries) + DENSE_EXTRA
+    first = list(tries)
+    if first:
+        cand, (x0, y0, x1, y1) = first[0]
+        add(replace(cand, flip=not cand.flip), (1 - x1, y0, 1 - x0, y1))
+    for cand, window in first:
+        if cand.box.startswith("tile"):
+            base = cand.box.rstrip("rtf")
+            for suffix in ("", "f", "t", "r"):
+                add(replace(cand, box=base + suffix), window)
+    # A query split in two by a caption bar's edge (regions.tiles finds it as a seam): its
+    # biggest tile, both ways round, on the whole original, when no tile found the
+    # candidate (a smooth photo's trim may keep the bar and cut the sky).
+    boxes = query.view.boxes
+    tiles = [b for b in boxes if b.startswith("tile")]
+    if first and tiles and not first[0][0].box.startswith("tile"):
+        big = max(tiles, key=lambda b: (boxes[b][2] - boxes[b][0]) * (boxes[b][3] - boxes[b][1]))
+        for flip in (first[0][0].flip, not first[0][0].flip):
+            add(replace(first[0][0], box=big, flip=flip), (0.0, 0.0, 1.0, 1.0))
+    for cand, window in tries[:limit]:
         x0, y0, x1, y1 = query.view.boxes[cand.box]
         region = query.view.gray[y0:y1, x0:x1]
         if cand.flip:
@@ -529,9 +588,15 @@ def _dense(
         check = dense.compare(region, lib.thumb, window)
         if check.confirmed:
             return check, cand
-        if best[0] is None or check.ncc > best[0].ncc:
+        if best[0] is None or _dense_rank(check) > _dense_rank(best[0]):
             best = (check, cand)
     return best
+
+
+def _dense_rank(check: dense.DenseResult) -> float:
+    """How near a dense check came to its bars (the closer of the plain and the
+    strip-robust one), for the report of a candidate it did not confirm."""
+    return max(check.ncc - dense.MIN_NCC, check.strip_ncc - dense.MIN_OVERLAY_NCC)
 
 
 def _composite(
@@ -573,6 +638,8 @@ def _dense_edits(
     more, words = _region_edits(query, region)
     edits += more
     details += words
+    if _bar_split(query, query.view.boxes.get(cand.box)):
+        return edits, details
     return _composite(query, cand.box, edits, details)
 
 
@@ -613,7 +680,7 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (matches the original's centre cut to {region[4:]}:1)")
     box = query.view.boxes.get(cand.box)
-    if cand.box.startswith("tile"):
+    if cand.box.startswith("tile") and not _bar_split(query, box):
         return _composite(query, cand.box, edits, details)
     if box is not None and cand.box != "full":
         height, width = query.view.gray.shape
@@ -632,6 +699,19 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
             edits.append(edit)
             details.append(detail)
     return edits, details
+
+
+def _bar_split(query: QueryPrint, box: tuple[int, int, int, int] | None) -> bool:
+    """A 'tile' that is most of the query from edge to edge: the rest is a caption bar or
+    a strip that regions.tiles cut off at its edge, not another picture."""
+    if box is None:
+        return False
+    height, width = query.view.gray.shape
+    x0, y0, x1, y1 = box
+    frac = (x1 - x0) * (y1 - y0) / float(width * height)
+    across = x0 <= 0.02 * width and x1 >= 0.98 * width
+    down = y0 <= 0.02 * height and y1 >= 0.98 * height
+    return frac >= 0.6 and (across or down)
 
 
 def _geometry_edits(

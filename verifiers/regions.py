@@ -76,10 +76,17 @@ def near_colour(rgb: np.ndarray, colour: np.ndarray, tol: int) -> np.ndarray:
     )
 
 
-def trim_uniform(rgb: np.ndarray, frac: float = 0.97, tol: int = 28, min_keep: float = 0.2) -> Box:
+def trim_uniform(
+    rgb: np.ndarray,
+    frac: float = 0.97,
+    tol: int = 28,
+    min_keep: float = 0.2,
+    min_band: int = 2,
+) -> Box:
     """Strip edge bands whose rows/columns are at least `frac` the band's own colour (the
     median of the outer 2 rows). frac 0.97: solid borders and padding; ~0.5: caption bars
-    with text on them, UI bars."""
+    with text on them, UI bars. A band narrower than `min_band` lines is left (one-pixel
+    noise is not a border)."""
     height, width = rgb.shape[:2]
     x0, y0, x1, y1 = 0, 0, width, height
     for _ in range(2):
@@ -101,7 +108,7 @@ def trim_uniform(rgb: np.ndarray, frac: float = 0.97, tol: int = 28, min_keep: f
                 near = near[::-1]
             stop = np.nonzero(near[:limit] < frac)[0]
             n = int(stop[0]) if len(stop) else limit
-            if n < 2:  # one-pixel noise is not a border
+            if n < min_band:
                 continue
             changed = True
             if side == "top":
@@ -259,6 +266,11 @@ SEAM_MIN_STEP = 10.0  # mean grey step across a seam between two pictures (grey 
 SEAM_CONTRAST = 3.0  # ... against the steps next to it: a seam stands out of both pictures
 GUTTER_STD = 4.0  # a gutter line is one colour from end to end
 SPLIT_RANGE = (0.2, 0.8)  # where a split may fall, as a fraction of the side
+# A tile's trim that would leave less than TILE_KEEP_MIN of its cell is not taken: the
+# cell is a smooth photo, not a margin. Its tighter trim (the 'tileNt' version): a line is
+# margin when TIGHT_FRAC of it is within TIGHT_TOL of the edge's colour, one line is enough.
+TILE_KEEP_MIN = 0.3
+TIGHT_FRAC, TIGHT_TOL = 0.8, 36
 
 
 def _splits(gray: np.ndarray, axis: int) -> list[tuple[int, int]]:
@@ -331,19 +343,60 @@ def tiles(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
         (a0, a1), (b0, b1) = vertical[0], horizontal[0]
         boxes += [(0, 0, a0, b0), (a1, 0, sw, b0), (0, b1, a0, sh), (a1, b1, sw, sh)]
     out: dict[str, Box] = {}
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
+    frame = trim_uniform(small, 0.97) if boxes else (0, 0, sw, sh)
+    for i, cell in enumerate(boxes):
+        x0, y0, x1, y1 = cell
         if (x1 - x0) < 0.15 * sw or (y1 - y0) < 0.15 * sh:
             continue
-        t = trim_uniform(small[y0:y1, x0:x1], 0.97)
-        box = (x0 + t[0], y0 + t[1], x0 + t[2], y0 + t[3])
-        if area_fraction(box, (sh, sw)) < 0.05:
+        cell_area = area_fraction(cell, (sh, sw))
+        if cell_area < 0.05:
             continue
+        pixels = small[y0:y1, x0:x1]
+
+        def trimmed(t: Box, x0: int = x0, y0: int = y0) -> Box:
+            return (x0 + t[0], y0 + t[1], x0 + t[2], y0 + t[3])
+
+        cut = trimmed(trim_uniform(pixels, 0.97))
+        box = cut
+        # A smooth photo filling its cell (a sky, fog) is one colour from edge to edge:
+        # the trim would eat it whole. It is kept rather than lost: inside the composite's
+        # own border (the whole picture's trim), else untrimmed; the trim's small box is
+        # kept as the tile's tighter version (a small photo fitted into a big cell).
+        if area_fraction(box, (sh, sw)) < TILE_KEEP_MIN * cell_area:
+            box = _inside(cell, frame)
+            if area_fraction(box, (sh, sw)) < TILE_KEEP_MIN * cell_area:
+                box = cell
+            if area_fraction(cut, (sh, sw)) >= 0.05:
+                out[f"tile{i + 1}t"] = _up(cut, s)
         out[f"tile{i + 1}"] = _up(box, s)
         # A photo cut to fill its cell may have a plain band of its own (a sky, a wall)
         # that the trim takes for the cell's margin: the untrimmed tile is looked up too.
-        if area_fraction(box, (sh, sw)) < 0.95 * area_fraction((x0, y0, x1, y1), (sh, sw)):
-            out[f"tile{i + 1}r"] = _up((x0, y0, x1, y1), s)
+        if area_fraction(box, (sh, sw)) < 0.95 * cell_area:
+            out[f"tile{i + 1}r"] = _up(cell, s)
+            # ... and the cell inside the composite's border: a smooth photo that the
+            # trim cut into, whole, without the outer gutter the untrimmed cell keeps.
+            inside = _inside(cell, frame)
+            if inside not in (box, cell):
+                out[f"tile{i + 1}f"] = _up(inside, s)
+        # The trim above leaves a gutter's or a border's blurred last line or two (a
+        # band of one line is not trimmed), and the margin of a photo fitted into its cell
+        # when JPEG noise breaks its colour: a tighter trim, where it differs and does not
+        # empty the cell.
+        tight = trimmed(trim_uniform(pixels, TIGHT_FRAC, tol=TIGHT_TOL, min_band=1))
+        if (
+            f"tile{i + 1}t" not in out
+            and tight != box
+            and area_fraction(tight, (sh, sw)) >= TILE_KEEP_MIN * cell_area
+        ):
+            out[f"tile{i + 1}t"] = _up(tight, s)
     return out
+
+
+def _inside(box: Box, frame: Box) -> Box:
+    """The part of `box` inside `frame` (`box` itself when they do not meet)."""
+    x0, y0 = max(box[0], frame[0]), max(box[1], frame[1])
+    x1, y1 = min(box[2], frame[2]), min(box[3], frame[3])
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else box
 
 
 def _up(box: Box, s: float) -> Box:

@@ -1,10 +1,11 @@
 """DCT256: a 256-bit pHash (64x64 grey, 16x16 low frequencies against their median).
 
-Library pictures keep the whole picture, the border-trimmed one, and 14 sub-windows
-(corners at 90% and 80%, 85% strips, centre crops), so a repost cropped by up to a quarter
-still meets one of them, and up to 6 centre cuts to the cell shapes of collages and grids
-(regions.centre_windows: 1:2 to 2:1, those keeping under 90 % of a side), so a collage's
-tile, the photo cut to fill its cell, meets one too. Queries are hashed on every photo region (whole, trimmed, without
+Library pictures keep the whole picture, the border-trimmed one, and 14 sub-windows of
+the trimmed one (corners at 90% and 80%, 85% strips, centre crops), so a repost cropped by
+up to a quarter still meets one of them, and up to 6 centre cuts of the untrimmed picture
+to the cell shapes of collages and grids (regions.centre_windows: 1:2 to 2:1, those
+keeping under 90 % of a side), so a collage's tile, the photo cut to fill its cell, meets
+one too. Queries are hashed on every photo region (whole, trimmed, without
 caption bars, the photo inside a screenshot) and mirrored.
 
 Measured on 40 originals and 83 unrelated photos (benchmarks/robustness.py): unrelated
@@ -47,7 +48,8 @@ class DCT256(HashFamily):
     bits: ClassVar[int] = 256
     threshold: ClassVar[int] = 85
     fast_threshold: ClassVar[int | None] = 44
-    revision: ClassVar[int] = 2  # 2: the centre cuts (issue 17)
+    # 2: the centre cuts (issue 17); 3: the centre cuts of the untrimmed picture
+    revision: ClassVar[int] = 3
 
     def library_codes(self, view) -> dict[str, bytes]:
         codes = {"": dct256(view.gray)}
@@ -56,8 +58,10 @@ class DCT256(HashFamily):
             codes["trim"] = dct256(trimmed)
         for name, fractions in WINDOWS.items():
             codes[name] = dct256(window(trimmed, fractions))
-        for name, fractions in centre_windows(*trimmed.shape[:2]).items():
-            codes[name] = dct256(window(trimmed, fractions))
+        # The centre cuts from the picture as it is, not trimmed: a collage app cuts the
+        # file it is given, and the trim eats much of a smooth original (a sky, fog).
+        for name, fractions in centre_windows(*view.gray.shape[:2]).items():
+            codes[name] = dct256(window(view.gray, fractions))
         return codes
 
     def query_codes(self, view) -> list[QueryCode]:
