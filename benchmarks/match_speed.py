@@ -216,7 +216,7 @@ def report(rows: list[dict], clock: Clock, n_library: int, library_s: float, wal
     feat = np.array([r["features_s"] for r in rows]) * ms
     match_ = np.array([r["match_s"] for r in rows]) * ms
     total = match_.sum()
-    console = Console()
+    console = Console(width=max(Console().width, 132))
     head = Table(
         title=f"{len(rows)} queries against {n_library} library pictures "
         f"(built in {library_s:.0f} s; queries {wall:.0f} s wall) — CPU ms per query"
