@@ -522,11 +522,8 @@ def _dense(
         if len(tried) == DENSE_TRIES:
             break
         tried.add(key)
-        x0, y0, x1, y1 = query.view.boxes[cand.box]
-        region = query.view.gray[y0:y1, x0:x1]
-        if cand.flip:
-            region = np.ascontiguousarray(region[:, ::-1])
-        check = dense.compare(region, lib.thumb, window)
+        # the region's thumb, made once per query (dense.thumb leaves a thumb as it is)
+        check = dense.compare(query.view.thumb(cand.box, cand.flip), lib.thumb, window)
         if check.confirmed:
             return check, cand
         if best[0] is None or check.ncc > best[0].ncc:
