@@ -113,6 +113,11 @@ def instrument(clock: Clock, dense_log: list | None) -> None:
                 "ncc": None if check is None else round(check.ncc, 3),
                 "overlap": None if check is None else round(check.overlap, 3),
                 "confirmed": bool(check is not None and check.confirmed),
+                "lib_step": None if lib is None or lib.thumb is None else mean_step(lib.thumb),
+                "region_step": mean_step(query.view.thumb(cand.box, cand.flip))
+                if cand.box in query.view.boxes
+                else None,
+                "lead": [lead.family, lead.distance, round(lead.score, 3)],
                 "box": cand.box,
                 "flip": cand.flip,
                 "entry": cand.entry,
@@ -121,6 +126,14 @@ def instrument(clock: Clock, dense_log: list | None) -> None:
         return result
 
     matcher._dense = logged
+
+
+def mean_step(gray) -> float:
+    """Mean grey step between neighbouring pixels (of a dense-check thumb): its detail."""
+    g = gray.astype(np.float32)
+    return round(
+        float(np.abs(np.diff(g, axis=1)).mean() + np.abs(np.diff(g, axis=0)).mean()) / 2, 3
+    )
 
 
 def view_features(query, key) -> int | None:
