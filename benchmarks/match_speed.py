@@ -19,8 +19,9 @@ time). Inside matching, each stage is timed where the matcher calls it:
 
 --save writes robustness.py's --save format (plus each query's stage times), so
 benchmarks/compare_saves.py can compare two runs' outcomes. --dense-log writes one JSON
-line per dense check attempt (matcher._dense call): the keypoint counts on both sides,
-the ORB inliers found before it, and what the dense check said.
+line per dense check attempt (matcher._dense call): the keypoint counts and the detail
+(mean_step of the thumbs) on both sides, the candidate's lead code, the ORB inliers found
+before it, and what the dense check said.
 """
 
 from __future__ import annotations
