@@ -21,13 +21,17 @@ time). Inside matching, each stage is timed where the matcher calls it:
 benchmarks/compare_saves.py can compare two runs' outcomes. --dense-log writes one JSON
 line per dense check attempt (matcher._dense call): the keypoint counts and the detail
 (mean_step of the thumbs) on both sides, the candidate's lead code, the ORB inliers found
-before it, and what the dense check said.
+before it, and what the dense check said. --paired matches each query a second time
+with the code as it was before issue 17's speed work (class Reference), in the same
+process and alternating which goes first, so the machine's load weighs on both alike,
+and says whether any query's outcome differs.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import json
 import sys
 import time
@@ -53,6 +57,7 @@ class Clock:
         self.calls: dict[str, int] = collections.defaultdict(int)
         self.per_call: dict[str, list[float]] = collections.defaultdict(list)
         self.active: set[str] = set()
+        self.enabled = True  # off: the wrapped functions run untimed
 
     def reset(self) -> None:
         self.seconds.clear()
@@ -60,7 +65,7 @@ class Clock:
 
     def wrap(self, stage: str, fn):
         def timed(*args, **kwargs):
-            if stage in self.active:
+            if stage in self.active or not self.enabled:
                 return fn(*args, **kwargs)
             self.active.add(stage)
             t0 = time.process_time()
@@ -137,6 +142,36 @@ def mean_step(gray) -> float:
     )
 
 
+class Reference:
+    """The matcher as it was before issue 17's speed work, swapped in and out in this
+    process: orb.verify by BFMatcher and a loop (tests/test_orb_matching.py keeps it, as
+    the reference), and each query region handed to the dense check whole (its thumb made
+    again for every candidate)."""
+
+    def __init__(self) -> None:
+        from postcheck.verifiers import orb, perceptual
+
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from test_orb_matching import reference_verify
+
+        self.orb, self.view = orb, perceptual.QueryView
+        self.current = (orb.verify, perceptual.QueryView.thumb)
+        self.before = (reference_verify, _whole_region)
+
+    def use(self, before: bool) -> None:
+        self.orb.verify, self.view.thumb = self.before if before else self.current
+
+
+def _whole_region(view, box: str, flip: bool):
+    x0, y0, x1, y1 = view.boxes[box]
+    region = view.gray[y0:y1, x0:x1]
+    return np.ascontiguousarray(region[:, ::-1]) if flip else region
+
+
+def _found(matches) -> list:
+    return [(m.known.id, [e.value for e in m.edits], m.stage) for m in matches if m.is_match]
+
+
 def view_features(query, key) -> int | None:
     """Keypoints already taken for a query region (None: not taken; nothing is computed)."""
     feats = query.view.features.get(key)
@@ -151,7 +186,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="the first N queries (after --every)")
     parser.add_argument("--save", type=Path, help="robustness.py's --save format")
     parser.add_argument("--dense-log", type=Path, help="one JSON line per dense check")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="also match each query with the code as it was before (Reference), in the "
+        "same process, alternating which goes first: a before/after that the machine's "
+        "load does not skew",
+    )
     args = parser.parse_args()
+    if args.paired and args.dense_log:
+        parser.error("--dense-log would log both runs' dense checks: run it without --paired")
 
     photos, queries_dir = ensure_data(args.data)
     manifest = json.loads((queries_dir / "manifest.json").read_text())
@@ -187,6 +231,7 @@ def main() -> None:
     clock = Clock()
     dense_log: list | None = [] if args.dense_log else None
     instrument(clock, dense_log)
+    reference = Reference() if args.paired else None
     rows = []
     t0 = time.perf_counter()
     for n, q in enumerate(queries, start=1):
@@ -194,21 +239,27 @@ def main() -> None:
         f0 = time.process_time()
         query = perceptual.query_print(path)
         f1 = time.process_time()
+        features_s = f1 - f0
+        twin = copy.deepcopy(query) if reference else None  # lazily taken parts not shared
         clock.reset()
         logged = len(dense_log) if dense_log is not None else 0
+        paired = {}
+        if reference and n % 2:
+            paired = _match_before(reference, clock, match, twin, index, features)
+        f1 = time.process_time()
         matches = match(query, index, lambda e, v: features[e.known_id], k=1)
         f2 = time.process_time()
-        found = [(m.known.id, [e.value for e in m.edits], m.stage) for m in matches if m.is_match]
-        rows.append(
-            {
-                **q,
-                "found": found,
-                "features_s": f1 - f0,
-                "match_s": f2 - f1,
-                "stages_s": dict(clock.seconds),
-                "calls": dict(clock.calls),
-            }
-        )
+        row = {
+            **q,
+            "found": _found(matches),
+            "features_s": features_s,
+            "match_s": f2 - f1,
+            "stages_s": dict(clock.seconds),
+            "calls": dict(clock.calls),
+        }
+        if reference and not n % 2:
+            paired = _match_before(reference, clock, match, twin, index, features)
+        rows.append({**row, **paired})
         if dense_log is not None:
             truth = originals.index(q["truth"]) + 1 if q["truth"] else None
             for record in dense_log[logged:]:
@@ -223,6 +274,19 @@ def main() -> None:
     if args.dense_log:
         args.dense_log.write_text("".join(json.dumps(r) + "\n" for r in dense_log))
     report(rows, clock, len(originals), library_s, time.perf_counter() - t0)
+
+
+def _match_before(reference: Reference, clock: Clock, match, query, index, features) -> dict:
+    reference.use(before=True)
+    clock.enabled = False
+    t0 = time.process_time()
+    try:
+        matches = match(query, index, lambda e, v: features[e.known_id], k=1)
+    finally:
+        spent = time.process_time() - t0
+        clock.enabled = True
+        reference.use(before=False)
+    return {"found_before": _found(matches), "match_before_s": spent}
 
 
 def report(rows: list[dict], clock: Clock, n_library: int, library_s: float, wall: float) -> None:
@@ -300,6 +364,26 @@ def report(rows: list[dict], clock: Clock, n_library: int, library_s: float, wal
         "dense" if any("dense check" in (f[2] or "") for f in r["found"]) else "other" for r in rows
     )
     console.print(f"queries proven through the dense check: {outcomes['dense']}")
+    paired = [r for r in rows if "match_before_s" in r]
+    if paired:
+        before = np.array([r["match_before_s"] for r in paired]) * ms
+        after = np.array([r["match_s"] for r in paired]) * ms
+        table = Table(title="matching, the code before and now on the same queries (CPU ms)")
+        for col in ("", "median", "p95", "mean"):
+            table.add_column(col, justify="right" if col else "left")
+        for name, values in (("before", before), ("now", after)):
+            table.add_row(
+                name,
+                f"{np.median(values):.1f}",
+                f"{np.percentile(values, 95):.1f}",
+                f"{values.mean():.1f}",
+            )
+        console.print(table)
+        differ = [r["file"] for r in paired if r["found"] != r["found_before"]]
+        console.print(
+            f"queries whose outcome differs (matches, edits, the stage's wording): "
+            f"{len(differ)} of {len(paired)}" + (f": {', '.join(differ[:20])}" if differ else "")
+        )
 
 
 if __name__ == "__main__":
