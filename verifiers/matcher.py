@@ -581,11 +581,8 @@ def _dense(
         for flip in (first[0][0].flip, not first[0][0].flip):
             add(replace(first[0][0], box=big, flip=flip), (0.0, 0.0, 1.0, 1.0))
     for cand, window in tries[:limit]:
-        x0, y0, x1, y1 = query.view.boxes[cand.box]
-        region = query.view.gray[y0:y1, x0:x1]
-        if cand.flip:
-            region = np.ascontiguousarray(region[:, ::-1])
-        check = dense.compare(region, lib.thumb, window)
+        # the region's thumb, made once per query (dense.thumb leaves a thumb as it is)
+        check = dense.compare(query.view.thumb(cand.box, cand.flip), lib.thumb, window)
         if check.confirmed:
             return check, cand
         if best[0] is None or _dense_rank(check) > _dense_rank(best[0]):

@@ -136,27 +136,44 @@ class Verification:
     transform: np.ndarray | None  # 2x3 similarity, query coordinates -> library coordinates
 
 
+def ratio_matches(query: np.ndarray, library: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(query rows, library rows) of the one-to-one ratio-test matches between two sets of
+    descriptors: each query descriptor's nearest library descriptor, kept when it is
+    closer than RATIO times the second nearest; of the query descriptors that chose the
+    same library one, the closest (the first of equals). In the order a loop over the
+    query rows would first meet each library row (RANSAC's sample depends on the order).
+
+    Exact Hamming kNN in faiss (k=2). Ties cannot change the result: when the two nearest
+    are equally far the ratio test refuses the pair whichever comes first, and otherwise
+    the nearest is unique; the second is used only for its distance."""
+    dist, rows = faiss.knn_hamming(np.ascontiguousarray(query), np.ascontiguousarray(library), 2)
+    passed = np.flatnonzero(dist[:, 0] < RATIO * dist[:, 1])  # ascending query rows
+    if not len(passed):
+        return passed, passed
+    train, near = rows[passed, 0], dist[passed, 0]
+    # per library row: the closest query row, the first of equals (stable sort on distance)
+    by_train = np.lexsort((passed, near, train))
+    first = np.ones(len(by_train), bool)
+    first[1:] = train[by_train[1:]] != train[by_train[:-1]]
+    kept = by_train[first]  # one per library row, ascending library row
+    # ... ordered by where each library row first appeared among the passing query rows
+    _, appeared = np.unique(train, return_index=True)
+    order = np.argsort(appeared, kind="stable")
+    kept = kept[order]
+    return passed[kept], train[kept]
+
+
 def verify(query: Features, library: Features) -> Verification:
     """One-to-one ratio-test matches, then a RANSAC similarity transform. One-to-one matters:
     text on a caption or a shop sign otherwise piles many matches onto one keypoint."""
     if len(query.des) < 8 or len(library.des) < 8:
         return Verification(0, None)
-    matcher = getattr(_local, "bf", None) or cv2.BFMatcher(cv2.NORM_HAMMING)
-    _local.bf = matcher
-    best: dict[int, cv2.DMatch] = {}
-    for pair in matcher.knnMatch(query.des, library.des, k=2):
-        if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance:
-            t = pair[0].trainIdx
-            if t not in best or pair[0].distance < best[t].distance:
-                best[t] = pair[0]
-    good = list(best.values())
-    if len(good) < 6:
+    q_rows, l_rows = ratio_matches(query.des, library.des)
+    if len(q_rows) < 6:
         return Verification(0, None)
-    src = np.float32([query.xy[m.queryIdx] for m in good])
-    dst = np.float32([library.xy[m.trainIdx] for m in good])
     transform, inliers = cv2.estimateAffinePartial2D(
-        src,
-        dst,
+        np.ascontiguousarray(query.xy[q_rows], np.float32),
+        np.ascontiguousarray(library.xy[l_rows], np.float32),
         method=cv2.RANSAC,
         ransacReprojThreshold=REPROJECTION_PX,
         maxIters=2000,

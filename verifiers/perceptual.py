@@ -52,6 +52,9 @@ class QueryView:
     boxes: dict[str, regions.Box]
     features: dict[tuple[str, bool], orb.Features]  # taken up front: the photo regions
     small: np.ndarray  # <=128 px copy, to judge what surrounds a photo
+    # Each region's small grey copy for the dense check (dense.thumb), mirrored or not:
+    # made when first asked for, once per query, however many candidates it meets.
+    thumbs: dict[tuple[str, bool], np.ndarray] = field(default_factory=dict)
 
     def feature(self, box: str, flip: bool) -> orb.Features | None:
         """ORB features of a region (mirrored: of the whole picture only), taken when first
@@ -61,6 +64,17 @@ class QueryView:
             x0, y0, x1, y1 = self.boxes[box]
             self.features[key] = orb.features(self.gray[y0:y1, x0:x1], offset=(x0, y0))
         return self.features.get(key)
+
+    def thumb(self, box: str, flip: bool) -> np.ndarray:
+        """The region's grey copy at the dense check's size (dense.thumb), mirrored if asked."""
+        key = (box, flip)
+        if key not in self.thumbs:
+            x0, y0, x1, y1 = self.boxes[box]
+            region = self.gray[y0:y1, x0:x1]
+            if flip:
+                region = np.ascontiguousarray(region[:, ::-1])
+            self.thumbs[key] = dense.thumb(region)
+        return self.thumbs[key]
 
 
 def query_view(source: Path | str | bytes | Image.Image) -> QueryView:
