@@ -208,3 +208,33 @@ def test_a_smooth_photo_cut_to_fill_a_cell_meets_an_untrimmed_centre_cut(library
     found = _proven(match(perceptual.query_print(square), index, lambda e, v: feats[e.known_id]))
     assert [m.known.id for m in found] == [4], [(m.known.id, m.stage) for m in found]
     assert "ctr:1" in found[0].stage and "certain" in found[0].stage, found[0].stage
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize(("sky", "bar"), [(0, (20, 40, 90)), (1, (255, 255, 255))])
+def test_a_caption_bar_cut_off_as_a_tile_is_named_a_caption_not_a_composite(
+    library, sky, bar, flip
+):
+    """regions.tiles cuts a caption bar (30 % of the height) off at its edge, and the sky
+    above it is found through that 'tile': the post is a captioned photo, not one
+    picture of a collage, whichever step (the certain code, ORB) names the edit."""
+    index, feats, pictures = library
+    photo = pictures[sky]
+    width, height = photo.size
+    post = Image.new("RGB", (width, height + round(0.3 * height)), bar)
+    post.paste(photo, (0, 0))
+    ink = "black" if bar == (255, 255, 255) else "white"
+    ImageDraw.Draw(post).text(
+        (20, height + 40),
+        "STORM OVER THE HARBOUR TONIGHT",
+        fill=ink,
+        font=ImageFont.load_default(28),
+    )
+    if flip:
+        post = ImageOps.mirror(post)
+    query = perceptual.query_print(post)
+    assert any(b.startswith("tile") for b in query.view.boxes)  # the bar's edge is a seam
+    found = _proven(match(query, index, lambda e, v: feats[e.known_id]))
+    assert [m.known.id for m in found] == [sky + 1], [(m.known.id, m.stage) for m in found]
+    assert MatchEdit.OVERLAID in found[0].edits and MatchEdit.COMPOSITE not in found[0].edits
+    assert (MatchEdit.MIRRORED in found[0].edits) == flip

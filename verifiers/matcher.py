@@ -600,7 +600,12 @@ def _composite(
     query: QueryPrint, box: str, edits: list[MatchEdit], details: list[str]
 ) -> tuple[list[MatchEdit], list[str]]:
     """A match through one tile of a composite: say so, instead of 'inside a screenshot'."""
-    if not box.startswith("tile") or box not in query.view.boxes or MatchEdit.COMPOSITE in edits:
+    if (
+        not box.startswith("tile")
+        or box not in query.view.boxes
+        or MatchEdit.COMPOSITE in edits
+        or _bar_split(query, query.view.boxes[box])
+    ):
         return edits, details
     frame = {MatchEdit.SCREENSHOT, MatchEdit.OVERLAID, MatchEdit.PADDED}
     kept = [(e, d) for e, d in zip(edits, details, strict=False) if e not in frame]
