@@ -1,6 +1,7 @@
 """Harder reposts (issue 17): a composite's tiles are looked up on their own, and a smooth
 photo that ORB cannot confirm is confirmed (or refused) by the dense check."""
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -143,6 +144,29 @@ def test_a_tile_of_a_collage_is_named_and_reaches_the_verdict(library, first_see
     verdict, reasons = image_verdict([hit], [], datetime(2024, 11, 14, tzinfo=UTC))
     assert verdict is (Verdict.RECYCLED if first_seen.year == 2010 else Verdict.ALTERED)
     assert "composite" in reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "pad", "fill"),
+    [("chelsea", 0.12, "white"), ("coffee", 0.17, (90, 140, 60)), ("koksan", 0.2, "white")],
+)
+def test_a_photo_padded_to_a_square_is_padded_not_a_composite(library, name, pad, fill):
+    """Padded to a square, a photo's own strong edge can read as a seam to regions.tiles,
+    and its tile is what comes closest; with nothing but plain padding around that tile
+    the post is padded, not one picture of a collage."""
+    index, feats = library
+    known = next(i for i, p in enumerate(KNOWN, start=1) if name in p.name)
+    photo = _rgb(KNOWN[known - 1], 1080)
+    width, height = photo.size
+    side = round(max(width, height) * (1 + 2 * pad))
+    post = Image.new("RGB", (side, side), fill)
+    post.paste(photo, ((side - width) // 2, (side - height) // 2))
+    buf = io.BytesIO()
+    post.save(buf, "JPEG", quality=85)
+    query = perceptual.query_print(buf.getvalue())
+    hit = next(m for m in match(query, index, lambda e, v: feats[e.known_id]) if m.is_match)
+    assert hit.known.id == known and "tile" in hit.stage  # found through the false cut
+    assert MatchEdit.PADDED in hit.edits and MatchEdit.COMPOSITE not in hit.edits
 
 
 @pytest.mark.parametrize(

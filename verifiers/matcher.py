@@ -48,6 +48,8 @@ DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
 # ... and up to this many more: the closest region mirrored, a tile's other trims, a
 # composite's biggest tile both ways round (_dense)
 DENSE_EXTRA = 6
+# Share of what surrounds a photo region in one colour from which it is padding or a border
+PADDING_UNIFORMITY = 0.93
 GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
 
 
@@ -604,7 +606,7 @@ def _composite(
         not box.startswith("tile")
         or box not in query.view.boxes
         or MatchEdit.COMPOSITE in edits
-        or _bar_split(query, query.view.boxes[box])
+        or _not_a_composite(query, query.view.boxes[box])
     ):
         return edits, details
     frame = {MatchEdit.SCREENSHOT, MatchEdit.OVERLAID, MatchEdit.PADDED}
@@ -640,7 +642,7 @@ def _dense_edits(
     more, words = _region_edits(query, region)
     edits += more
     details += words
-    if _bar_split(query, query.view.boxes.get(cand.box)):
+    if _not_a_composite(query, query.view.boxes.get(cand.box)):
         return edits, details
     return _composite(query, cand.box, edits, details)
 
@@ -656,7 +658,7 @@ def _region_label(
 ) -> tuple[MatchEdit, str]:
     full_width = box_frac[0] <= 0.02 and box_frac[2] >= 0.98
     full_height = box_frac[1] <= 0.02 and box_frac[3] >= 0.98
-    if uniformity is not None and uniformity >= 0.93:
+    if uniformity is not None and uniformity >= PADDING_UNIFORMITY:
         return MatchEdit.PADDED, f"padded or bordered (the photo is {frac:.0%} of the post)"
     if frac >= 0.6 and (full_width or full_height):
         return (
@@ -682,7 +684,7 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (matches the original's centre cut to {region[4:]}:1)")
     box = query.view.boxes.get(cand.box)
-    if cand.box.startswith("tile") and not _bar_split(query, box):
+    if cand.box.startswith("tile") and not _not_a_composite(query, box):
         return _composite(query, cand.box, edits, details)
     if box is not None and cand.box != "full":
         height, width = query.view.gray.shape
@@ -701,6 +703,20 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
             edits.append(edit)
             details.append(detail)
     return edits, details
+
+
+def _not_a_composite(query: QueryPrint, box: tuple[int, int, int, int] | None) -> bool:
+    """A 'tile' whose surroundings are not other pictures: a caption bar's or a strip's
+    split (_bar_split), or plain padding or a border all round (a false cut inside a
+    bordered photo): the region's own label says what was done."""
+    if box is None:
+        return False
+    if _bar_split(query, box):
+        return True
+    height, width = query.view.gray.shape
+    frac_box = (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
+    plain = outside_uniformity(query.view.small, frac_box)
+    return plain is not None and plain >= PADDING_UNIFORMITY
 
 
 def _bar_split(query: QueryPrint, box: tuple[int, int, int, int] | None) -> bool:
