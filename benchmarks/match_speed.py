@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from robustness import ensure_data, library_item
+from robustness import ensure_data, library_item, selected_queries
 
 HERE = Path(__file__).parent
 STAGES = ["candidates", "ORB verify", "query ORB", "dense", "fallback", "nearest"]
@@ -199,15 +199,8 @@ def main() -> None:
 
     photos, queries_dir = ensure_data(args.data)
     manifest = json.loads((queries_dir / "manifest.json").read_text())
-    originals, queries = manifest["originals"], manifest["queries"]
-    if args.families:
-        wanted = set(args.families.split(","))
-        queries = [
-            q
-            for q in queries
-            if q["family"] in wanted or ("unrelated" in wanted and q["truth"] is None)
-        ]
-    queries = queries[:: args.every][: args.limit]
+    originals = manifest["originals"]
+    queries = selected_queries(manifest["queries"], args.families, args.every)[: args.limit]
 
     from postcheck.verifiers import perceptual
     from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match

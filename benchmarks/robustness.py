@@ -86,6 +86,19 @@ def ensure_data(data: Path) -> tuple[Path, Path]:
     return photos, queries
 
 
+def selected_queries(queries: list[dict], families: str | None, every: int) -> list[dict]:
+    """The manifest's queries of the comma-separated edit families ('unrelated': the
+    unrelated queries), all when None, then every n-th."""
+    if families:
+        wanted = set(families.split(","))
+        queries = [
+            q
+            for q in queries
+            if q["family"] in wanted or ("unrelated" in wanted and q["truth"] is None)
+        ]
+    return queries[::every]
+
+
 # --- work done in worker processes --------------------------------------------------------------
 
 
@@ -224,15 +237,8 @@ def main() -> None:
     args = parser.parse_args()
     photos, queries_dir = ensure_data(args.data)
     manifest = json.loads((queries_dir / "manifest.json").read_text())
-    originals, queries = manifest["originals"], manifest["queries"]
-    if args.families:
-        wanted = set(args.families.split(","))
-        queries = [
-            q
-            for q in queries
-            if q["family"] in wanted or ("unrelated" in wanted and q["truth"] is None)
-        ]
-    queries = queries[:: args.every]
+    originals = manifest["originals"]
+    queries = selected_queries(manifest["queries"], args.families, args.every)
     texture = manifest["texture"]
     query_paths = [str(queries_dir / q["file"]) for q in queries]
 

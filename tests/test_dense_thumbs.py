@@ -6,10 +6,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from matching_library import exact_library
 from PIL import Image, ImageFilter
 
 from postcheck.verifiers import dense, perceptual
-from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match
+from postcheck.verifiers.matcher import match
 
 FIX = Path(__file__).parents[1] / "fixtures"
 KNOWN = sorted((FIX / "known").glob("*.jpg"))
@@ -35,15 +36,8 @@ def _edited(img: Image.Image) -> Image.Image:
 def smooth_library():
     """The same smooth photo under three known ids (three candidates the dense check
     meets with the same query regions) and the other fixture photos, smoothed."""
-    entries, feats = [], {}
     pictures = [_smooth(KNOWN[2])] * 3 + [_smooth(p) for p in KNOWN if p != KNOWN[2]]
-    for i, img in enumerate(pictures, start=1):
-        view = perceptual.library_view(img)
-        fp = perceptual.library_fingerprint(view)
-        codes = {k: bytes.fromhex(v) for k, v in fp.hashes.items()}
-        entries.append(IndexEntry(i, f"{i:064d}", codes, fp.colourfulness))
-        feats[i] = view.features
-    return LibraryIndex(entries), feats
+    return exact_library(pictures)
 
 
 def _uncached_thumb(view: perceptual.QueryView, box: str, flip: bool) -> np.ndarray:

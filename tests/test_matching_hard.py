@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from matching_library import exact_library
 from PIL import Image, ImageFilter, ImageOps
 
 from postcheck.domain import KnownImage, MatchEdit, Verdict
@@ -110,14 +111,7 @@ def deep_family():
 
 
 def _library():
-    entries, feats = [], {}
-    for i, path in enumerate(KNOWN, start=1):
-        view = perceptual.library_view(path)
-        fp = perceptual.library_fingerprint(view)
-        codes = {k: bytes.fromhex(v) for k, v in fp.hashes.items()}
-        entries.append(IndexEntry(i, f"{i:064d}", codes, fp.colourfulness))
-        feats[i] = view.features
-    return LibraryIndex(entries), feats
+    return exact_library(KNOWN)
 
 
 @pytest.fixture(scope="module")

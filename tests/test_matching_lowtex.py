@@ -13,12 +13,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from matching_library import exact_library
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from postcheck.domain import MatchEdit
 from postcheck.verifiers import dense, perceptual, regions
 from postcheck.verifiers.families.dct256 import DCT256, dct256
-from postcheck.verifiers.matcher import Candidate, IndexEntry, LibraryIndex, _dense, match
+from postcheck.verifiers.matcher import Candidate, _dense, match
 
 FIX = Path(__file__).parents[1] / "fixtures"
 OTHERS = [FIX / "images" / n for n in ("b-camera.jpg", "x-coins.jpg", "x-motorcycle.jpg")]
@@ -88,14 +89,7 @@ def _collage(pictures: list[Image.Image], cell=(420, 320), gutter=12, background
 def library():
     """Three skies and a fog as the known pictures (ids 1-4)."""
     pictures = [clouds(1), clouds(2), clouds(3), fog(4)]
-    entries, feats = [], {}
-    for i, pic in enumerate(pictures, start=1):
-        view = perceptual.library_view(pic)
-        fp = perceptual.library_fingerprint(view)
-        codes = {k: bytes.fromhex(v) for k, v in fp.hashes.items()}
-        entries.append(IndexEntry(i, f"{i:064d}", codes, fp.colourfulness))
-        feats[i] = view.features
-    return LibraryIndex(entries), feats, pictures
+    return (*exact_library(pictures), pictures)
 
 
 def _proven(found):
