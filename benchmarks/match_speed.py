@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from robustness import ensure_data, library_item, selected_queries
+from robustness import ensure_data, library_entries, library_item, selected_queries
 
 HERE = Path(__file__).parent
 STAGES = ["candidates", "ORB verify", "query ORB", "dense", "fallback", "nearest"]
@@ -203,21 +203,10 @@ def main() -> None:
     queries = selected_queries(manifest["queries"], args.families, args.every)[: args.limit]
 
     from postcheck.verifiers import perceptual
-    from postcheck.verifiers.matcher import IndexEntry, LibraryIndex, match
+    from postcheck.verifiers.matcher import LibraryIndex, match
 
     t0 = time.perf_counter()
-    entries, features = [], {}
-    for i, name in enumerate(originals, start=1):
-        fp, feats, _ = library_item(str(photos / name))
-        entries.append(
-            IndexEntry(
-                i,
-                f"orig-{i}",
-                {k: bytes.fromhex(v) for k, v in fp.hashes.items()},
-                fp.colourfulness,
-            )
-        )
-        features[i] = feats
+    entries, features = library_entries([library_item(str(photos / n)) for n in originals])
     index = LibraryIndex(entries)
     library_s = time.perf_counter() - t0
 
@@ -295,24 +284,14 @@ def report(rows: list[dict], clock: Clock, n_library: int, library_s: float, wal
     for col in ("", "median", "p95", "mean"):
         head.add_column(col, justify="right" if col else "left")
     for name, values in (("features", feat), ("matching", match_)):
-        head.add_row(
-            name,
-            f"{np.median(values):.1f}",
-            f"{np.percentile(values, 95):.1f}",
-            f"{values.mean():.1f}",
-        )
+        head.add_row(name, *_summary(values))
     for name, keep in (
         ("matching, matched queries", lambda r: r["found"]),
         ("matching, nothing found", lambda r: not r["found"]),
     ):
         values = np.array([r["match_s"] for r in rows if keep(r)]) * ms
         if len(values):
-            head.add_row(
-                f"{name} ({len(values)})",
-                f"{np.median(values):.1f}",
-                f"{np.percentile(values, 95):.1f}",
-                f"{values.mean():.1f}",
-            )
+            head.add_row(f"{name} ({len(values)})", *_summary(values))
     console.print(head)
 
     table = Table(title="matching time by stage (CPU)")
@@ -365,18 +344,22 @@ def report(rows: list[dict], clock: Clock, n_library: int, library_s: float, wal
         for col in ("", "median", "p95", "mean"):
             table.add_column(col, justify="right" if col else "left")
         for name, values in (("before", before), ("now", after)):
-            table.add_row(
-                name,
-                f"{np.median(values):.1f}",
-                f"{np.percentile(values, 95):.1f}",
-                f"{values.mean():.1f}",
-            )
+            table.add_row(name, *_summary(values))
         console.print(table)
         differ = [r["file"] for r in paired if r["found"] != r["found_before"]]
         console.print(
             f"queries whose outcome differs (matches, edits, the stage's wording): "
             f"{len(differ)} of {len(paired)}" + (f": {', '.join(differ[:20])}" if differ else "")
         )
+
+
+def _summary(values: np.ndarray) -> tuple[str, str, str]:
+    """A table row's median, p95 and mean (ms)."""
+    return (
+        f"{np.median(values):.1f}",
+        f"{np.percentile(values, 95):.1f}",
+        f"{values.mean():.1f}",
+    )
 
 
 if __name__ == "__main__":

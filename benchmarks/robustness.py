@@ -111,6 +111,19 @@ def library_item(path: str):
     return fp, view.features, time.perf_counter() - t0
 
 
+def library_entries(items: list) -> tuple[list, dict]:
+    """The index entries (known ids 1, 2, ... in the originals' order) and ORB features of
+    library_item results."""
+    from postcheck.verifiers.matcher import IndexEntry
+
+    entries, features = [], {}
+    for i, (fp, feats, _) in enumerate(items, start=1):
+        codes = {k: bytes.fromhex(v) for k, v in fp.hashes.items()}
+        entries.append(IndexEntry(i, f"orig-{i}", codes, fp.colourfulness))
+        features[i] = feats
+    return entries, features
+
+
 _INDEX = None
 _FEATURES = None
 _PATHS: dict[int, str] = {}
@@ -242,25 +255,13 @@ def main() -> None:
     texture = manifest["texture"]
     query_paths = [str(queries_dir / q["file"]) for q in queries]
 
-    from postcheck.verifiers.matcher import IndexEntry
-
     t0 = time.perf_counter()
     without = [name for name in args.without.split(",") if name]
     with_ = [name for name in args.with_.split(",") if name]
     with ProcessPoolExecutor(args.jobs, initializer=_leave_out, initargs=(without, with_)) as pool:
         items = list(pool.map(library_item, [str(photos / f) for f in originals]))
     library_seconds = time.perf_counter() - t0
-    entries, features = [], {}
-    for i, (fp, feats, _) in enumerate(items, start=1):
-        entries.append(
-            IndexEntry(
-                i,
-                f"orig-{i}",
-                {k: bytes.fromhex(v) for k, v in fp.hashes.items()},
-                fp.colourfulness,
-            )
-        )
-        features[i] = feats
+    entries, features = library_entries(items)
     codes_per_picture = sum(len(e.codes) for e in entries) / len(entries)
     import pickle
     import tempfile

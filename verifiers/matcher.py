@@ -354,10 +354,10 @@ def match(
             distances["dense_overlap_pct"] = round(100 * check.overlap)
             edits, details = _dense_edits(query, cand, check)
             edits += _grey(query, entry)
-            if check.overlaid and MatchEdit.OVERLAID not in edits:
-                edits.append(MatchEdit.OVERLAID)
-                details.append("something laid over part of the photo (text, a mark, a bar)")
             if check.overlaid:
+                if MatchEdit.OVERLAID not in edits:
+                    edits.append(MatchEdit.OVERLAID)
+                    details.append("something laid over part of the photo (text, a mark, a bar)")
                 how = (
                     f"NCC {check.strip_ncc:.2f} without the {dense.DROPPED} worst of "
                     f"{dense.STRIPS} strips (an overlay: {check.ncc:.2f} over all of it)"
@@ -642,8 +642,6 @@ def _dense_edits(
     more, words = _region_edits(query, region)
     edits += more
     details += words
-    if _not_a_composite(query, query.view.boxes.get(cand.box)):
-        return edits, details
     return _composite(query, cand.box, edits, details)
 
 
@@ -719,11 +717,9 @@ def _not_a_composite(query: QueryPrint, box: tuple[int, int, int, int] | None) -
     return plain is not None and plain >= PADDING_UNIFORMITY
 
 
-def _bar_split(query: QueryPrint, box: tuple[int, int, int, int] | None) -> bool:
+def _bar_split(query: QueryPrint, box: tuple[int, int, int, int]) -> bool:
     """A 'tile' that is most of the query from edge to edge: the rest is a caption bar or
     a strip that regions.tiles cut off at its edge, not another picture."""
-    if box is None:
-        return False
     height, width = query.view.gray.shape
     x0, y0, x1, y1 = box
     frac = (x1 - x0) * (y1 - y0) / float(width * height)
