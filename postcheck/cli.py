@@ -1012,7 +1012,7 @@ def _outdated_index_notice() -> None:
     module = sys.modules.get("postcheck.services")
     if module is None or not module.services.cache_info().currsize:
         return
-    library = module.services()._library
+    library = module.services().opened_library
     why = library.disk.outdated_warned if library is not None else None
     if why:
         err.print(f"note: {why}: run `postcheck known rehash`", soft_wrap=True)

@@ -57,6 +57,11 @@ class Services:
                 )
             return self._library
 
+    @property
+    def opened_library(self) -> IndexCache | None:
+        """The library's index if this process has opened it (None: nothing searched)."""
+        return self._library
+
 
 @lru_cache(maxsize=1)
 def services() -> Services:
