@@ -1,25 +1,32 @@
 """The deep-crop fallback's index (family orbkp: 32 ORB descriptors per known picture) at
-archive scale: size per picture, build time, and the cost and recall of one lookup.
+archive scale: size, build time, and what one lookup costs a fresh process and finds.
 
     .venv/bin/python benchmarks/deep_index_scale.py [--sizes 100000,1000000] [--queries 60]
+        [--lists auto|4096,16384] [--nprobe 8,16,32]
 
 The library is the 80 real benchmark originals (benchmarks/data, as robustness.py uses)
-among synthetic pictures whose descriptors are real ORB descriptors of a quarter of the unrelated photos
-with 40 of their 256 bits flipped (so they are spread as real descriptors are, not
-uniformly). Each size is built as the on-disk index builds a family
-(known_index.build_family: IVF once past index_ivf_min_codes, about 4 sqrt(n) lists); a
-lookup is a query's 200 most distinctive descriptors (crop60 edits of the originals),
-range-searched at the family's threshold, votes counted per picture as the matcher does.
-Reported per size and nprobe: lookup median and p95, the share of queries whose original
-still gets the votes it needs (against the exact flat search at the same size), and the
-false candidates (other pictures with enough votes) per query, which ORB must refuse: at
-most DEEP_SHORTLIST (3) of them are verified.
+among synthetic pictures whose descriptors are real ORB descriptors of a quarter of the
+unrelated photos with about 40 of their 256 bits flipped (spread as real descriptors are,
+not uniformly; made a chunk at a time, so 10^6 pictures fit in memory). Each size and list
+count is built as the on-disk index builds the family (known_index.build_family), written
+to a file and mapped as a process maps it (IO_FLAG_MMAP). A lookup is a query's 200 most
+distinctive descriptors (crop60 edits of the originals), range-searched at the family's
+threshold, votes counted per picture as the index does (known_index.add_votes).
+
+Reported per size, lists and nprobe: the first lookup after the page cache was dropped
+(what a process pays that finds the file on disk, not in memory; root only, "-" else),
+then CPU (thread time: faiss runs one thread, as in postcheck) and wall time per lookup,
+the process's RSS, how many originals still get the votes they need (the exact search's
+count is in the title: it depends on the original's own codes only), and the false
+candidates (other pictures with enough votes) per query, which ORB must refuse: at most
+DEEP_SHORTLIST (3) of them are verified.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -64,22 +71,51 @@ def votes(index, owners: np.ndarray, queries: np.ndarray, radius: int) -> dict[i
     return {o: len(v) for o, v in voters.items()}
 
 
+def synthetic(pool_des: np.ndarray, rows: int, rng, chunk: int = 1 << 19) -> np.ndarray:
+    """`rows` real descriptors drawn from the pool, each with about 40 of its 256 bits
+    flipped (each bit with p = 40/256), made a chunk at a time (a million pictures are 32
+    million codes: unpacked at once they would need tens of GB)."""
+    out = np.empty((rows, 32), np.uint8)
+    for start in range(0, rows, chunk):
+        n = min(chunk, rows - start)
+        flips = np.packbits(rng.random((n, 256), dtype=np.float32) < 40 / 256, axis=1)
+        out[start : start + n] = pool_des[rng.integers(0, len(pool_des), n)] ^ flips
+    return out
+
+
+def drop_page_cache() -> bool:
+    """Forget the mapped index's pages, as a machine that has not searched it lately has
+    (root only): the first lookup then reads what it probes from disk."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+        return True
+    except OSError:
+        return False
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--queries", type=int, default=60)
-    parser.add_argument("--nprobe", default="16,64")
-    parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
-        "--ivf-min",
-        type=int,
-        help="codes from which the family is an IVF index (default: "
-        "the on-disk index's setting, index_ivf_min_codes)",
+        "--lists",
+        default="auto",
+        help="comma-separated IVF list counts to try ('auto': the family's own rule)",
     )
+    parser.add_argument("--nprobe", default="8,16,32")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=HERE / "data" / "deep-scale")
     args = parser.parse_args()
-    from postcheck.known_index import build_family
-    from postcheck.settings import Settings
+    from postcheck.known_index import build_family, family_lists
     from postcheck.verifiers.families.orbkp import OrbKP
 
     fam = OrbKP()
@@ -97,87 +133,94 @@ def main() -> None:
         )
         queries = list(pool.map(_query, [str(args.data / "queries" / q["file"]) for q in crops]))
     truths = [originals.index(q["truth"]) for q in crops]
-    ivf_min = args.ivf_min or Settings().index_ivf_min_codes
-    console = Console()
+    # The exact search's answer for the original: its votes depend on its own codes only.
+    exact_found = 0
+    for q, t in zip(queries, truths, strict=True):
+        flat = faiss.IndexBinaryFlat(256)
+        flat.add(lib[t])
+        own = votes(flat, np.zeros(len(lib[t]), np.int32), q, fam.threshold)
+        exact_found += own.get(0, 0) >= fam.min_votes
+    console = Console(width=200)
     table = Table(
         title=f"orbkp lookups: {len(crops)} crop60 queries ({fam.threshold} bits, "
-        f"{fam.min_votes} votes), 32 codes a picture"
+        f"{fam.min_votes} votes), {len(queries[0])} query codes, 32 codes a picture; the "
+        f"exact search finds {exact_found} of the originals"
     )
     for col in (
         "pictures",
         "codes",
+        "lists",
         "index MiB",
-        "bytes/picture",
         "build s",
-        "kind",
         "nprobe",
-        "lookup p50 ms",
-        "p95 ms",
+        "cold first ms",
+        "cpu p50 ms",
+        "cpu p95 ms",
+        "wall p50 ms",
+        "RSS MiB",
         "original found",
         "false cand./query",
     ):
         table.add_column(col, justify="right")
     rng = np.random.default_rng(0)
-    faiss.omp_set_num_threads(1)
+    args.work.mkdir(parents=True, exist_ok=True)
     for n in [int(s) for s in args.sizes.split(",")]:
         fill = n - len(lib)
-        rows = rng.integers(0, len(pool_des), fill * 32)
-        codes = pool_des[rows]
-        bits = np.unpackbits(codes, axis=1)
-        flips = rng.random(bits.shape).argsort(axis=1)[:, :40]  # 40 bits of 256 flipped
-        np.put_along_axis(bits, flips, 1 - np.take_along_axis(bits, flips, axis=1), axis=1)
-        codes = np.packbits(bits, axis=1)
-        del bits, flips
+        allcodes = np.concatenate([*lib, synthetic(pool_des, fill * 32, rng)])
         owners = np.concatenate(
             [
                 np.repeat(np.arange(len(lib)), [len(c) for c in lib]),
                 len(lib) + np.repeat(np.arange(fill), 32),
             ]
-        ).astype(np.int64)
-        allcodes = np.ascontiguousarray(np.concatenate([*lib, codes]))
-        del codes
-        t0 = time.perf_counter()
-        faiss.omp_set_num_threads(2)
-        index = build_family(allcodes, 256, ivf_min, 64)
-        faiss.omp_set_num_threads(1)
-        build = time.perf_counter() - t0
-        kind = "ivf" if isinstance(index, faiss.IndexBinaryIVF) else "flat"
-        size_mib = (allcodes.nbytes + 4 * len(owners)) / 2**20
-        exact = None
-        if kind == "ivf" and n <= 200_000:
-            flat = faiss.IndexBinaryFlat(256)
-            flat.add(allcodes)
-            exact = [votes(flat, owners, q, fam.threshold) for q in queries]
-        for nprobe in [int(p) for p in args.nprobe.split(",")] if kind == "ivf" else [0]:
-            if kind == "ivf":
-                index.nprobe = nprobe
-            times, found, false = [], 0, 0
-            for q, truth in zip(queries, truths, strict=True):
+        ).astype(np.int32)
+        lists = (
+            [family_lists(fam, len(allcodes))]
+            if args.lists == "auto"
+            else [int(x) for x in args.lists.split(",")]
+        )
+        for nlist in lists:
+            t0 = time.perf_counter()
+            faiss.omp_set_num_threads(args.jobs)
+            index = build_family(allcodes, 256, 1, 64, nlist=nlist)
+            faiss.omp_set_num_threads(1)
+            build = time.perf_counter() - t0
+            path = args.work / f"orbkp-{n}-{nlist}.faissb"
+            faiss.write_index_binary(index, str(path))
+            del index
+            size_mib = (path.stat().st_size + 4 * len(owners)) / 2**20
+            for nprobe in [int(p) for p in args.nprobe.split(",")]:
+                cold = drop_page_cache()
                 t0 = time.perf_counter()
-                v = votes(index, owners, q, fam.threshold)
-                times.append(time.perf_counter() - t0)
-                found += v.get(truth, 0) >= fam.min_votes
-                false += sum(1 for o, c in v.items() if o != truth and c >= fam.min_votes)
-            exact_found = (
-                sum(e.get(t, 0) >= fam.min_votes for e, t in zip(exact, truths, strict=True))
-                if exact
-                else None
-            )
-            table.add_row(
-                f"{n:,}",
-                f"{len(allcodes):,}",
-                f"{size_mib:.0f}",
-                f"{(allcodes.nbytes + 4 * len(owners)) / n:.0f}",
-                f"{build:.0f}",
-                kind,
-                str(nprobe or "-"),
-                f"{1000 * np.median(times):.1f}",
-                f"{1000 * np.percentile(times, 95):.1f}",
-                f"{found}/{len(queries)}"
-                + (f" (exact {exact_found})" if exact_found is not None else ""),
-                f"{false / len(queries):.2f}",
-            )
-        del index, allcodes, owners
+                index = faiss.read_index_binary(str(path), faiss.IO_FLAG_MMAP)
+                index.nprobe = nprobe
+                votes(index, owners, queries[0], fam.threshold)
+                first = time.perf_counter() - t0
+                cpu, wall, found, false = [], [], 0, 0
+                for q, truth in zip(queries, truths, strict=True):
+                    c0, t0 = time.thread_time(), time.perf_counter()
+                    v = votes(index, owners, q, fam.threshold)
+                    cpu.append(time.thread_time() - c0)
+                    wall.append(time.perf_counter() - t0)
+                    found += v.get(truth, 0) >= fam.min_votes
+                    false += sum(1 for o, c in v.items() if o != truth and c >= fam.min_votes)
+                table.add_row(
+                    f"{n:,}",
+                    f"{len(allcodes):,}",
+                    f"{nlist:,}",
+                    f"{size_mib:.0f}",
+                    f"{build:.0f}",
+                    str(nprobe),
+                    f"{1000 * first:.0f}" if cold else "-",
+                    f"{1000 * np.median(cpu):.1f}",
+                    f"{1000 * np.percentile(cpu, 95):.1f}",
+                    f"{1000 * np.median(wall):.1f}",
+                    f"{rss_mib():.0f}",
+                    f"{found}/{len(queries)}",
+                    f"{false / len(queries):.2f}",
+                )
+                del index
+            path.unlink()
+        del allcodes, owners
         console.print(table)
     sys.stdout.flush()
 

@@ -194,6 +194,9 @@ def main() -> None:
         "load does not skew",
     )
     args = parser.parse_args()
+    import faiss
+
+    faiss.omp_set_num_threads(1)  # as postcheck's processes run it (known_index.OnDiskIndex)
     if args.paired and args.dense_log:
         parser.error("--dense-log would log both runs' dense checks: run it without --paired")
 

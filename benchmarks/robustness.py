@@ -422,6 +422,11 @@ def _leave_out(names: list[str], added: list[str] = ()) -> None:
     import importlib
     import inspect
 
+    import faiss
+
+    # One worker a core, as postcheck's own processes run faiss (known_index.OnDiskIndex):
+    # OpenMP threads spinning beside another job's cost several times a small search.
+    faiss.omp_set_num_threads(1)
     from postcheck.verifiers.families import add, families
     from postcheck.verifiers.families.base import HashFamily
 

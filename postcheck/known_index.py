@@ -71,9 +71,21 @@ NPROBE = 64
 LOG_WARN_CODES = 2_000_000
 
 
-def ivf_lists(rows: int) -> int:
-    """Inverted lists for a family of this many codes: about 4 sqrt(n), as faiss advises."""
-    return int(max(16, min(4096, 4 * np.sqrt(rows))))
+def ivf_lists(rows: int, most: int = 4096) -> int:
+    """Inverted lists for a family of this many codes: about 4 sqrt(n), as faiss advises,
+    at most `most`."""
+    return int(max(16, min(most, 4 * np.sqrt(rows))))
+
+
+def family_lists(family, rows: int) -> int:
+    """The IVF lists of this family's table at this many codes (its own upper bound)."""
+    return ivf_lists(rows, getattr(family, "ivf_max_lists", 4096))
+
+
+def family_nprobe(name: str, nprobe: int) -> int:
+    """Lists a search of this family's IVF table probes: its own figure, or the setting."""
+    own = getattr(hash_families().get(name), "ivf_nprobe", None)
+    return own or nprobe
 
 
 @dataclass
@@ -181,16 +193,17 @@ def codes_from_store(
 ) -> dict[str, tuple[int, bytes, bytes]]:
     """Every code of the known images added in versions (after_seq, upto_seq], per family
     of this code base (codes of a family no module defines, or of the wrong size, are left
-    out), as a log record's tables."""
+    out; a packed value is its codes, HashFamily.split), as a log record's tables."""
     fams = hash_families()
     codes: dict[str, bytearray] = {name: bytearray() for name in fams}
     owners: dict[str, array] = {name: array("i") for name in fams}
     for batch in store.index_codes(after_seq, upto_seq):
         for known_id, family, code in batch:
             fam = fams.get(family)
-            if fam is not None and len(code) * 8 == fam.bits:
-                codes[family] += code
-                owners[family].append(known_id)
+            if fam is not None:
+                for one in fam.split(code):
+                    codes[family] += one
+                    owners[family].append(known_id)
     return {
         name: (fams[name].bits, bytes(codes[name]), owners[name].tobytes())
         for name in fams
@@ -365,7 +378,7 @@ class OnDiskIndex:
                         "index: family %s is not in the index: run `postcheck known reindex`", name
                     )
                 info = {"bits": fam.bits, "rows": 0, "kind": "flat"}
-            tables[name] = _open_family(gen_dir, name, info, self.nprobe)
+            tables[name] = _open_family(gen_dir, name, info, family_nprobe(name, self.nprobe))
         self.manifest, self.tables = manifest, tables
         self.seq, self._log_offset = manifest.seq, 0
         self._read_log()
@@ -507,7 +520,7 @@ class RebuildReport:
 
 
 def build_family(
-    codes: np.ndarray, bits: int, ivf_min_codes: int, nprobe: int
+    codes: np.ndarray, bits: int, ivf_min_codes: int, nprobe: int, nlist: int | None = None
 ) -> faiss.IndexBinary:
     """A flat index for a small family; an IVF index for a large one.
 
@@ -522,7 +535,7 @@ def build_family(
         index = faiss.IndexBinaryFlat(bits)
         index.add(codes)
         return index
-    nlist = ivf_lists(rows)
+    nlist = nlist or ivf_lists(rows)
     rng = np.random.default_rng(0)
     centroids = np.ascontiguousarray(codes[np.sort(rng.choice(rows, nlist, replace=False))])
     if nlist > 1024:
@@ -577,7 +590,14 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
         codes = np.frombuffer(packed, np.uint8).reshape(len(owners), bits // 8)
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # a build uses every core
         try:
-            index = build_family(codes, bits, _ivf_min(fam_name, ivf_min_codes), nprobe)
+            fam = hash_families().get(fam_name)
+            index = build_family(
+                codes,
+                bits,
+                _ivf_min(fam_name, ivf_min_codes),
+                family_nprobe(fam_name, nprobe),
+                family_lists(fam, len(owners)),
+            )
         finally:
             faiss.omp_set_num_threads(1)
         kind = "ivf" if isinstance(index, faiss.IndexBinaryIVF) else "flat"

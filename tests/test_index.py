@@ -334,3 +334,42 @@ def test_rehash_gives_old_pictures_the_codes_added_since(db_url, tmp_path):
     assert rehash_known(svc, workers=1).rehashed == 0
     assert rehash_known(svc, everything=True, workers=1).rehashed == 1
     svc.store.close()
+
+
+def test_a_packed_family_is_one_stored_row_and_every_code_in_the_index(db_url, tmp_path):
+    """The deep-crop family keeps a picture's 32 descriptors in one stored value (one row,
+    not 32): the on-disk index, its rebuild and the matcher's candidates split it into
+    its codes, so a deep crop is found through the index and confirmed by ORB."""
+    from sqlalchemy import func, select
+
+    from postcheck.store.models import MediaHashRow
+    from postcheck.verifiers.families import add, families
+    from postcheck.verifiers.families.orbkp import KEEP, OrbKP
+
+    added = "orbkp" not in families()
+    add(OrbKP())
+    try:
+        svc = make_services(tmp_path / "data", db_url)
+        known, _ = add_known_file(svc, KOKSAN, first_seen=None)
+        with svc.store.session() as session:
+            rows = session.execute(
+                select(func.count(), func.max(func.length(MediaHashRow.value))).where(
+                    MediaHashRow.family == "orbkp"
+                )
+            ).one()
+        assert tuple(rows) == (1, 32 * KEEP)
+        svc.library.refresh()
+        assert owners(svc.library.disk, "orbkp") == [known.id] * KEEP  # the log's record
+        img = Image.open(KOKSAN).convert("RGB")
+        w, h = img.size
+        crop = img.crop((int(0.2 * w), int(0.2 * h), int(0.75 * w), int(0.75 * h)))
+        crop.save(tmp_path / "crop.jpg", quality=90)
+        for _ in range(2):  # from the log, then from a rebuilt generation's base
+            [hit] = [m for m in svc.library.search(tmp_path / "crop.jpg") if m.is_match]
+            assert hit.known.id == known.id and hit.stage.startswith("orbkp")
+            svc.library.reindex()
+            assert owners(svc.library.disk, "orbkp") == [known.id] * KEEP
+        svc.store.close()
+    finally:
+        if added:
+            families().pop("orbkp")

@@ -176,11 +176,12 @@ class LibraryIndex:
             self.entries.append(entry)
             for key, code in entry.codes.items():
                 family, _, variant = key.partition("@")
-                if family in per_family and len(code) * 8 == self.families[family].bits:
+                if family in per_family:
                     codes, owners, variants = per_family[family]
-                    codes.append(code)
-                    owners.append(index)
-                    variants.append(variant)
+                    for one in self.families[family].split(code):
+                        codes.append(one)
+                        owners.append(index)
+                        variants.append(variant)
         for family, (codes, owners, variants) in per_family.items():
             if codes:
                 matrix = np.frombuffer(b"".join(codes), np.uint8).reshape(len(codes), -1)

@@ -40,6 +40,10 @@ class HashFamily(ABC):
     # From how many codes the on-disk index keeps this family in an IVF index, if sooner
     # than the setting (index_ivf_min_codes) says.
     ivf_min_codes: ClassVar[int | None] = None
+    # The IVF's shape when it is one: at most this many lists (about 4 sqrt(n) below it),
+    # and how many a search probes (None: the index's setting, POSTCHECK_INDEX_NPROBE).
+    ivf_max_lists: ClassVar[int] = 4096
+    ivf_nprobe: ClassVar[int | None] = None
     # Off: the registry leaves it out unless a benchmark or test adds it (families.add).
     enabled: ClassVar[bool] = True
 
@@ -50,6 +54,11 @@ class HashFamily(ABC):
     @abstractmethod
     def query_codes(self, view: QueryView) -> list[QueryCode]:
         """Codes to look up for a query picture."""
+
+    def split(self, value: bytes) -> list[bytes]:
+        """The codes one stored value holds: itself, when it is one code of this family's
+        size (a value of another size, from another version, holds none)."""
+        return [value] if len(value) * 8 == self.bits else []
 
     def distance(self, a: bytes, b: bytes) -> int:
         return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()

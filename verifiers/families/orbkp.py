@@ -72,6 +72,7 @@ class OrbKP(HashFamily):
     # 2 votes, 85 % of crop60 queries find their original; 1.5 % of unrelated queries get a
     # candidate, which ORB then refuses.
     threshold: ClassVar[int] = 40
+    revision: ClassVar[int] = 2  # 2: the kept descriptors packed into one value
     fallback: ClassVar[bool] = True
     min_votes: ClassVar[int] = 2
     # 200 lookups a query: a flat table is too slow past a few thousand pictures.
@@ -81,10 +82,18 @@ class OrbKP(HashFamily):
     enabled: ClassVar[bool] = False
 
     def library_codes(self, view) -> dict[str, bytes]:
+        """The kept descriptors packed into one value: one stored row a picture rather than
+        KEEP (at a million pictures, 32 million rows a rebuild would read one by one)."""
         feats = view.features
         if len(feats.des) < MIN_KEYPOINTS:
             return {}
-        return {f"k{n}": feats.des[i].tobytes() for n, i in enumerate(spread(feats, KEEP))}
+        return {"": np.ascontiguousarray(feats.des[spread(feats, KEEP)]).tobytes()}
+
+    def split(self, value: bytes) -> list[bytes]:
+        width = self.bits // 8
+        if not value or len(value) % width:
+            return []
+        return [value[i : i + width] for i in range(0, len(value), width)]
 
     def query_codes(self, view) -> list[QueryCode]:
         feats = view.features.get(("full", False))
