@@ -49,6 +49,8 @@ def rss_mb(field: str = "VmRSS") -> float:
 
 def library(n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """family -> (codes, owner picture of each row), originals planted."""
+    from postcheck.verifiers.families import families
+
     data = P.planted()
     spots = P.plant_positions(n, len(data["library"]))
     out = {}
@@ -57,7 +59,10 @@ def library(n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         owners = np.repeat(np.arange(n, dtype=np.int32), per)
         extra_codes, extra_owners = [], []
         for spot, (lib, _) in zip(spots, data["library"], strict=True):
-            mine = [c for k, c in lib.items() if k.partition("@")[0] == family]
+            fam = families()[family]
+            mine = [
+                one for k, c in lib.items() if k.partition("@")[0] == family for one in fam.split(c)
+            ]
             # The original's codes replace its slot's random ones (any surplus appended).
             rows = (
                 np.flatnonzero(owners == spot)

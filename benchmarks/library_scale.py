@@ -94,8 +94,10 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 7200) -> 
 def synthetic_items(n: int, seed: int):
     from postcheck.domain import Fingerprint, StoredMedia
     from postcheck.store.store import NewKnown
+    from postcheck.verifiers.families import families
 
     layout = P.code_layout()
+    fams = families()
     from postcheck.verifiers.regions import WINDOWS
 
     variants = ["", "trim", *WINDOWS]
@@ -108,6 +110,9 @@ def synthetic_items(n: int, seed: int):
     for i in range(n):
         hashes = {}
         for name, block in blocks.items():
+            if fams[name].codes_per_value > 1:  # packed into one stored value (orbkp)
+                hashes[name] = block[i].tobytes().hex()
+                continue
             for j in range(block.shape[1]):
                 v = variants[j] if block.shape[1] > 1 else ""
                 hashes[f"{name}@{v}" if v else name] = block[i, j].tobytes().hex()

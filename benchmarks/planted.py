@@ -79,12 +79,13 @@ def planted(data: Path = DATA) -> dict:
 
 
 def code_layout() -> dict[str, tuple[int, int]]:
-    """family -> (bits, codes per library picture) as the families define them today."""
+    """family -> (bits, codes per library picture) as the families define them today (a
+    family that packs its codes, HashFamily.codes_per_value, keeps that many)."""
     from postcheck.verifiers.families import families
     from postcheck.verifiers.regions import WINDOWS
 
     per = {"dct256": 2 + len(WINDOWS)}
-    return {name: (f.bits, per.get(name, 1)) for name, f in families().items()}
+    return {name: (f.bits, per.get(name, f.codes_per_value)) for name, f in families().items()}
 
 
 def synthetic_family(n: int, bits: int, per: int, seed: int) -> np.ndarray:

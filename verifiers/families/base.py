@@ -40,6 +40,9 @@ class HashFamily(ABC):
     # From how many codes the on-disk index keeps this family in an IVF index, if sooner
     # than the setting (index_ivf_min_codes) says.
     ivf_min_codes: ClassVar[int | None] = None
+    # A family with many codes a picture may pack them into one stored value (one row in
+    # the store, not one per code): at most this many, split by `split`.
+    codes_per_value: ClassVar[int] = 1
     # The IVF's shape when it is one: at most this many lists (about 4 sqrt(n) below it),
     # and how many a search probes (None: the index's setting, POSTCHECK_INDEX_NPROBE).
     ivf_max_lists: ClassVar[int] = 4096
@@ -56,9 +59,12 @@ class HashFamily(ABC):
         """Codes to look up for a query picture."""
 
     def split(self, value: bytes) -> list[bytes]:
-        """The codes one stored value holds: itself, when it is one code of this family's
-        size (a value of another size, from another version, holds none)."""
-        return [value] if len(value) * 8 == self.bits else []
+        """The codes one stored value holds (up to `codes_per_value` of this family's size,
+        end to end); a value of another size, from another version, holds none."""
+        width = self.bits // 8
+        if not value or len(value) % width or len(value) > width * self.codes_per_value:
+            return []
+        return [value[i : i + width] for i in range(0, len(value), width)]
 
     def distance(self, a: bytes, b: bytes) -> int:
         return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()

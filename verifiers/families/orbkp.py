@@ -15,7 +15,7 @@ distinctive descriptors; a known picture is a candidate when MIN_VOTES of them o
 within the threshold of its codes, and ORB verification must then confirm it (this family
 is never certain on its own).
 
-Off by default (`enabled`): measured in README ("How it matches"), short of the targets.
+Measured in README ("How it matches"; `robustness.py --without orbkp` leaves it out).
 """
 
 from __future__ import annotations
@@ -73,13 +73,16 @@ class OrbKP(HashFamily):
     # candidate, which ORB then refuses.
     threshold: ClassVar[int] = 40
     revision: ClassVar[int] = 2  # 2: the kept descriptors packed into one value
+    codes_per_value: ClassVar[int] = KEEP
     fallback: ClassVar[bool] = True
     min_votes: ClassVar[int] = 2
     # 200 lookups a query: a flat table is too slow past a few thousand pictures.
     ivf_min_codes: ClassVar[int | None] = 200_000
-    # Not on by default: crop60 on normal texture reached 0.87, not the 0.90 asked, for
-    # 1.15 KB more index a picture (README, "How it matches"). robustness.py --with orbkp.
-    enabled: ClassVar[bool] = False
+    # 32 codes a picture: at 10^6 pictures 32 million, so lists of ~2,000 codes rather
+    # than the 4,096-list cap's ~8,000, each lookup probing NPROBE of them for each of its
+    # 200 codes (benchmarks/deep_index_scale.py; README, "The known library at scale").
+    ivf_max_lists: ClassVar[int] = 16384
+    ivf_nprobe: ClassVar[int | None] = 16
 
     def library_codes(self, view) -> dict[str, bytes]:
         """The kept descriptors packed into one value: one stored row a picture rather than
@@ -88,12 +91,6 @@ class OrbKP(HashFamily):
         if len(feats.des) < MIN_KEYPOINTS:
             return {}
         return {"": np.ascontiguousarray(feats.des[spread(feats, KEEP)]).tobytes()}
-
-    def split(self, value: bytes) -> list[bytes]:
-        width = self.bits // 8
-        if not value or len(value) % width:
-            return []
-        return [value[i : i + width] for i in range(0, len(value), width)]
 
     def query_codes(self, view) -> list[QueryCode]:
         feats = view.features.get(("full", False))
