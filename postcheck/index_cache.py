@@ -116,11 +116,11 @@ class IndexCache:
         ids: set[int] = set()
         fams = families()
         for name, codes in query.deep_codes().items():
-            matrix = np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(
-                len(codes), -1
-            )
-            votes = self.disk.votes(name, matrix, fams[name].threshold)
-            ids.update(i for i, v in votes.items() if v >= fams[name].min_votes)
+            for flip in {c.flip for c in codes}:  # votes count per orientation
+                mine = [c.code for c in codes if c.flip == flip]
+                matrix = np.frombuffer(b"".join(mine), np.uint8).reshape(len(mine), -1)
+                votes = self.disk.votes(name, matrix, fams[name].threshold)
+                ids.update(i for i, v in votes.items() if v >= fams[name].min_votes)
         return LibraryIndex(self._entries_for(ids).values())
 
     def _entries_for(self, ids: set[int]) -> dict[int, IndexEntry]:

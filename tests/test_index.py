@@ -339,7 +339,8 @@ def test_rehash_gives_old_pictures_the_codes_added_since(db_url, tmp_path):
 def test_a_packed_family_is_one_stored_row_and_every_code_in_the_index(db_url, tmp_path):
     """The deep-crop family keeps a picture's 32 descriptors in one stored value (one row,
     not 32): the on-disk index, its rebuild and the matcher's candidates split it into
-    its codes, so a deep crop is found through the index and confirmed by ORB."""
+    its codes, so a deep crop, and its mirror image, are found through the index and
+    confirmed by ORB."""
     from sqlalchemy import func, select
 
     from postcheck.store.models import MediaHashRow
@@ -364,9 +365,12 @@ def test_a_packed_family_is_one_stored_row_and_every_code_in_the_index(db_url, t
         w, h = img.size
         crop = img.crop((int(0.2 * w), int(0.2 * h), int(0.75 * w), int(0.75 * h)))
         crop.save(tmp_path / "crop.jpg", quality=90)
+        ImageOps.mirror(crop).save(tmp_path / "mirrored.jpg", quality=90)
         for _ in range(2):  # from the log, then from a rebuilt generation's base
             [hit] = [m for m in svc.library.search(tmp_path / "crop.jpg") if m.is_match]
             assert hit.known.id == known.id and hit.stage.startswith("orbkp")
+            [hit] = [m for m in svc.library.search(tmp_path / "mirrored.jpg") if m.is_match]
+            assert hit.known.id == known.id and "mirror image's keypoints" in hit.stage
             svc.library.reindex()
             assert owners(svc.library.disk, "orbkp") == [known.id] * KEEP
         svc.store.close()

@@ -171,20 +171,26 @@ def test_a_photo_padded_to_a_square_is_padded_not_a_composite(library, name, pad
         ("koksan", (0.2, 0.2, 0.55)),
     ],
 )
-def test_a_deep_crop_is_found_by_the_keypoint_fallback_alone(deep_family, name, box):
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_a_deep_crop_is_found_by_the_keypoint_fallback_alone(deep_family, name, box, mirrored):
     """A crop keeping about half of each side: no whole-picture or window code comes near,
     the keypoint fallback (orbkp) brings the original, ORB confirms it; without the
-    fallback's codes the same crop finds nothing."""
+    fallback's codes the same crop finds nothing. Mirrored, it is found through the
+    mirror image's keypoints (ORB descriptors are not mirror-invariant)."""
     index, feats = _library()
     known = next(i for i, p in enumerate(KNOWN, start=1) if name in p.name)
     img = Image.open(KNOWN[known - 1]).convert("RGB")
     w, h = img.size
     fx, fy, keep = box
     crop = img.crop((int(fx * w), int(fy * h), int((fx + keep) * w), int((fy + keep) * h)))
+    if mirrored:
+        crop = ImageOps.mirror(crop)
     features = lambda e, v: feats[e.known_id]  # noqa: E731
     [hit] = [m for m in match(perceptual.query_print(crop), index, features) if m.is_match]
     assert hit.known.id == known and hit.stage.startswith("orbkp")
     assert MatchEdit.CROPPED in hit.edits and hit.distances["orb_inliers"] >= 20
+    assert (MatchEdit.MIRRORED in hit.edits) == mirrored
+    assert ("mirror image's keypoints" in hit.stage) == mirrored
     without = LibraryIndex(
         IndexEntry(e.known_id, e.sha256, {k: c for k, c in e.codes.items() if "orbkp" not in k})
         for e in index.entries

@@ -212,10 +212,11 @@ class LibraryIndex:
                     )
         return found
 
-    def deep_candidates(self, query: QueryPrint) -> list[tuple[int, int, str]]:
-        """(entry, votes, family) of the library pictures at least `min_votes` of the
-        query's fallback codes come near (deep crops), most votes first."""
-        out: list[tuple[int, int, str]] = []
+    def deep_candidates(self, query: QueryPrint) -> list[tuple[int, int, str, bool]]:
+        """(entry, votes, family, mirrored) of the library pictures at least `min_votes`
+        of the query's fallback codes of one orientation come near (deep crops), most
+        votes first."""
+        out: list[tuple[int, int, str, bool]] = []
         for name, codes in query.deep_codes().items():
             table, family = self.tables[name], self.families[name]
             if not len(table):
@@ -223,10 +224,14 @@ class LibraryIndex:
             matrix = np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(
                 len(codes), -1
             )
-            voters: dict[int, set[int]] = {}
+            voters: dict[tuple[int, bool], set[int]] = {}
             for q, row, _ in table.within(matrix, family.threshold):
-                voters.setdefault(int(table.owner[row]), set()).add(q)
-            out += [(e, len(v), name) for e, v in voters.items() if len(v) >= family.min_votes]
+                voters.setdefault((int(table.owner[row]), codes[q].flip), set()).add(q)
+            out += [
+                (e, len(v), name, flip)
+                for (e, flip), v in voters.items()
+                if len(v) >= family.min_votes
+            ]
         return sorted(out, key=lambda item: -item[1])
 
     def nearest(self, query: QueryPrint, k: int) -> list[Candidate]:
@@ -432,25 +437,29 @@ def _deep_matches(
     query: QueryPrint, index: LibraryIndex, library_features: FeatureSource, tried: set[int]
 ) -> list[Match]:
     """The fallback families' candidates (most votes first, those not verified already),
-    each confirmed by ORB between the whole query and the whole library picture."""
+    each confirmed by ORB between the whole query (mirrored when its mirror image's
+    codes voted) and the whole library picture."""
     proven = []
-    feats = query.view.feature("full", False)
     ranked = [c for c in index.deep_candidates(query) if index.entries[c[0]].known_id not in tried]
-    for position, votes, family in ranked[:DEEP_SHORTLIST]:
+    done: set[int] = set()  # a picture both orientations voted for is verified once
+    for position, votes, family, flip in ranked[:DEEP_SHORTLIST]:
         entry = index.entries[position]
-        if entry.hash_only or feats is None:
+        feats = query.view.feature("full", flip)
+        if entry.hash_only or feats is None or position in done:
             continue
+        done.add(position)
         lib = library_features(entry, "")
         result = orb.verify(feats, lib) if lib is not None else orb.Verification(0, None)
         if lib is None or result.inliers < orb.MIN_INLIERS:
             continue
-        edits, details = _geometry_edits(query, lib, result.transform, False)
+        edits, details = _geometry_edits(query, lib, result.transform, flip)
         edits += _grey(query, entry)
-        cand = Candidate(position, family, "", "full", False, 0, 1.0)
+        cand = Candidate(position, family, "", "full", flip, 0, 1.0)
         cand.distances = {f"{family}_votes": votes, "orb_inliers": result.inliers}
+        mirrored = "mirror image's " if flip else ""
         stage = (
-            f"{family}: {votes} of the query's keypoints near the original's (deep-crop "
-            f"search), confirmed by {result.inliers} ORB inliers"
+            f"{family}: {votes} of the query's {mirrored}keypoints near the original's "
+            f"(deep-crop search), confirmed by {result.inliers} ORB inliers"
         )
         proven.append(_match(entry, cand, edits, details, stage))
     return proven

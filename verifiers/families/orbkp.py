@@ -31,6 +31,10 @@ from postcheck.verifiers.orb import Features, nearest_words
 KEEP = 32  # library codes per picture (at most): 1 KB (16 kept: 24 of 40 crops found, not 34)
 GRID = 4  # cells per side the kept descriptors are spread over
 QUERY_KEEP = 200  # descriptors a query looks up (its most distinctive)
+# ...and of its mirror image: ORB descriptors are not mirror-invariant, so a mirrored deep
+# crop (or a mirrored, captioned copy no whole-picture code meets) votes only through the
+# mirrored picture's keypoints. Fewer than QUERY_KEEP: a lookup's cost grows with its codes.
+MIRROR_KEEP = 100
 MIN_KEYPOINTS = 40  # fewer keypoints: a smooth picture, left to the dense check
 # Library keypoints from the finer pyramid levels first: a crop is enlarged to the query's
 # working size, so the original's coarsest levels have no counterpart in it (65 of 80
@@ -94,8 +98,13 @@ class OrbKP(HashFamily):
         return {"": np.ascontiguousarray(feats.des[spread(feats, KEEP)]).tobytes()}
 
     def query_codes(self, view) -> list[QueryCode]:
-        feats = view.features.get(("full", False))
-        if feats is None or len(feats.des) < MIN_KEYPOINTS:
-            return []
-        order = np.argsort(-distinctiveness(feats), kind="stable")[:QUERY_KEEP]
-        return [QueryCode("full", False, feats.des[i].tobytes()) for i in order]
+        """The query's most distinctive descriptors as it is, then of its mirror image
+        (QueryCode.flip): votes are counted per orientation."""
+        out: list[QueryCode] = []
+        for flip, keep in ((False, QUERY_KEEP), (True, MIRROR_KEEP)):
+            feats = view.features.get(("full", flip))
+            if feats is None or len(feats.des) < MIN_KEYPOINTS:
+                continue
+            order = np.argsort(-distinctiveness(feats), kind="stable")[:keep]
+            out += [QueryCode("full", flip, feats.des[i].tobytes()) for i in order]
+        return out
