@@ -202,6 +202,11 @@ DETAIL_UI_BUSY = 0.1
 # faint beside it (under a quarter of it). A photo that fades in from the UI's colour (a
 # night sky) has no such step and keeps its first lines.
 RING_MAX, RING_EDGE = 8, 5.0
+# A frame around the photo that JPEG and resizing join to it (a chat bubble's padding, an
+# outline): up to RING_MAX lines at the box's edge of one colour, the colour of the box's
+# outer line (FRAME_SHARE of their pixels within FRAME_TOL of it), when that colour is not
+# the UI's fill (FRAME_DIFF away). A night photo fading into the UI's colour is not a frame.
+FRAME_SHARE, FRAME_TOL, FRAME_DIFF = 0.8, 6, 12
 
 
 def detail_mask(gray: np.ndarray) -> np.ndarray:
@@ -245,6 +250,8 @@ def detail_box(rgb: np.ndarray, side: int = DETAIL_SIDE) -> Box | None:
     x0, x1 = cols
     y0, y1 = _unring(gray[:, x0:x1], y0, y1)
     x0, x1 = _unring(gray[y0:y1].T, x0, x1)
+    y0, y1 = _unframe(gray[:, x0:x1], y0, y1)
+    x0, x1 = _unframe(gray[y0:y1].T, x0, x1)
     if min(y0, sh - y1) < DETAIL_UI_MARGIN * sh:
         return None
     lines = busy.mean(1)
@@ -277,6 +284,33 @@ def _unring(lines: np.ndarray, start: int, end: int) -> tuple[int, int]:
     if end < len(g) and end > start:
         dev = np.abs(g[start:end][::-1] - np.median(g[end])).mean(1)
         end -= _ring_lines(dev)
+    return start, end
+
+
+def _frame_lines(lines: np.ndarray, fill: float) -> int:
+    """How many of the first `lines` (from the UI side inwards) are a frame around the
+    photo (FRAME_SHARE, FRAME_TOL, FRAME_DIFF; at most RING_MAX)."""
+    if not len(lines):
+        return 0
+    colour = float(np.median(lines[0]))
+    if abs(colour - fill) < FRAME_DIFF:
+        return 0
+    n = 0
+    for line in lines[:RING_MAX]:
+        if (np.abs(line - colour) <= FRAME_TOL).mean() < FRAME_SHARE:
+            break
+        n += 1
+    return n
+
+
+def _unframe(lines: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """The run [start, end) of `lines` without a frame at either end; the UI's fill is
+    the line just outside the run."""
+    g = lines.astype(np.float32)
+    if start > 0:
+        start += _frame_lines(g[start:end], float(np.median(g[start - 1])))
+    if end < len(g) and end > start:
+        end -= _frame_lines(g[start:end][::-1], float(np.median(g[end])))
     return start, end
 
 
