@@ -190,11 +190,17 @@ DETAIL_LINE = 0.03
 # a few per cent of a phone screen's height; a wide panorama across a phone is about 15 %.
 DETAIL_MIN_RUN = (0.1, 0.3)  # of the height, of the width
 # What makes it a screenshot rather than a photo with a flat sky or a black night around
-# its subject: UI above the photo and below it (a status bar or a header; buttons), each at
-# least DETAIL_UI_MARGIN of the height, and text or icons in it: at least DETAIL_UI_BUSY of
-# the lines outside the photo have detail (a black sky with a few stars has almost none).
+# its subject, or one picture of a collage: UI above the photo and below it (a status bar
+# or a header; buttons), each at least DETAIL_UI_MARGIN of the height, with text or icons
+# in it (at least DETAIL_UI_BUSY of the lines outside the photo have detail: a black sky
+# with a few stars has almost none) between flat lines (at least DETAIL_UI_FLAT of them
+# are flat: another photo above or below has none), and beside the photo a margin or a
+# chat's background, not another photo (at most DETAIL_BESIDE_BUSY of the columns beside
+# it, over the photo's rows, have detail: a bubble's edge, a thread line; a collage's
+# next tile has detail in nearly every column).
 DETAIL_UI_MARGIN = 0.02
-DETAIL_UI_BUSY = 0.1
+DETAIL_UI_BUSY, DETAIL_UI_FLAT = 0.1, 0.25
+DETAIL_BESIDE_BUSY = 0.6
 # JPEG rings: the 8 x 8 block holding a sharp edge (a photo's outline, its first bright
 # line) gets faint noise on the UI side, so the lines with detail start up to a block
 # before the photo. Such lines are dropped when a step of RING_EDGE grey levels or more
@@ -255,8 +261,12 @@ def detail_box(rgb: np.ndarray, side: int = DETAIL_SIDE) -> Box | None:
     if min(y0, sh - y1) < DETAIL_UI_MARGIN * sh:
         return None
     lines = busy.mean(1)
-    outside = np.r_[lines[:y0], lines[y1:]]
-    if (outside >= DETAIL_LINE).mean() < DETAIL_UI_BUSY:
+    outside = np.r_[lines[:y0], lines[y1:]] >= DETAIL_LINE
+    if outside.mean() < DETAIL_UI_BUSY or 1 - outside.mean() < DETAIL_UI_FLAT:
+        return None
+    columns = busy[y0:y1].mean(0)
+    beside = np.r_[columns[:x0], columns[x1:]] >= DETAIL_LINE
+    if len(beside) and beside.mean() > DETAIL_BESIDE_BUSY:
         return None
     box = (x0, y0, x1, y1)
     return _up(box, s) if s < 1 else box
