@@ -169,6 +169,161 @@ def content_box(
     return (int(cols[0]), int(rows[0]), int(cols[1]), int(rows[1]))
 
 
+# --- the photo inside a screenshot, found by its detail rather than its colour ------------------
+#
+# content_box needs the photo to differ in colour from the UI around it. A night photo in a
+# dark-mode app (X, Bluesky, Telegram, Instagram: status bar, header with avatar and name,
+# text, the photo, buttons) is as dark as the UI, but it is not flat: sensor noise, JPEG
+# blocks, gradients and lights change nearly every line of it, while an app's UI is flat
+# fills with short runs of text and icons separated by lines with no change at all. So the
+# photo is the longest run of lines with detail: rows first, then the columns inside them
+# (a chat bubble or a margin beside an inset photo), then the rows again inside those
+# columns (a bubble's padding above and below). Worked on the query at up to 768 px, not on
+# the 256 px copy: averaging down smooths a dark photo's one-level noise into a flat fill.
+
+DETAIL_SIDE = 768
+# A line is UI (a flat fill) when under DETAIL_LINE of its pixels differ from a neighbour:
+# a divider, a scroll bar or a bubble's rounded edge crossing it changes a few pixels; the
+# faintest rows of a night sky change 10-40 % (one-level noise), a text line 5-80 %.
+DETAIL_LINE = 0.03
+# The photo run must be this long (a fraction of the side): a text line or an icon row is
+# a few per cent of a phone screen's height; a wide panorama across a phone is about 15 %.
+DETAIL_MIN_RUN = (0.1, 0.3)  # of the height, of the width
+# What makes it a screenshot rather than a photo with a flat sky or a black night around
+# its subject, or one picture of a collage: UI above the photo and below it (a status bar
+# or a header; buttons), each at least DETAIL_UI_MARGIN of the height, with text or icons
+# in it (at least DETAIL_UI_BUSY of the lines outside the photo have detail: a black sky
+# with a few stars has almost none) between flat lines (at least DETAIL_UI_FLAT of them
+# are flat: another photo above or below has none), and beside the photo a margin or a
+# chat's background, not another photo (at most DETAIL_BESIDE_BUSY of the columns beside
+# it, over the photo's rows, have detail: a bubble's edge, a thread line; a collage's
+# next tile has detail in nearly every column).
+DETAIL_UI_MARGIN = 0.02
+DETAIL_UI_BUSY, DETAIL_UI_FLAT = 0.1, 0.25
+DETAIL_BESIDE_BUSY = 0.6
+# JPEG rings: the 8 x 8 block holding a sharp edge (a photo's outline, its first bright
+# line) gets faint noise on the UI side, so the lines with detail start up to a block
+# before the photo. Such lines are dropped when a step of RING_EDGE grey levels or more
+# (in the mean distance from the UI's fill) follows within RING_MAX lines, and they are
+# faint beside it (under a quarter of it). A photo that fades in from the UI's colour (a
+# night sky) has no such step and keeps its first lines.
+RING_MAX, RING_EDGE = 8, 5.0
+# A frame around the photo that JPEG and resizing join to it (a chat bubble's padding, an
+# outline): up to RING_MAX lines at the box's edge of one colour, the colour of the box's
+# outer line (FRAME_SHARE of their pixels within FRAME_TOL of it), when that colour is not
+# the UI's fill (FRAME_DIFF away). A night photo fading into the UI's colour is not a frame.
+FRAME_SHARE, FRAME_TOL, FRAME_DIFF = 0.8, 6, 12
+
+
+def detail_mask(gray: np.ndarray) -> np.ndarray:
+    """Pixels that differ from their right or lower neighbour (any step at all: a UI fill
+    is exactly flat, even through JPEG; a photo's noise is not)."""
+    g = gray.astype(np.int16)
+    out = np.zeros(g.shape, bool)
+    out[:, :-1] |= g[:, 1:] != g[:, :-1]
+    out[:-1, :] |= g[1:, :] != g[:-1, :]
+    return out
+
+
+def _detail_run(share: np.ndarray, min_len: int) -> tuple[int, int] | None:
+    """The longest run of lines at least DETAIL_LINE busy (no flat line inside: the flat
+    line between a photo and the text under it is what ends the photo)."""
+    run = _longest_run(share >= DETAIL_LINE, gap=1)
+    if run is None or run[1] - run[0] < min_len:
+        return None
+    return int(run[0]), int(run[1])
+
+
+def detail_box(rgb: np.ndarray, side: int = DETAIL_SIDE) -> Box | None:
+    """The photo inside a screenshot as the largest block of lines with detail among flat
+    UI lines; None when there is no such block or nothing around it looks like UI (a plain
+    photo: every line has detail, or its flat part is a sky with no text in it)."""
+    small, s = shrink(rgb, side)
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    busy = detail_mask(gray)
+    sh, sw = gray.shape
+    min_rows, min_cols = round(DETAIL_MIN_RUN[0] * sh), round(DETAIL_MIN_RUN[1] * sw)
+    rows = _detail_run(busy.mean(1), min_rows)
+    if rows is None:
+        return None
+    cols = _detail_run(busy[rows[0] : rows[1]].mean(0), min_cols)
+    if cols is None:
+        return None
+    inner = _detail_run(busy[rows[0] : rows[1], cols[0] : cols[1]].mean(1), min_rows)
+    if inner is None:
+        return None
+    y0, y1 = rows[0] + inner[0], rows[0] + inner[1]
+    x0, x1 = cols
+    y0, y1 = _unring(gray[:, x0:x1], y0, y1)
+    x0, x1 = _unring(gray[y0:y1].T, x0, x1)
+    y0, y1 = _unframe(gray[:, x0:x1], y0, y1)
+    x0, x1 = _unframe(gray[y0:y1].T, x0, x1)
+    if min(y0, sh - y1) < DETAIL_UI_MARGIN * sh:
+        return None
+    lines = busy.mean(1)
+    outside = np.r_[lines[:y0], lines[y1:]] >= DETAIL_LINE
+    if outside.mean() < DETAIL_UI_BUSY or 1 - outside.mean() < DETAIL_UI_FLAT:
+        return None
+    columns = busy[y0:y1].mean(0)
+    beside = np.r_[columns[:x0], columns[x1:]] >= DETAIL_LINE
+    if len(beside) and beside.mean() > DETAIL_BESIDE_BUSY:
+        return None
+    box = (x0, y0, x1, y1)
+    return _up(box, s) if s < 1 else box
+
+
+def _ring_lines(dev: np.ndarray) -> int:
+    """How many of the first lines (the mean distance of each from the UI's fill, from the
+    UI side inwards) are JPEG ringing before a sharp edge (RING_MAX, RING_EDGE)."""
+    if len(dev) < 2:
+        return 0
+    steps = np.diff(dev[: RING_MAX + 1])
+    k = int(np.argmax(steps)) + 1
+    if dev[k] >= RING_EDGE and dev[:k].max() < dev[k] / 4:
+        return k
+    return 0
+
+
+def _unring(lines: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """The run [start, end) of `lines` (grey, one line a row) without the JPEG ringing at
+    either end; the UI's fill is the flat line just outside the run."""
+    g = lines.astype(np.float32)
+    if start > 0:
+        dev = np.abs(g[start:end] - np.median(g[start - 1])).mean(1)
+        start += _ring_lines(dev)
+    if end < len(g) and end > start:
+        dev = np.abs(g[start:end][::-1] - np.median(g[end])).mean(1)
+        end -= _ring_lines(dev)
+    return start, end
+
+
+def _frame_lines(lines: np.ndarray, fill: float) -> int:
+    """How many of the first `lines` (from the UI side inwards) are a frame around the
+    photo (FRAME_SHARE, FRAME_TOL, FRAME_DIFF; at most RING_MAX)."""
+    if not len(lines):
+        return 0
+    colour = float(np.median(lines[0]))
+    if abs(colour - fill) < FRAME_DIFF:
+        return 0
+    n = 0
+    for line in lines[:RING_MAX]:
+        if (np.abs(line - colour) <= FRAME_TOL).mean() < FRAME_SHARE:
+            break
+        n += 1
+    return n
+
+
+def _unframe(lines: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """The run [start, end) of `lines` without a frame at either end; the UI's fill is
+    the line just outside the run."""
+    g = lines.astype(np.float32)
+    if start > 0:
+        start += _frame_lines(g[start:end], float(np.median(g[start - 1])))
+    if end < len(g) and end > start:
+        end -= _frame_lines(g[start:end][::-1], float(np.median(g[end])))
+    return start, end
+
+
 def area_fraction(box: Box, shape: tuple[int, ...]) -> float:
     x0, y0, x1, y1 = box
     return (x1 - x0) * (y1 - y0) / float(shape[0] * shape[1])
@@ -220,6 +375,11 @@ def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
         box = content_box(small, tol=tol)
         if box is not None:
             found[name] = up(box)
+    # ... and by its detail, for a photo as dark (or as pale) as the UI around it; on the
+    # picture as given (up to 768 px), so its own scale
+    box = detail_box(rgb)
+    if box is not None:
+        found["detail"] = box
     kept: dict[str, Box] = {}
     for name, box in found.items():
         if area_fraction(box, rgb.shape) < 0.08:
