@@ -377,3 +377,27 @@ def test_a_packed_family_is_one_stored_row_and_every_code_in_the_index(db_url, t
     finally:
         if added:
             families().pop("orbkp")
+
+
+def test_the_demo_brings_a_library_kept_from_an_older_version_up_to_date(db_url, tmp_path):
+    """The demo keeps its own library between runs: after an upgrade its pictures' codes
+    are re-hashed and the index rebuilt, so the demo does not end with the note that
+    asks a real library's owner to run `known rehash`."""
+    from sqlalchemy import delete
+
+    from postcheck.demo import load_demo_library
+    from postcheck.store.models import MediaHashRow
+    from postcheck.verifiers.families import codeset
+
+    svc = make_services(tmp_path / "data", db_url)
+    manifest = FIX / "known" / "manifest.csv"
+    n = load_demo_library(svc, manifest)
+    assert n >= 4 and svc.library.outdated() is None
+    with svc.store.session() as session:  # its codes as an older version left them
+        session.execute(delete(MediaHashRow).where(MediaHashRow.family == "codeset"))
+    svc.library.reindex()
+    assert "known pictures have codes from older hash families" in svc.library.outdated()
+    load_demo_library(svc, manifest)
+    assert svc.library.outdated() is None
+    assert svc.store.count_stale_known(codeset()) == 0
+    svc.store.close()
