@@ -88,9 +88,9 @@ class OrbKP(HashFamily):
     # 200 lookups a query: a flat table is too slow past a few thousand pictures.
     ivf_min_codes: ClassVar[int | None] = 200_000
     # 32 codes a picture: at 10^6 pictures 32 million, so lists of ~2,000 codes rather
-    # than the 4,096-list cap's ~8,000, and 16 probed for each of a lookup's 200 codes:
-    # 64 ms of CPU, 50 of the 53 crops the exact search finds; 64 probed, 211 ms and 51
-    # (benchmarks/deep_index_scale.py; README, "The known library at scale").
+    # than the 4,096-list cap's ~8,000, and 16 probed for each of a lookup's 300 codes:
+    # 82 ms of CPU, 47-50 of the 53 crops the exact search finds (200 codes at 64 probed:
+    # 211 ms and 51; benchmarks/deep_index_scale.py; README, "The known library at scale").
     ivf_max_lists: ClassVar[int] = 16384
     ivf_nprobe: ClassVar[int | None] = 16
 
