@@ -7,6 +7,8 @@ RGB uint8 arrays and return boxes (x0, y0, x1, y1) in pixels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -254,10 +256,9 @@ def detail_box(rgb: np.ndarray, side: int = DETAIL_SIDE) -> Box | None:
         return None
     y0, y1 = rows[0] + inner[0], rows[0] + inner[1]
     x0, x1 = cols
-    y0, y1 = _unring(gray[:, x0:x1], y0, y1)
-    x0, x1 = _unring(gray[y0:y1].T, x0, x1)
-    y0, y1 = _unframe(gray[:, x0:x1], y0, y1)
-    x0, x1 = _unframe(gray[y0:y1].T, x0, x1)
+    for edge_lines in (_ring_lines, _frame_lines):  # JPEG ringing first, then a frame
+        y0, y1 = _trim_ends(gray[:, x0:x1], y0, y1, edge_lines)
+        x0, x1 = _trim_ends(gray[y0:y1].T, x0, x1, edge_lines)
     if min(y0, sh - y1) < DETAIL_UI_MARGIN * sh:
         return None
     lines = busy.mean(1)
@@ -272,29 +273,16 @@ def detail_box(rgb: np.ndarray, side: int = DETAIL_SIDE) -> Box | None:
     return _up(box, s) if s < 1 else box
 
 
-def _ring_lines(dev: np.ndarray) -> int:
-    """How many of the first lines (the mean distance of each from the UI's fill, from the
-    UI side inwards) are JPEG ringing before a sharp edge (RING_MAX, RING_EDGE)."""
+def _ring_lines(lines: np.ndarray, fill: float) -> int:
+    """How many of the first `lines` (from the UI side inwards) are JPEG ringing before a
+    sharp edge (RING_MAX, RING_EDGE), by each line's mean distance from the UI's fill."""
+    dev = np.abs(lines[: RING_MAX + 1] - fill).mean(1)
     if len(dev) < 2:
         return 0
-    steps = np.diff(dev[: RING_MAX + 1])
-    k = int(np.argmax(steps)) + 1
+    k = int(np.argmax(np.diff(dev))) + 1
     if dev[k] >= RING_EDGE and dev[:k].max() < dev[k] / 4:
         return k
     return 0
-
-
-def _unring(lines: np.ndarray, start: int, end: int) -> tuple[int, int]:
-    """The run [start, end) of `lines` (grey, one line a row) without the JPEG ringing at
-    either end; the UI's fill is the flat line just outside the run."""
-    g = lines.astype(np.float32)
-    if start > 0:
-        dev = np.abs(g[start:end] - np.median(g[start - 1])).mean(1)
-        start += _ring_lines(dev)
-    if end < len(g) and end > start:
-        dev = np.abs(g[start:end][::-1] - np.median(g[end])).mean(1)
-        end -= _ring_lines(dev)
-    return start, end
 
 
 def _frame_lines(lines: np.ndarray, fill: float) -> int:
@@ -313,14 +301,17 @@ def _frame_lines(lines: np.ndarray, fill: float) -> int:
     return n
 
 
-def _unframe(lines: np.ndarray, start: int, end: int) -> tuple[int, int]:
-    """The run [start, end) of `lines` without a frame at either end; the UI's fill is
-    the line just outside the run."""
+def _trim_ends(
+    lines: np.ndarray, start: int, end: int, edge_lines: Callable[[np.ndarray, float], int]
+) -> tuple[int, int]:
+    """The run [start, end) of `lines` (grey, one line a row) without the lines that
+    `edge_lines` (_ring_lines, _frame_lines) counts at either end, from the UI side
+    inwards; the UI's fill is the line just outside the run."""
     g = lines.astype(np.float32)
     if start > 0:
-        start += _frame_lines(g[start:end], float(np.median(g[start - 1])))
+        start += edge_lines(g[start:end], float(np.median(g[start - 1])))
     if end < len(g) and end > start:
-        end -= _frame_lines(g[start:end][::-1], float(np.median(g[end])))
+        end -= edge_lines(g[start:end][::-1], float(np.median(g[end])))
     return start, end
 
 
