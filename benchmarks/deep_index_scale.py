@@ -176,7 +176,7 @@ def main() -> None:
             ]
         ).astype(np.int32)
         lists = (
-            [family_lists(fam, len(allcodes))]
+            [family_lists(fam.name, len(allcodes))]
             if args.lists == "auto"
             else [int(x) for x in args.lists.split(",")]
         )

@@ -77,9 +77,9 @@ def ivf_lists(rows: int, most: int = 4096) -> int:
     return int(max(16, min(most, 4 * np.sqrt(rows))))
 
 
-def family_lists(family, rows: int) -> int:
+def family_lists(name: str, rows: int) -> int:
     """The IVF lists of this family's table at this many codes (its own upper bound)."""
-    return ivf_lists(rows, getattr(family, "ivf_max_lists", 4096))
+    return ivf_lists(rows, getattr(hash_families().get(name), "ivf_max_lists", 4096))
 
 
 def family_nprobe(name: str, nprobe: int) -> int:
@@ -590,13 +590,12 @@ def rebuild(folder: Path, store: Store, ivf_min_codes: int, nprobe: int = NPROBE
         codes = np.frombuffer(packed, np.uint8).reshape(len(owners), bits // 8)
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # a build uses every core
         try:
-            fam = hash_families().get(fam_name)
             index = build_family(
                 codes,
                 bits,
                 _ivf_min(fam_name, ivf_min_codes),
                 family_nprobe(fam_name, nprobe),
-                family_lists(fam, len(owners)),
+                family_lists(fam_name, len(owners)),
             )
         finally:
             faiss.omp_set_num_threads(1)
