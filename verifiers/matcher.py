@@ -33,7 +33,7 @@ from postcheck.domain import KnownImage, Match, MatchEdit
 from postcheck.verifiers import dense, orb
 from postcheck.verifiers.families import families
 from postcheck.verifiers.perceptual import QueryPrint
-from postcheck.verifiers.regions import outside_uniformity, window_fractions
+from postcheck.verifiers.regions import BAR_SPAN, outside_uniformity, window_fractions
 
 SHORTLIST = 5  # candidates verified with ORB, best first
 # More candidates verified per composite tile, its closest first. 0: not on by default
@@ -48,9 +48,18 @@ DENSE_TRIES = 2  # alignments tried per candidate ORB could not decide
 # ... and up to this many more: the closest region mirrored, a tile's other trims, a
 # composite's biggest tile both ways round (_dense)
 DENSE_EXTRA = 6
+# A caption bar no region cut off (a black bar on a night sky, whose edge is no step): the
+# whole query is also laid on the original with the original's own shape, the photo at one
+# end and the rest a bar, when the query is at least BAR_ASPECT taller (or wider) than the
+# original, at most what a BAR_SPAN bar adds, and that rest is mostly one colour
+# (BAR_PLAIN of it, text and all), both ways round: up to 4 more tries.
+BAR_ASPECT = 0.05
+BAR_PLAIN = 0.5
 # Share of what surrounds a photo region in one colour from which it is padding or a border
 PADDING_UNIFORMITY = 0.93
 GRAYSCALE_MAX, COLOUR_MIN = 1.5, 6.0  # colourfulness of a grey copy / of a colour original
+# What a region's or a transform's footprint says is around the photo
+AROUND = {MatchEdit.PADDED, MatchEdit.OVERLAID, MatchEdit.SCREENSHOT, MatchEdit.COMPOSITE}
 
 
 @dataclass(frozen=True)
@@ -317,8 +326,13 @@ def match(
             fast.distances = distances
             # A region explains an edit only if the whole picture was not already certain:
             # natural flat areas (a sky, a wall) otherwise read as bars or borders.
+            # A caption bar's box is one (regions.bar_box wants text on a flat band).
             whole = _whole_distance(index, query, entry, fast)
-            needed = whole is None or whole > index.families[fast.family].fast_threshold
+            needed = (
+                whole is None
+                or whole > index.families[fast.family].fast_threshold
+                or fast.box == "bar"
+            )
             edits, details = _region_edits(query, fast) if needed else _mirror_only(fast)
             if set(edits) - {MatchEdit.MIRRORED}:
                 # A region says where the photo may be; keypoints say where it is. When
@@ -327,8 +341,14 @@ def match(
                 result, key = _verify(query, fast, lib)
                 if lib is not None and result.inliers >= orb.MIN_INLIERS:
                     distances["orb_inliers"] = result.inliers
+                    bar = [(e, d) for e, d in zip(edits, details, strict=True) if e in AROUND]
                     edits, details = _geometry_edits(query, lib, result.transform, key[1])
                     edits, details = _composite(query, key[0], edits, details)
+                    if fast.box == "bar" and not set(edits) & AROUND:
+                        # a bar of under a tenth of the post is within the transform's
+                        # margin (_geometry_edits), not within the bar's edge
+                        edits += [e for e, _ in bar]
+                        details += [d for _, d in bar]
             edits += _grey(query, entry)
             if not edits and fast.distance <= 10:
                 edits = [MatchEdit.NEAR_COPY]
@@ -358,7 +378,7 @@ def match(
             distances["dense_ncc_pct"] = round(100 * check.ncc)
             distances["dense_strip_ncc_pct"] = round(100 * check.strip_ncc)
             distances["dense_overlap_pct"] = round(100 * check.overlap)
-            edits, details = _dense_edits(query, cand, check)
+            edits, details = _dense_edits(query, cand, check, lib.thumb.shape[:2])
             edits += _grey(query, entry)
             if check.overlaid:
                 if MatchEdit.OVERLAID not in edits:
@@ -573,8 +593,13 @@ def _dense(
         if len(tries) == DENSE_TRIES:
             break
         add(cand, window_fractions(split_variant(cand.variant)[1], *lib.thumb.shape[:2]))
-    limit = len(tries) + DENSE_EXTRA
     first = list(tries)
+    if first:
+        for x0, y0, x1, y1 in _bar_windows(query, lib.thumb.shape[:2]):
+            for flip in (first[0][0].flip, not first[0][0].flip):
+                window = (1 - x1, y0, 1 - x0, y1) if flip else (x0, y0, x1, y1)
+                add(replace(first[0][0], box="full", flip=flip), window)
+    limit = len(tries) + DENSE_EXTRA
     if first:
         cand, (x0, y0, x1, y1) = first[0]
         add(replace(cand, flip=not cand.flip), (1 - x1, y0, 1 - x0, y1))
@@ -600,6 +625,34 @@ def _dense(
         if best[0] is None or _dense_rank(check) > _dense_rank(best[0]):
             best = (check, cand)
     return best
+
+
+def _bar_windows(
+    query: QueryPrint, library_shape: tuple[int, int]
+) -> list[tuple[float, float, float, float]]:
+    """Where the whole query lies on the original (fractions of it, beyond 0..1 where the
+    bar is) if the original, at its own shape, is at one end of the query and the rest is
+    a bar of one colour: photo on top, photo below (photo left, photo right)."""
+    qh, qw = query.view.gray.shape
+    lh, lw = library_shape
+    ratio = (qh / qw) / (lh / lw)  # > 1: the query is taller than the original
+    longest = 1 / (1 - BAR_SPAN[1])
+    if 1 + BAR_ASPECT <= ratio <= longest:
+        k, across = ratio, False
+    elif 1 + BAR_ASPECT <= 1 / ratio <= longest:
+        k, across = 1 / ratio, True
+    else:
+        return []
+    share = 1 / k  # of the query's side that is the photo
+    out = []
+    for start, window in ((0.0, (0.0, 0.0, 1.0, k)), (1 - share, (0.0, 1 - k, 1.0, 1.0))):
+        photo = (0.0, start, 1.0, start + share)
+        if across:
+            photo, window = (start, 0.0, start + share, 1.0), (window[1], 0.0, window[3], 1.0)
+        plain = outside_uniformity(query.view.small, photo)
+        if plain is not None and plain >= BAR_PLAIN:
+            out.append(window)
+    return out
 
 
 def _dense_rank(check: dense.DenseResult) -> float:
@@ -631,11 +684,15 @@ def _composite(
 
 
 def _dense_edits(
-    query: QueryPrint, cand: Candidate, check: dense.DenseResult
+    query: QueryPrint,
+    cand: Candidate,
+    check: dense.DenseResult,
+    library_shape: tuple[int, int],
 ) -> tuple[list[MatchEdit], list[str]]:
     """What the dense alignment says was done: mirrored (the code that found it was),
     rotated (the transform's angle), cropped (the share of the original overlapped), and
-    what surrounds the region (a caption bar, padding, a composite's other tiles)."""
+    what surrounds the region (a caption bar, padding, a composite's other tiles) or, for
+    the whole query, what surrounds the original where the alignment puts it."""
     edits, details = [], []
     if cand.flip:
         edits.append(MatchEdit.MIRRORED)
@@ -648,11 +705,36 @@ def _dense_edits(
     if check.overlap < 0.92 and MatchEdit.ROTATED not in edits:
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (keeps about {check.overlap:.0%} of the original)")
+    if cand.box == "full" and check.transform is not None and MatchEdit.ROTATED not in edits:
+        around = _around_original(query, cand, check.transform, library_shape)
+        if around is not None:
+            edits.append(around[0])
+            details.append(around[1])
     region = Candidate(cand.entry, cand.family, "", cand.box, False, cand.distance, cand.score)
     more, words = _region_edits(query, region)
     edits += more
     details += words
     return _composite(query, cand.box, edits, details)
+
+
+def _around_original(
+    query: QueryPrint, cand: Candidate, transform: np.ndarray, library_shape: tuple[int, int]
+) -> tuple[MatchEdit, str] | None:
+    """The dense alignment of the whole query (`transform`: its thumb -> the library's
+    thumb) puts the original over part of it only: what is around it (_region_label)."""
+    qh, qw = query.view.thumb(cand.box, cand.flip).shape[:2]
+    lh, lw = library_shape
+    inverse = cv2.invertAffineTransform(transform)
+    corners = np.float32([[0, 0], [lw, 0], [lw, lh], [0, lh]])
+    original_in_query = (inverse[:, :2] @ corners.T).T + inverse[:, 2]
+    share = orb.clipped_area(original_in_query, qw, qh) / (qw * qh)
+    if share >= 0.90:
+        return None
+    xs, ys = np.clip(original_in_query[:, 0], 0, qw), np.clip(original_in_query[:, 1], 0, qh)
+    frac_box = (xs.min() / qw, ys.min() / qh, xs.max() / qw, ys.max() / qh)
+    if cand.flip:
+        frac_box = (1 - frac_box[2], frac_box[1], 1 - frac_box[0], frac_box[3])
+    return _region_label(share, frac_box, outside_uniformity(query.view.small, frac_box))
 
 
 def _grey(query: QueryPrint, entry: IndexEntry) -> list[MatchEdit]:

@@ -171,6 +171,58 @@ def content_box(
     return (int(cols[0]), int(rows[0]), int(cols[1]), int(rows[1]))
 
 
+# --- a caption bar with text on it ----------------------------------------------------------
+#
+# trim_uniform stops at a bar's first line of text when the text covers more than half of a
+# row (big meme type), so it keeps most of the bar. A caption bar is told instead by its
+# edge with the photo: from the picture's edge inward, rows of the bar's colour with lines
+# of text between them, then the photo, which is not the bar's flat colour: the first
+# BAR_STEP_ROWS rows in a row each under BAR_PHOTO_MAX of it (a line of text, however bold,
+# leaves more of its row in the bar's colour than that). A photo that fades into the bar's
+# colour (a night sky under a black bar), or whose own edge is as flat (fog, a wall), has
+# no such edge within BAR_SPAN and keeps no box.
+BAR_PHOTO_MAX = 0.1
+BAR_STEP_ROWS = 3
+BAR_SPAN = (0.04, 0.4)  # of the height: narrower is a border's job, wider is not a caption
+BAR_TOL = 28
+BAR_PURE, BAR_FLAT_SHARE = 0.97, 0.3
+
+
+def _bar_rows(rgb: np.ndarray, side: str) -> int:
+    """Rows of a caption bar at the top or the bottom (0: none)."""
+    height = rgb.shape[0]
+    edge = rgb[:2] if side == "top" else rgb[-2:]
+    share = near_colour(rgb, np.median(edge.reshape(-1, 3), 0), BAR_TOL).mean(1)
+    if side == "bottom":
+        share = share[::-1]
+    low = share < BAR_PHOTO_MAX
+    run = np.convolve(low, np.ones(BAR_STEP_ROWS, int), "valid") == BAR_STEP_ROWS
+    starts = np.nonzero(run)[0]
+    if not len(starts):
+        return 0
+    n = int(starts[0])
+    if not BAR_SPAN[0] * height <= n <= BAR_SPAN[1] * height:
+        return 0
+    bar = share[:n]
+    # A bar is flat: its outer rows and a good part of the others (the margins and the
+    # gaps between lines of text) are its colour; a photo's own textured edge is not.
+    flat = bar[:2].min() >= BAR_PURE and (bar >= 0.9).mean() >= BAR_FLAT_SHARE
+    # And it has a line of text with the bar's colour again after it: a plain band is
+    # padding (trim's job), and a clear sky down to a skyline or a ridge fades from its
+    # colour into the land once, never back.
+    text = np.nonzero(bar < 0.9)[0]
+    return n if flat and len(text) and (bar[text[0] :] >= BAR_PURE).any() else 0
+
+
+def bar_box(rgb: np.ndarray) -> Box | None:
+    """The picture without its caption bars (top, bottom or both), when it has one."""
+    height, width = rgb.shape[:2]
+    top, bottom = _bar_rows(rgb, "top"), _bar_rows(rgb, "bottom")
+    if not top and not bottom:
+        return None
+    return (0, top, width, height - bottom)
+
+
 # --- the photo inside a screenshot, found by its detail rather than its colour ------------------
 #
 # content_box needs the photo to differ in colour from the UI around it. A night photo in a
@@ -362,6 +414,9 @@ def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
         "band": up(trim_uniform(small, 0.5)),  # caption bars, UI strips
         "band2": up(trim_uniform(small, 0.5, tol=10)),
     }
+    bar = bar_box(small)  # a caption bar whose text stops the trims
+    if bar is not None:
+        found["bar"] = up(bar)
     for name, tol in (("content", 24), ("content2", 10)):  # a photo inside a screenshot
         box = content_box(small, tol=tol)
         if box is not None:
