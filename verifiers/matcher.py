@@ -594,7 +594,7 @@ def _dense(
             break
         add(cand, window_fractions(split_variant(cand.variant)[1], *lib.thumb.shape[:2]))
     first = list(tries)
-    if first:
+    if first and "bar" not in query.view.boxes:  # the bar box had its tries
         for x0, y0, x1, y1 in _bar_windows(query, lib.thumb.shape[:2]):
             for flip in (first[0][0].flip, not first[0][0].flip):
                 window = (1 - x1, y0, 1 - x0, y1) if flip else (x0, y0, x1, y1)
