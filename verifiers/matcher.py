@@ -344,11 +344,13 @@ def match(
                     bar = [(e, d) for e, d in zip(edits, details, strict=True) if e in AROUND]
                     edits, details = _geometry_edits(query, lib, result.transform, key[1])
                     edits, details = _composite(query, key[0], edits, details)
-                    if fast.box == "bar" and not set(edits) & AROUND:
-                        # a bar of under a tenth of the post is within the transform's
-                        # margin (_geometry_edits), not within the bar's edge
-                        edits += [e for e, _ in bar]
-                        details += [d for _, d in bar]
+                    if fast.box == "bar":
+                        # The bar's edge says where the photo is better than the
+                        # transform, whose 10 % margin hides a thin bar and whose label
+                        # reads a bar with a few words as padding.
+                        kept = [(e, d) for e, d in zip(edits, details, strict=True)]
+                        kept = [(e, d) for e, d in kept if e not in AROUND] + bar
+                        edits, details = [e for e, _ in kept], [d for _, d in kept]
             edits += _grey(query, entry)
             if not edits and fast.distance <= 10:
                 edits = [MatchEdit.NEAR_COPY]
@@ -785,6 +787,11 @@ def _region_edits(query: QueryPrint, cand: Candidate) -> tuple[list[MatchEdit], 
                 edit, detail = (
                     MatchEdit.PADDED,
                     f"padded or bordered (the photo is {frac:.0%} of the post)",
+                )
+            elif cand.box == "bar":  # regions.bar_box found text on it
+                edit, detail = (
+                    MatchEdit.OVERLAID,
+                    f"caption bar or added strip (the photo is {frac:.0%} of the post)",
                 )
             else:
                 edit, detail = _region_label(

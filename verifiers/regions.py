@@ -408,15 +408,15 @@ def candidate_boxes(rgb: np.ndarray, side: int = 256) -> dict[str, Box]:
             round(b[3] * height / sh),
         )
 
-    found: dict[str, Box] = {
-        "full": (0, 0, width, height),
-        "trim": up(trim_uniform(small, 0.97)),  # borders, padding
-        "band": up(trim_uniform(small, 0.5)),  # caption bars, UI strips
-        "band2": up(trim_uniform(small, 0.5, tol=10)),
-    }
-    bar = bar_box(small)  # a caption bar whose text stops the trims
+    found: dict[str, Box] = {"full": (0, 0, width, height)}
+    # A caption bar by its edge and its text (where big type stops the trims); first, so
+    # that a trim finding the same box does not take its name: the bar is the surer label.
+    bar = bar_box(small)
     if bar is not None:
         found["bar"] = up(bar)
+    found["trim"] = up(trim_uniform(small, 0.97))  # borders, padding
+    found["band"] = up(trim_uniform(small, 0.5))  # caption bars, UI strips
+    found["band2"] = up(trim_uniform(small, 0.5, tol=10))
     for name, tol in (("content", 24), ("content2", 10)):  # a photo inside a screenshot
         box = content_box(small, tol=tol)
         if box is not None:
