@@ -94,7 +94,7 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 7200) -> 
 def synthetic_items(n: int, seed: int):
     from postcheck.domain import Fingerprint, StoredMedia
     from postcheck.store.store import NewKnown
-    from postcheck.verifiers.families import families
+    from postcheck.verifiers.families import codeset, families
 
     layout = P.code_layout()
     fams = families()
@@ -126,7 +126,8 @@ def synthetic_items(n: int, seed: int):
                 width=1024,
                 height=768,
             ),
-            Fingerprint(hashes=hashes, quality=0.5, colourfulness=10.0),
+            # the current code set: the synthetic codes stand for codes taken now
+            Fingerprint(hashes=hashes, quality=0.5, colourfulness=10.0, codeset=codeset()),
             origin="import",
             source_url=f"https://archive.example/{seed}/{i}",
         )
