@@ -326,7 +326,7 @@ def match(
             fast.distances = distances
             # A region explains an edit only if the whole picture was not already certain:
             # natural flat areas (a sky, a wall) otherwise read as bars or borders.
-            # A caption bar's box is one (regions.bar_box wants text on a flat band).
+            # A caption bar's box is an edit either way (regions.bar_box wants text on it).
             whole = _whole_distance(index, query, entry, fast)
             needed = (
                 whole is None
@@ -341,15 +341,15 @@ def match(
                 result, key = _verify(query, fast, lib)
                 if lib is not None and result.inliers >= orb.MIN_INLIERS:
                     distances["orb_inliers"] = result.inliers
-                    bar = [(e, d) for e, d in zip(edits, details, strict=True) if e in AROUND]
+                    bar = [(e, d) for e, d in zip(edits, details, strict=False) if e in AROUND]
                     edits, details = _geometry_edits(query, lib, result.transform, key[1])
                     edits, details = _composite(query, key[0], edits, details)
                     if fast.box == "bar":
                         # The bar's edge says where the photo is better than the
                         # transform, whose 10 % margin hides a thin bar and whose label
                         # reads a bar with a few words as padding.
-                        kept = [(e, d) for e, d in zip(edits, details, strict=True)]
-                        kept = [(e, d) for e, d in kept if e not in AROUND] + bar
+                        pairs = zip(edits, details, strict=False)
+                        kept = [(e, d) for e, d in pairs if e not in AROUND] + bar
                         edits, details = [e for e, _ in kept], [d for _, d in kept]
             edits += _grey(query, entry)
             if not edits and fast.distance <= 10:
