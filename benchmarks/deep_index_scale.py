@@ -9,9 +9,10 @@ among synthetic pictures whose descriptors are real ORB descriptors of a quarter
 unrelated photos with about 40 of their 256 bits flipped (spread as real descriptors are,
 not uniformly; made a chunk at a time, so 10^6 pictures fit in memory). Each size and list
 count is built as the on-disk index builds the family (known_index.build_family), written
-to a file and mapped as a process maps it (IO_FLAG_MMAP). A lookup is a query's 200 most
-distinctive descriptors (crop60 edits of the originals), and again with its mirror
-image's 100 (what the matcher looks up: 300 codes), range-searched at the family's
+to a file and mapped as a process maps it (IO_FLAG_MMAP). A lookup is the 200 descriptors the
+family takes of a query (crop60 edits of the originals; coarser pyramid levels first, then
+the most distinctive: OrbKP.query_codes), and again with its mirror image's 100 (what the
+matcher looks up: 300 codes), range-searched at the family's
 threshold, votes counted per picture as the index does (known_index.add_votes).
 
 Reported per size, lists and nprobe: the first lookup after the page cache was dropped
