@@ -189,15 +189,26 @@ def test_bar_windows_only_where_the_rest_is_one_colour(library):
     assert windows[0][3] == pytest.approx(post.height / h, rel=0.02)
 
 
-@pytest.mark.parametrize("colour", [(255, 255, 255), (20, 40, 90)])
-@pytest.mark.parametrize(("frac", "lines", "words"), [(0.08, 2, 6), (0.14, 1, 2)])
+@pytest.mark.parametrize(
+    ("colour", "frac", "lines", "words"),
+    [
+        ((255, 255, 255), 0.08, 2, 6),
+        ((20, 40, 90), 0.08, 2, 6),
+        ((255, 255, 255), 0.14, 1, 2),
+        ((20, 40, 90), 0.14, 1, 2),
+        # bars so thin that the whole post is itself within DCT256's certain bar (44)
+        ((20, 40, 90), 0.045, 1, 3),
+        ((255, 255, 255), 0.05, 1, 6),
+    ],
+)
 def test_a_caption_bar_found_through_its_box_is_named_a_caption_bar(
     library, colour, frac, lines, words
 ):
     """Found certain through the bar box, whose label ORB's transform would change: a bar
     of 8 % of the height lies inside the transform's margin (no edit named), and a bar
-    with two words on it is nearly all one colour (read as padding). The bar's label
-    stays: a caption bar."""
+    with two words on it is nearly all one colour (read as padding); a bar of 5 % leaves
+    the whole post certain too, which names no region's edit. The bar's label stays: a
+    caption bar."""
     index, feats, pictures = library
     post = captioned(pictures[3], "top", colour, frac=frac, lines=lines, words=words)
     query = perceptual.query_print(post)
