@@ -19,7 +19,9 @@ Reported per size, lists and nprobe: the first lookup after the page cache was d
 (what a process pays that finds the file on disk, not in memory; root only, "-" else),
 then CPU (thread time: faiss runs one thread, as in postcheck) and wall time per lookup,
 the process's RSS, how many originals still get the votes they need (the exact search's
-count is in the title: it depends on the original's own codes only), and the false
+count is in the title: it depends on the original's own codes only) and how many of them
+are among the DEEP_SHORTLIST most voted, so verified (votes per orientation, ties
+against it), and the false
 candidates (other pictures with enough votes) per query, which ORB must refuse: at most
 DEEP_SHORTLIST (3) of them are verified.
 """
@@ -64,6 +66,22 @@ def _query(path: str) -> np.ndarray:
 
     codes = OrbKP().query_codes(perceptual.query_view(path))
     return np.frombuffer(b"".join(c.code for c in codes), np.uint8).reshape(-1, 32)
+
+
+def in_shortlist(index, owners: np.ndarray, q: np.ndarray, truth: int, fam) -> bool:
+    """Whether the matcher would verify the original: its votes, counted per orientation
+    as the matcher counts them (the first QUERY_KEEP codes as the query is, the rest its
+    mirror image's), among the DEEP_SHORTLIST most voted (ties counted against it)."""
+    from postcheck.verifiers.families.orbkp import QUERY_KEEP
+    from postcheck.verifiers.matcher import DEEP_SHORTLIST
+
+    ranked = []
+    for flip, part in ((False, q[:QUERY_KEEP]), (True, q[QUERY_KEEP:])):
+        if len(part):
+            v = votes(index, owners, part, fam.threshold)
+            ranked += [(c, o == truth and not flip) for o, c in v.items() if c >= fam.min_votes]
+    mine = max((c for c, hit in ranked if hit), default=0)
+    return mine > 0 and sum(1 for c, hit in ranked if not hit and c >= mine) < DEEP_SHORTLIST
 
 
 def votes(index, owners: np.ndarray, queries: np.ndarray, radius: int) -> dict[int, int]:
@@ -162,6 +180,7 @@ def main() -> None:
         "wall p50 ms",
         "RSS MiB",
         "original found",
+        "in the top 3",
         "false cand./query",
     ):
         table.add_column(col, justify="right")
@@ -203,7 +222,7 @@ def main() -> None:
                 index.nprobe = nprobe
                 votes(index, owners, looked[0], fam.threshold)
                 first = time.perf_counter() - t0
-                cpu, wall, found, false = [], [], 0, 0
+                cpu, wall, found, top, false = [], [], 0, 0, 0
                 for q, truth in zip(looked, truths, strict=True):
                     c0, t0 = time.thread_time(), time.perf_counter()
                     v = votes(index, owners, q, fam.threshold)
@@ -211,6 +230,7 @@ def main() -> None:
                     wall.append(time.perf_counter() - t0)
                     found += v.get(truth, 0) >= fam.min_votes
                     false += sum(1 for o, c in v.items() if o != truth and c >= fam.min_votes)
+                    top += in_shortlist(index, owners, q, truth, fam)
                 table.add_row(
                     f"{n:,}",
                     f"{len(allcodes):,}",
@@ -225,6 +245,7 @@ def main() -> None:
                     f"{1000 * np.median(wall):.1f}",
                     f"{rss_mib():.0f}",
                     f"{found}/{len(queries)}",
+                    f"{top}/{len(queries)}",
                     f"{false / len(queries):.2f}",
                 )
                 del index
