@@ -709,7 +709,8 @@ def _dense_edits(
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (keeps about {check.overlap:.0%} of the original)")
     if cand.box == "full" and check.transform is not None and MatchEdit.ROTATED not in edits:
-        around = _around_original(query, cand, check.transform, library_shape)
+        thumb = query.view.thumb(cand.box, cand.flip).shape[:2]
+        around = _around_original(query, check.transform, thumb, library_shape, cand.flip)
         if around is not None:
             edits.append(around[0])
             details.append(around[1])
@@ -721,11 +722,16 @@ def _dense_edits(
 
 
 def _around_original(
-    query: QueryPrint, cand: Candidate, transform: np.ndarray, library_shape: tuple[int, int]
+    query: QueryPrint,
+    transform: np.ndarray,
+    query_shape: tuple[int, int],
+    library_shape: tuple[int, int],
+    flip: bool,
 ) -> tuple[MatchEdit, str] | None:
-    """The dense alignment of the whole query (`transform`: its thumb -> the library's
-    thumb) puts the original over part of it only: what is around it (_region_label)."""
-    qh, qw = query.view.thumb(cand.box, cand.flip).shape[:2]
+    """What is around the original in the post (_region_label) when `transform` (the
+    query, as `query_shape` (h, w) px, mirrored if `flip` -> the library picture, as
+    `library_shape` px: ORB's or the dense alignment's) puts it over under 90 % of it."""
+    qh, qw = query_shape
     lh, lw = library_shape
     inverse = cv2.invertAffineTransform(transform)
     corners = np.float32([[0, 0], [lw, 0], [lw, lh], [0, lh]])
@@ -735,7 +741,7 @@ def _around_original(
         return None
     xs, ys = np.clip(original_in_query[:, 0], 0, qw), np.clip(original_in_query[:, 1], 0, qh)
     frac_box = (xs.min() / qw, ys.min() / qh, xs.max() / qw, ys.max() / qh)
-    if cand.flip:
+    if flip:
         frac_box = (1 - frac_box[2], frac_box[1], 1 - frac_box[0], frac_box[3])
     return _region_label(share, frac_box, outside_uniformity(query.view.small, frac_box))
 
@@ -848,20 +854,11 @@ def _geometry_edits(
     if kept < 0.92:
         edits.append(MatchEdit.CROPPED)
         details.append(f"cropped (keeps {kept:.0%} of the original)")
-    inverse = cv2.invertAffineTransform(transform)
-    original_corners = np.float32([[0, 0], [lw, 0], [lw, lh], [0, lh]])
-    original_in_post = (inverse[:, :2] @ original_corners.T).T + inverse[:, 2]
-    share = orb.clipped_area(original_in_post, qw, qh) / (qw * qh)
-    if share < 0.90 and MatchEdit.ROTATED not in edits:
-        xs, ys = np.clip(original_in_post[:, 0], 0, qw), np.clip(original_in_post[:, 1], 0, qh)
-        frac_box = (xs.min() / qw, ys.min() / qh, xs.max() / qw, ys.max() / qh)
-        if flip:
-            frac_box = (1 - frac_box[2], frac_box[1], 1 - frac_box[0], frac_box[3])
-        edit, detail = _region_label(
-            share, frac_box, outside_uniformity(query.view.small, frac_box)
-        )
-        edits.append(edit)
-        details.append(detail)
+    if MatchEdit.ROTATED not in edits:
+        around = _around_original(query, transform, (qh, qw), (lh, lw), flip)
+        if around is not None:
+            edits.append(around[0])
+            details.append(around[1])
     return edits, details
 
 
