@@ -186,6 +186,7 @@ BAR_STEP_ROWS = 3
 BAR_SPAN = (0.04, 0.4)  # of the height: narrower is a border's job, wider is not a caption
 BAR_TOL = 28
 BAR_PURE, BAR_FLAT_SHARE = 0.97, 0.3
+BAR_TEXT_ROW = 0.9  # a bar's row with less of its colour than this has text on it
 
 
 def _bar_rows(rgb: np.ndarray, side: str) -> int:
@@ -206,11 +207,11 @@ def _bar_rows(rgb: np.ndarray, side: str) -> int:
     bar = share[:n]
     # A bar is flat: its outer rows and a good part of the others (the margins and the
     # gaps between lines of text) are its colour; a photo's own textured edge is not.
-    flat = bar[:2].min() >= BAR_PURE and (bar >= 0.9).mean() >= BAR_FLAT_SHARE
+    flat = bar[:2].min() >= BAR_PURE and (bar >= BAR_TEXT_ROW).mean() >= BAR_FLAT_SHARE
     # And it has a line of text with the bar's colour again after it: a plain band is
     # padding (trim's job), and a clear sky down to a skyline or a ridge fades from its
     # colour into the land once, never back.
-    text = np.nonzero(bar < 0.9)[0]
+    text = np.nonzero(bar < BAR_TEXT_ROW)[0]
     return n if flat and len(text) and (bar[text[0] :] >= BAR_PURE).any() else 0
 
 
