@@ -58,8 +58,8 @@ def library(n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         codes = P.synthetic_family(n, bits, per, seed)
         owners = np.repeat(np.arange(n, dtype=np.int32), per)
         extra_codes, extra_owners = [], []
+        fam = families()[family]
         for spot, (lib, _) in zip(spots, data["library"], strict=True):
-            fam = families()[family]
             mine = [
                 one for k, c in lib.items() if k.partition("@")[0] == family for one in fam.split(c)
             ]
